@@ -1,0 +1,35 @@
+# The whole set-up is two commands: `make demo` and `make test`. Each creates .venv and installs
+# what it needs first, so they work on a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SHARED ?= $(abspath ../shared)
+DATA   := $(SHARED)/data
+
+.PHONY: demo test install bench clean
+
+$(BIN)/adhere-installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/adhere-installed
+
+# Scores IFEval's published GPT-4 responses (until the models issue lands, the main job).
+demo: install
+	$(BIN)/adhere score $(DATA)/ifeval/input_response_data_gpt4_20231107_145030.jsonl \
+		--inputs $(DATA)/ifeval/input_data_gpt4_20231107_145030.jsonl --out runs/demo
+
+# pytest exits 5 when it collected no tests: that is a failure too, said plainly.
+test: install
+	@NLTK_DATA=$(DATA)/nltk_data ADHERE_SHARED=$(SHARED) $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
+	exit $$status
+
+bench: install
+	$(BIN)/python benchmarks/score_speed.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .hypothesis

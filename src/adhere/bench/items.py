@@ -1,0 +1,190 @@
+"""What gets scored: prompts with their constraints and a response, read from JSONL files.
+
+Two row formats are accepted (IFEval's own):
+
+* self-contained rows: ``key``, ``prompt``, ``instruction_id_list``, ``kwargs``, ``response``;
+* response rows (``prompt``, ``response``, optionally ``key``) paired with an input file of
+  IFEval prompts (``key``, ``prompt``, ``instruction_id_list``, ``kwargs``): by key when the
+  response rows carry one, else by exact prompt text (as IFEval's own evaluator does).
+
+Constraints are built (and their kwargs validated) while reading, so a bad row is reported with
+its file and line before anything is scored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from adhere.constraints import Constraint, build
+from adhere.errors import ConstraintError, InputError
+from adhere.jsonl import count_lines, read_jsonl
+
+Key = int | str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Item:
+    """One prompt to score: its constraints and the response (``None`` if none was given)."""
+
+    key: Key
+    prompt: str
+    instruction_id_list: tuple[str, ...]
+    constraints: tuple[Constraint, ...]
+    response: str | None
+
+
+@dataclasses.dataclass
+class Pairing:
+    """Bookkeeping of a read: inputs left without a response, responses left without an input."""
+
+    missing_responses: list[Key] = dataclasses.field(default_factory=list)
+    unmatched_responses: int = 0
+
+
+def _where(path: Path, line: int) -> str:
+    return f"{path}:{line}"
+
+
+def _key(row: dict[str, Any], where: str) -> Key:
+    key = row.get("key")
+    if isinstance(key, bool) or not isinstance(key, (int, str)):
+        raise InputError(f"{where}: 'key' must be an integer or a string, got {key!r}")
+    return key
+
+
+def _text(row: dict[str, Any], field: str, where: str, *, hint: str = "") -> str:
+    value = row.get(field)
+    if not isinstance(value, str):
+        got = "nothing" if field not in row else repr(value)[:60]
+        raise InputError(f"{where}: '{field}' must be a string, got {got}{hint}")
+    return value
+
+
+def constraints_of(row: dict[str, Any], where: str) -> tuple[tuple[str, ...], tuple[Constraint, ...]]:
+    """Validated ``(instruction_id_list, constraints)`` of an IFEval-style row."""
+    ids = row.get("instruction_id_list")
+    kwargs = row.get("kwargs")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise InputError(f"{where}: 'instruction_id_list' must be a list of strings")
+    if kwargs is None:
+        kwargs = [{} for _ in ids]
+    if not isinstance(kwargs, list) or len(kwargs) != len(ids):
+        raise InputError(
+            f"{where}: 'kwargs' must be a list with one object per instruction id "
+            f"({len(ids)} ids)"
+        )
+    built = []
+    for cid, kw in zip(ids, kwargs):
+        if kw is not None and not isinstance(kw, dict):
+            raise InputError(f"{where}: kwargs of {cid} must be an object, got {kw!r}")
+        try:
+            built.append(build(cid, kw))
+        except ConstraintError as error:
+            raise ConstraintError(f"{where}: {error}") from None
+    return tuple(ids), tuple(built)
+
+
+def read_inputs(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, Any]]]:
+    """An input file of prompts (no responses), with duplicate keys refused."""
+    path = Path(path)
+    rows = []
+    seen: dict[Key, int] = {}
+    for line, row in read_jsonl(path):
+        where = _where(path, line)
+        key = _key(row, where)
+        if key in seen:
+            raise InputError(f"{where}: duplicate key {key!r} (first on line {seen[key]})")
+        seen[key] = line
+        _text(row, "prompt", where)
+        rows.append((line, row))
+    if not rows:
+        raise InputError(f"{path}: no rows")
+    return rows
+
+
+def is_self_contained(row: dict[str, Any]) -> bool:
+    return "instruction_id_list" in row and "response" in row
+
+
+def iter_items(
+    responses: str | os.PathLike[str],
+    inputs: str | os.PathLike[str] | None = None,
+    pairing: Pairing | None = None,
+) -> Iterator[Item]:
+    """Items to score, in input order (or response order for self-contained rows)."""
+    pairing = pairing if pairing is not None else Pairing()
+    if inputs is None:
+        yield from _self_contained(Path(responses))
+    else:
+        yield from _paired(Path(responses), Path(inputs), pairing)
+
+
+def expected_count(responses: str | os.PathLike[str], inputs: str | os.PathLike[str] | None) -> int:
+    """Roughly how many items ``iter_items`` will yield (for a progress bar)."""
+    return count_lines(inputs if inputs is not None else responses)
+
+
+def _self_contained(path: Path) -> Iterator[Item]:
+    seen: set[Key] = set()
+    for line, row in read_jsonl(path):
+        where = _where(path, line)
+        if not is_self_contained(row):
+            raise InputError(
+                f"{where}: row has no 'instruction_id_list'/'response'; pass --inputs "
+                "INPUT.jsonl to pair responses with their prompts"
+            )
+        key = _key(row, where)
+        if key in seen:
+            raise InputError(f"{where}: duplicate key {key!r}")
+        seen.add(key)
+        ids, constraints = constraints_of(row, where)
+        response = _text(row, "response", where)
+        prompt = row.get("prompt") if isinstance(row.get("prompt"), str) else ""
+        yield Item(key, prompt, ids, constraints, response)
+
+
+def _paired(responses: Path, inputs: Path, pairing: Pairing) -> Iterator[Item]:
+    input_rows = read_inputs(inputs)
+    by_key: dict[Key, str] = {}
+    by_prompt: dict[str, str] = {}
+    first_seen: dict[Key | str, int] = {}
+    keyed = None
+    for line, row in read_jsonl(responses):
+        where = _where(responses, line)
+        response = _text(row, "response", where)
+        has_key = "key" in row
+        if keyed is None:
+            keyed = has_key
+        elif keyed != has_key:
+            raise InputError(
+                f"{where}: some response rows have a 'key' and some do not; use one or the other"
+            )
+        if keyed:
+            ident: Key | str = _key(row, where)
+            table: dict[Any, str] = by_key
+        else:
+            ident = _text(row, "prompt", where)
+            table = by_prompt
+        if ident in first_seen:
+            what = "key" if keyed else "prompt"
+            raise InputError(
+                f"{where}: duplicate {what} {str(ident)[:60]!r} (first on line {first_seen[ident]})"
+            )
+        first_seen[ident] = line
+        table[ident] = response
+    matched = 0
+    for line, row in input_rows:
+        where = _where(inputs, line)
+        key = row["key"]
+        ids, constraints = constraints_of(row, where)
+        response = by_key.get(key) if keyed else by_prompt.get(row["prompt"])
+        if response is None:
+            pairing.missing_responses.append(key)
+        else:
+            matched += 1
+        yield Item(key, row["prompt"], ids, constraints, response)
+    pairing.unmatched_responses = len(first_seen) - matched

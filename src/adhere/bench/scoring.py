@@ -1,0 +1,108 @@
+"""Score responses against their constraints: verdict rows, a summary, atomic output files."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from adhere.bench.items import Item, Pairing, expected_count, iter_items
+from adhere.constraints import evaluate
+from adhere.constraints.base import Verdict
+from adhere.errors import InputError
+from adhere.jsonl import atomic_write, write_json
+from adhere.report.summary import Summary
+
+_NO_RESPONSE = Verdict(False, "no response")
+
+
+def _mode(verdicts: Iterable[Verdict]) -> dict[str, Any]:
+    verdicts = tuple(verdicts)
+    return {
+        "follow_all_instructions": all(v.passed for v in verdicts),
+        "follow_instruction_list": [v.passed for v in verdicts],
+        "reasons": [v.reason for v in verdicts],
+    }
+
+
+def score_item(item: Item) -> dict[str, Any]:
+    """The verdict row of one item (``verdicts.jsonl``'s format)."""
+    if item.response is None:
+        strict = loose = tuple(_NO_RESPONSE for _ in item.constraints)
+    else:
+        evaluation = evaluate(item.response, item.constraints)
+        strict, loose = evaluation.strict, evaluation.loose
+    return {
+        "key": item.key,
+        "instruction_id_list": list(item.instruction_id_list),
+        "response_found": item.response is not None,
+        "strict": _mode(strict),
+        "loose": _mode(loose),
+    }
+
+
+def score_items(items: Iterable[Item], workers: int = 1) -> Iterator[dict[str, Any]]:
+    """Verdict rows in item order, scored in ``workers`` processes (1: in this process)."""
+    if workers <= 1:
+        for item in items:
+            yield score_item(item)
+        return
+    # Spawned (not forked) workers: safe beside threads such as the progress bar's.
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers) as pool:
+        yield from pool.imap(score_item, items, chunksize=64)
+
+
+def score(
+    responses: str | os.PathLike[str],
+    inputs: str | os.PathLike[str] | None = None,
+    *,
+    benchmark: str = "ifeval",
+    out: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> Summary:
+    """Score a responses file; with ``out``, write ``verdicts.jsonl`` and ``summary.json`` there.
+
+    Rows stream through (memory does not grow with the number of self-contained rows). Output
+    files are written to temporary names and renamed at the end: an error leaves any earlier
+    files in ``out`` as they were.
+    """
+    if benchmark != "ifeval":
+        raise InputError(f"unknown benchmark {benchmark!r}; available: ifeval")
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}")
+    pairing = Pairing()
+    summary = Summary(benchmark=benchmark)
+    rows = score_items(iter_items(responses, inputs, pairing), workers)
+    with contextlib.ExitStack() as stack:
+        sink = None
+        if out is not None:
+            out = Path(out)
+            if out.exists() and not out.is_dir():
+                raise InputError(f"{out}: exists and is not a directory; choose another --out")
+            sink = stack.enter_context(atomic_write(out / "verdicts.jsonl"))
+        for row in rows:
+            summary.add(
+                row["instruction_id_list"],
+                row["strict"]["follow_instruction_list"],
+                row["loose"]["follow_instruction_list"],
+            )
+            if sink is not None:
+                sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+            if progress is not None:
+                progress(1)
+        summary.missing_responses = pairing.missing_responses
+        summary.unmatched_responses = pairing.unmatched_responses
+        if summary.prompts == 0:
+            raise InputError(f"{responses}: no rows to score")
+        if out is not None:
+            write_json(out / "summary.json", summary.to_dict())
+    return summary
+
+
+__all__ = ["expected_count", "score", "score_item", "score_items"]

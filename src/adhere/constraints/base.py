@@ -1,0 +1,153 @@
+"""The constraint protocol: frozen parameters, a pure ``check`` and a verdict with a reason.
+
+A constraint class is a frozen dataclass whose fields are its kwargs (exactly IFEval's and
+IFBench's kwargs names). ``from_kwargs`` validates a kwargs mapping against those fields, so a
+typo or a wrong type fails loudly with the id, the key and the expected type, instead of being
+filled in at random as the reference implementations do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+from adhere.errors import ConstraintError
+from adhere.text.view import TextView
+
+#: IFEval's comparison relations, in its own order (`_COMPARISON_RELATION`).
+Relation = Literal["less than", "at least"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether a response follows one constraint, and why, in words a person can read."""
+
+    passed: bool
+    reason: str
+
+
+def compare(relation: str, found: int, threshold: int) -> bool:
+    """IFEval's relation test: ``less than`` is strict, ``at least`` inclusive."""
+    return found < threshold if relation == "less than" else found >= threshold
+
+
+def expect(relation: str, threshold: int, noun: str, found: int) -> Verdict:
+    """A verdict for a counted quantity, e.g. "expected at least 300 words, found 212"."""
+    passed = compare(relation, found, threshold)
+    return Verdict(passed, f"expected {relation} {threshold} {noun}, found {found}")
+
+
+class Constraint:
+    """Base of every verifiable instruction. Subclasses are frozen dataclasses.
+
+    ``id`` is set by the ``@constraint`` decorator; ``check`` is pure; ``describe`` renders the
+    instruction sentence from the kwargs, as the reference's ``build_description`` does.
+    """
+
+    id: ClassVar[str]
+
+    def check(self, text: str | TextView) -> Verdict:
+        return self._check(text if isinstance(text, TextView) else TextView(text))
+
+    def _check(self, view: TextView) -> Verdict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def kwargs(self) -> dict[str, Any]:
+        """The kwargs that rebuild this constraint (``from_kwargs(c.kwargs()) == c``)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def schema(cls) -> dict[str, str]:
+        """Each kwarg's name and expected type, as shown in error messages."""
+        return {name: _type_name(hint) for name, hint in _field_types(cls).items()}
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any] | None = None) -> Constraint:
+        """Validate ``kwargs`` and build the constraint; ``None`` values count as absent."""
+        kwargs = {k: v for k, v in (kwargs or {}).items() if v is not None}
+        hints = _field_types(cls)
+        fields = hints.keys()
+        extra = sorted(set(kwargs) - fields)
+        if extra:
+            accepted = ", ".join(sorted(fields)) or "none"
+            raise ConstraintError(
+                f"{cls.id}: unexpected kwarg {extra[0]!r} (accepted: {accepted})"
+            )
+        values = {}
+        for name in fields:
+            if name not in kwargs:
+                raise ConstraintError(
+                    f"{cls.id}: missing kwarg {name!r} (expected {_type_name(hints[name])})"
+                )
+            values[name] = _coerce(cls.id, name, hints[name], kwargs[name])
+        instance = cls(**values)
+        instance._validate()
+        return instance
+
+    def _validate(self) -> None:
+        """Checks across fields, beyond their types (overridden where needed)."""
+
+    def _fail(self, key: str, message: str) -> typing.NoReturn:
+        raise ConstraintError(f"{self.id}: kwarg {key!r} {message}")
+
+
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
+    """Field name -> type of a constraint class, resolved once per class."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) is Literal:
+        return " or ".join(repr(a) for a in typing.get_args(hint))
+    if typing.get_origin(hint) in (tuple, list):
+        return f"list of {_type_name(typing.get_args(hint)[0])}"
+    return {int: "integer", str: "string", float: "number"}.get(hint, str(hint))
+
+
+def _coerce(cid: str, key: str, hint: Any, value: Any) -> Any:
+    def bad() -> typing.NoReturn:
+        raise ConstraintError(
+            f"{cid}: kwarg {key!r} must be {_type_name(hint)}, got {value!r}"
+        )
+
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        if value not in typing.get_args(hint):
+            bad()
+        return value
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            bad()
+        (item,) = [a for a in typing.get_args(hint) if a is not Ellipsis]
+        return tuple(_coerce(cid, key, item, v) for v in value)
+    if hint is int:
+        # IFBench stores counts as floats (73.0): accept integral numbers, never bools.
+        if isinstance(value, bool):
+            bad()
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if not isinstance(value, int):
+            bad()
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            bad()
+        return value
+    if isinstance(hint, types.GenericAlias):  # pragma: no cover - guard for new field types
+        raise TypeError(f"unsupported kwarg type {hint}")
+    if not isinstance(value, hint):
+        bad()
+    return value

@@ -1,0 +1,55 @@
+"""IFEval ``combination:*``: two responses; repeat the prompt, then answer."""
+
+from __future__ import annotations
+
+from adhere.constraints.base import Constraint, Verdict
+from adhere.constraints.registry import constraint
+from adhere.text.view import TextView
+
+
+@constraint("combination:two_responses")
+class TwoResponses(Constraint):
+    """Exactly two different responses separated by ``******``."""
+
+    def describe(self) -> str:
+        return (
+            "Give two different responses. Responses and only responses should be separated by "
+            "6 asterisk symbols: ******."
+        )
+
+    def _check(self, view: TextView) -> Verdict:
+        parts = view.text.split("******")
+        valid = []
+        for index, part in enumerate(parts):
+            if part.strip():
+                valid.append(part)
+            elif index not in (0, len(parts) - 1):
+                return Verdict(False, f"part {index + 1} between two separators is empty")
+        if len(valid) != 2:
+            return Verdict(False, f"expected 2 responses separated by ******, found {len(valid)}")
+        if valid[0].strip() == valid[1].strip():
+            return Verdict(False, "the two responses are identical")
+        return Verdict(True, "two different responses")
+
+
+@constraint("combination:repeat_prompt")
+class RepeatPrompt(Constraint):
+    """The response starts by repeating the request word for word (ignoring case)."""
+
+    prompt_to_repeat: str
+
+    def _validate(self) -> None:
+        if not self.prompt_to_repeat:
+            self._fail("prompt_to_repeat", "must not be empty")
+
+    def describe(self) -> str:
+        return (
+            "First repeat the request word for word without change, then give your answer "
+            "(1. do not say any words or characters before repeating the request; 2. the request "
+            "you need to repeat does not include this sentence)"
+        )
+
+    def _check(self, view: TextView) -> Verdict:
+        if view.stripped.lower().startswith(self.prompt_to_repeat.strip().lower()):
+            return Verdict(True, "starts with the repeated request")
+        return Verdict(False, "does not start with the request repeated word for word")

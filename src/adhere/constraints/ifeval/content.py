@@ -1,0 +1,71 @@
+"""IFEval ``detectable_content:*``: placeholders and postscripts."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from adhere.constraints.base import Constraint, Verdict
+from adhere.constraints.ifeval.patterns import count_placeholders
+from adhere.constraints.registry import constraint
+from adhere.text.view import TextView
+
+
+@constraint("detectable_content:number_placeholders")
+class NumberOfPlaceholders(Constraint):
+    """At least N placeholders in square brackets, such as ``[address]``."""
+
+    num_placeholders: int
+
+    def _validate(self) -> None:
+        if self.num_placeholders < 0:
+            self._fail("num_placeholders", "must be >= 0")
+
+    def describe(self) -> str:
+        return (
+            f"The response must contain at least {self.num_placeholders} placeholders "
+            "represented by square brackets, such as [address]."
+        )
+
+    def _check(self, view: TextView) -> Verdict:
+        found = count_placeholders(view.text)
+        return Verdict(
+            found >= self.num_placeholders,
+            f"expected at least {self.num_placeholders} placeholders, found {found}",
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _marker_pattern(marker: str) -> re.Pattern[str]:
+    # The reference matches r"\s*<marker>.*$" (MULTILINE) on the lowercased text; the leading
+    # \s* and trailing .*$ never constrain a match, so a search for the marker alone gives the
+    # same answer in linear time. Its two built-in markers get tolerant patterns, other markers
+    # are used as regular expressions, unescaped (reference quirk).
+    if marker == "P.P.S":
+        return re.compile(r"p\.\s?p\.\s?s")
+    if marker == "P.S.":
+        return re.compile(r"p\.\s?s\.")
+    return re.compile(marker.lower())
+
+
+@constraint("detectable_content:postscript")
+class Postscript(Constraint):
+    """A postscript starting with the marker (``P.S.``, ``P.P.S`` ...) appears somewhere."""
+
+    postscript_marker: str
+
+    def _validate(self) -> None:
+        if not self.postscript_marker.strip():
+            self._fail("postscript_marker", "must not be empty")
+
+    def describe(self) -> str:
+        return (
+            "At the end of your response, please explicitly add a postscript starting with "
+            f"{self.postscript_marker.strip()}"
+        )
+
+    def _check(self, view: TextView) -> Verdict:
+        marker = self.postscript_marker.strip()
+        if _marker_pattern(marker).search(view.lower):
+            return Verdict(True, f"found postscript marker {marker!r}")
+        return Verdict(False, f"no postscript starting with {marker!r}")

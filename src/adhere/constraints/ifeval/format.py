@@ -1,0 +1,165 @@
+"""IFEval ``detectable_format:*``: bullets, constrained answers, highlights, sections, JSON, title."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+
+from adhere.constraints.base import Constraint, Verdict
+from adhere.constraints.ifeval.patterns import count_line_items, titles
+from adhere.constraints.registry import constraint
+from adhere.text.view import TextView
+
+#: IFEval's fixed answer options for ``detectable_format:constrained_response``.
+CONSTRAINED_RESPONSE_OPTIONS = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
+
+_HIGHLIGHT = re.compile(r"\*[^\n\*]*\*")
+_DOUBLE_HIGHLIGHT = re.compile(r"\*\*[^\n\*]*\*\*")
+
+
+@constraint("detectable_format:number_bullet_lists")
+class NumberOfBullets(Constraint):
+    """Exactly N markdown bullet points (lines starting with ``* `` or ``-``)."""
+
+    num_bullets: int
+
+    def _validate(self) -> None:
+        if self.num_bullets < 0:
+            self._fail("num_bullets", "must be >= 0")
+
+    def describe(self) -> str:
+        return (
+            f"Your answer must contain exactly {self.num_bullets} bullet points. "
+            "Use the markdown bullet points such as:\n* This is point 1. \n* This is point 2"
+        )
+
+    def _check(self, view: TextView) -> Verdict:
+        # Reference quirk: any line starting with "-" counts, so a "---" rule is a bullet.
+        found = count_line_items(view.text, "*", "*") + count_line_items(view.text, "-", None)
+        return Verdict(
+            found == self.num_bullets, f"expected exactly {self.num_bullets} bullets, found {found}"
+        )
+
+
+@constraint("detectable_format:constrained_response")
+class ConstrainedResponse(Constraint):
+    """The answer contains one of "My answer is yes./no./maybe."."""
+
+    def describe(self) -> str:
+        return f"Answer with one of the following options: {CONSTRAINED_RESPONSE_OPTIONS}"
+
+    def _check(self, view: TextView) -> Verdict:
+        for option in CONSTRAINED_RESPONSE_OPTIONS:
+            if option in view.stripped:
+                return Verdict(True, f"contains {option!r}")
+        return Verdict(False, "contains none of the allowed answers")
+
+
+@constraint("detectable_format:number_highlighted_sections")
+class NumberOfHighlights(Constraint):
+    """At least N sections highlighted with markdown, ``*like this*``."""
+
+    num_highlights: int
+
+    def _validate(self) -> None:
+        if self.num_highlights < 0:
+            self._fail("num_highlights", "must be >= 0")
+
+    def describe(self) -> str:
+        return (
+            f"Highlight at least {self.num_highlights} sections in your answer with markdown, "
+            "i.e. *highlighted section*."
+        )
+
+    def _check(self, view: TextView) -> Verdict:
+        # Reference quirk: **bold** counts through both patterns (as "**" pairs and "*bold*").
+        found = sum(1 for h in _HIGHLIGHT.findall(view.text) if h.strip("*").strip())
+        found += sum(
+            1
+            for h in _DOUBLE_HIGHLIGHT.findall(view.text)
+            if h.removeprefix("**").removesuffix("**").strip()
+        )
+        return Verdict(
+            found >= self.num_highlights,
+            f"expected at least {self.num_highlights} highlighted sections, found {found}",
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _section_pattern(spliter: str) -> re.Pattern[str]:
+    # The splitter is used as a regular expression, unescaped (reference quirk).
+    return re.compile(r"\s?" + spliter + r"\s?\d+\s?")
+
+
+@constraint("detectable_format:multiple_sections")
+class MultipleSections(Constraint):
+    """At least N sections, each starting with "<splitter> <number>" (e.g. "SECTION 1")."""
+
+    section_spliter: str  # sic: IFEval's own spelling of the kwarg
+    num_sections: int
+
+    def _validate(self) -> None:
+        if not self.section_spliter.strip():
+            self._fail("section_spliter", "must not be empty")
+        if self.num_sections < 0:
+            self._fail("num_sections", "must be >= 0")
+
+    def describe(self) -> str:
+        spliter = self.section_spliter.strip()
+        return (
+            f"Your response must have {self.num_sections} sections. Mark the beginning of each "
+            f"section with {spliter} X, such as:\n{spliter} 1\n[content of section 1]\n"
+            f"{spliter} 2\n[content of section 2]"
+        )
+
+    def _check(self, view: TextView) -> Verdict:
+        spliter = self.section_spliter.strip()
+        found = len(_section_pattern(spliter).split(view.text)) - 1
+        return Verdict(
+            found >= self.num_sections,
+            f"expected at least {self.num_sections} '{spliter} N' sections, found {found}",
+        )
+
+
+@constraint("detectable_format:json_format")
+class JsonFormat(Constraint):
+    """The whole output parses as JSON, optionally inside a markdown code fence."""
+
+    def describe(self) -> str:
+        return "Entire output should be wrapped in JSON format. You can use markdown ticks such as ```."
+
+    def _check(self, view: TextView) -> Verdict:
+        value = (
+            view.stripped.removeprefix("```json")
+            .removeprefix("```Json")
+            .removeprefix("```JSON")
+            .removeprefix("```")
+            .removesuffix("```")
+            .strip()
+        )
+        try:
+            json.loads(value)
+        except ValueError as error:
+            return Verdict(False, f"not valid JSON: {str(error).split(':')[0]}")
+        except RecursionError:
+            # json.loads gives up on very deep nesting; the reference would crash here.
+            return Verdict(False, "not valid JSON: nested too deeply to parse")
+        return Verdict(True, "valid JSON")
+
+
+@constraint("detectable_format:title")
+class Title(Constraint):
+    """A title wrapped in double angular brackets, such as ``<<poem of joy>>``."""
+
+    def describe(self) -> str:
+        return (
+            "Your answer must contain a title, wrapped in double angular brackets, such as "
+            "<<poem of joy>>."
+        )
+
+    def _check(self, view: TextView) -> Verdict:
+        for title in titles(view.text):
+            if title.lstrip("<").rstrip(">").strip():
+                return Verdict(True, f"found title {title[:60]!r}")
+        return Verdict(False, "no non-empty <<title>> found")

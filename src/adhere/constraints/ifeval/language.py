@@ -1,0 +1,49 @@
+"""IFEval ``language:response_language``."""
+
+from __future__ import annotations
+
+from adhere.constraints.base import Constraint, Verdict
+from adhere.constraints.registry import constraint
+from adhere.text.view import TextView
+
+#: The ISO 639-1 codes IFEval can ask for, with the names its instruction sentence uses.
+LANGUAGE_NAMES = {
+    "en": "English", "es": "Spanish", "pt": "Portuguese", "ar": "Arabic", "hi": "Hindi",
+    "fr": "French", "ru": "Russian", "de": "German", "ja": "Japanese", "it": "Italian",
+    "bn": "Bengali", "uk": "Ukrainian", "th": "Thai", "ur": "Urdu", "ta": "Tamil",
+    "te": "Telugu", "bg": "Bulgarian", "ko": "Korean", "pl": "Polish", "he": "Hebrew",
+    "fa": "Persian", "vi": "Vietnamese", "ne": "Nepali", "sw": "Swahili", "kn": "Kannada",
+    "mr": "Marathi", "gu": "Gujarati", "pa": "Punjabi", "ml": "Malayalam", "fi": "Finnish",
+}  # fmt: skip
+
+
+def language_verdict(view: TextView, code: str) -> Verdict:
+    """langdetect's answer compared with ``code``.
+
+    Where langdetect finds no features (digits, punctuation) the reference counts the
+    instruction as followed; reproduced on purpose.
+    """
+    detected = view.language
+    if detected is None:
+        return Verdict(True, "no language detectable (counted as followed, as the reference does)")
+    return Verdict(detected == code, f"expected language {code!r}, detected {detected!r}")
+
+
+@constraint("language:response_language")
+class ResponseLanguage(Constraint):
+    """The whole response is in the given language, as langdetect (seed 0) sees it."""
+
+    language: str
+
+    def _validate(self) -> None:
+        if self.language not in LANGUAGE_NAMES:
+            self._fail("language", f"must be one of {', '.join(sorted(LANGUAGE_NAMES))}")
+
+    def describe(self) -> str:
+        return (
+            f"Your ENTIRE response should be in {LANGUAGE_NAMES[self.language]} language, "
+            "no other language is allowed."
+        )
+
+    def _check(self, view: TextView) -> Verdict:
+        return language_verdict(view, self.language)

@@ -1,0 +1,130 @@
+"""IFEval ``length_constraints:*``: sentences, paragraphs, words, nth paragraph's first word."""
+
+from __future__ import annotations
+
+import re
+
+from adhere.constraints.base import Constraint, Relation, Verdict, expect
+from adhere.constraints.registry import constraint
+from adhere.text.view import TextView
+
+# The reference splits paragraphs on "***" with one optional whitespace character either side.
+# So "****" or "***\n***" also split; reproduced on purpose.
+_DIVIDER = re.compile(r"\s?\*\*\*\s?")
+_FIRST_WORD_STOP = frozenset(".,?!'\"")
+
+
+def _positive(self: Constraint, key: str) -> None:
+    if getattr(self, key) < 0:
+        self._fail(key, "must be >= 0")
+
+
+@constraint("length_constraints:number_sentences")
+class NumberOfSentences(Constraint):
+    """Sentence count (NLTK Punkt, English) less than / at least N."""
+
+    num_sentences: int
+    relation: Relation
+
+    def _validate(self) -> None:
+        _positive(self, "num_sentences")
+
+    def describe(self) -> str:
+        return f"Your response should contain {self.relation} {self.num_sentences} sentences."
+
+    def _check(self, view: TextView) -> Verdict:
+        return expect(self.relation, self.num_sentences, "sentences", view.sentence_count)
+
+
+@constraint("length_constraints:number_words")
+class NumberOfWords(Constraint):
+    """Word count (``\\w+`` runs) less than / at least N."""
+
+    num_words: int
+    relation: Relation
+
+    def _validate(self) -> None:
+        _positive(self, "num_words")
+
+    def describe(self) -> str:
+        return f"Answer with {self.relation} {self.num_words} words."
+
+    def _check(self, view: TextView) -> Verdict:
+        return expect(self.relation, self.num_words, "words", view.word_count)
+
+
+@constraint("length_constraints:number_paragraphs")
+class NumberOfParagraphs(Constraint):
+    """Exactly N paragraphs separated by the markdown divider ``***``."""
+
+    num_paragraphs: int
+
+    def _validate(self) -> None:
+        _positive(self, "num_paragraphs")
+
+    def describe(self) -> str:
+        return (
+            f"There should be {self.num_paragraphs} paragraphs. "
+            "Paragraphs are separated with the markdown divider: ***"
+        )
+
+    def _check(self, view: TextView) -> Verdict:
+        paragraphs = _DIVIDER.split(view.text)
+        count = len(paragraphs)
+        for index, paragraph in enumerate(paragraphs):
+            if not paragraph.strip():
+                if index in (0, len(paragraphs) - 1):
+                    count -= 1  # leading or trailing divider
+                else:
+                    return Verdict(False, f"paragraph {index + 1} between two dividers is empty")
+        passed = count == self.num_paragraphs
+        return Verdict(passed, f"expected {self.num_paragraphs} paragraphs, found {count}")
+
+
+@constraint("length_constraints:nth_paragraph_first_word")
+class NthParagraphFirstWord(Constraint):
+    """Exactly N paragraphs separated by blank lines, and paragraph i starts with a given word."""
+
+    num_paragraphs: int
+    nth_paragraph: int
+    first_word: str
+
+    def _validate(self) -> None:
+        _positive(self, "num_paragraphs")
+        # The reference replaces an out-of-range ``nth_paragraph`` by a random one.
+        if not 1 <= self.nth_paragraph <= self.num_paragraphs:
+            self._fail("nth_paragraph", f"must be between 1 and num_paragraphs ({self.num_paragraphs})")
+        if not self.first_word:
+            self._fail("first_word", "must not be empty")
+
+    def describe(self) -> str:
+        return (
+            f"There should be {self.num_paragraphs} paragraphs. "
+            "Paragraphs and only paragraphs are separated with each other by two new lines as if "
+            f"it was '\\n\\n' in python. Paragraph {self.nth_paragraph} must start with word "
+            f"{self.first_word.lower()}."
+        )
+
+    def _check(self, view: TextView) -> Verdict:
+        paragraphs = view.text.split("\n\n")
+        count = sum(1 for p in paragraphs if p.strip())
+        nth = self.nth_paragraph
+        if nth > count:
+            return Verdict(False, f"expected {self.num_paragraphs} paragraphs, found {count}")
+        # Reference quirk: the index counts empty paragraphs too, though the total does not.
+        paragraph = paragraphs[nth - 1].strip()
+        if not paragraph:
+            return Verdict(False, f"paragraph {nth} is empty")
+        word = paragraph.split()[0].strip().lstrip("'").lstrip('"')
+        first = []
+        for char in word:
+            if char in _FIRST_WORD_STOP:
+                break
+            first.append(char.lower())
+        first_word = "".join(first)
+        expected = self.first_word.lower()
+        if count != self.num_paragraphs:
+            return Verdict(False, f"expected {self.num_paragraphs} paragraphs, found {count}")
+        if first_word != expected:
+            return Verdict(False, f"paragraph {nth} starts with {first_word!r}, not {expected!r}")
+        return Verdict(True, f"{count} paragraphs; paragraph {nth} starts with {expected!r}")

@@ -1,0 +1,29 @@
+"""adhere's exceptions: a small tree, each message one line saying what, where and what to do.
+
+The CLI prints ``str(error)`` for any ``AdhereError`` and exits with ``exit_code``; everything
+else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class AdhereError(Exception):
+    """Base of every error adhere raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(AdhereError, ValueError):
+    """Bad user input: a file, a row, an argument. Exit code 2."""
+
+    exit_code = 2
+
+
+class ConstraintError(InputError):
+    """An unknown constraint id, or kwargs that do not fit its schema."""
+
+
+class MissingExtraError(AdhereError, ImportError):
+    """An optional dependency is not installed; the message names the install command."""
+
+    exit_code = 2

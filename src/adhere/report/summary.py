@@ -1,0 +1,102 @@
+"""Accuracies of a scored run: computed once, serialised to JSON, rendered to the terminal."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+
+@dataclasses.dataclass
+class Tally:
+    """``correct`` out of ``total``."""
+
+    correct: int = 0
+    total: int = 0
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.total if self.total else None
+
+    def add(self, passed: bool) -> None:
+        self.correct += bool(passed)
+        self.total += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"correct": self.correct, "total": self.total, "accuracy": self.accuracy}
+
+
+@dataclasses.dataclass
+class ModeScores:
+    """Prompt-level, instruction-level and per-instruction-id accuracy under one mode."""
+
+    prompt: Tally = dataclasses.field(default_factory=Tally)
+    instruction: Tally = dataclasses.field(default_factory=Tally)
+    per_id: dict[str, Tally] = dataclasses.field(default_factory=dict)
+
+    def add(self, ids: Sequence[str], followed: Sequence[bool]) -> None:
+        self.prompt.add(all(followed))
+        for cid, passed in zip(ids, followed):
+            self.instruction.add(passed)
+            self.per_id.setdefault(cid, Tally()).add(passed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prompt_level": self.prompt.to_dict(),
+            "instruction_level": self.instruction.to_dict(),
+            "per_instruction_id": {k: self.per_id[k].to_dict() for k in sorted(self.per_id)},
+        }
+
+
+@dataclasses.dataclass
+class Summary:
+    """Everything ``summary.json`` holds about a scored run."""
+
+    benchmark: str
+    strict: ModeScores = dataclasses.field(default_factory=ModeScores)
+    loose: ModeScores = dataclasses.field(default_factory=ModeScores)
+    missing_responses: list[Any] = dataclasses.field(default_factory=list)
+    unmatched_responses: int = 0
+
+    @property
+    def prompts(self) -> int:
+        return self.strict.prompt.total
+
+    def add(self, ids: Sequence[str], strict: Sequence[bool], loose: Sequence[bool]) -> None:
+        self.strict.add(ids, strict)
+        self.loose.add(ids, loose)
+
+    def accuracies(self) -> dict[str, float | None]:
+        """IFEval's four headline numbers."""
+        return {
+            "prompt_level_strict": self.strict.prompt.accuracy,
+            "instruction_level_strict": self.strict.instruction.accuracy,
+            "prompt_level_loose": self.loose.prompt.accuracy,
+            "instruction_level_loose": self.loose.instruction.accuracy,
+        }
+
+    def warnings(self) -> list[str]:
+        out = []
+        if self.missing_responses:
+            shown = ", ".join(str(k) for k in self.missing_responses[:5])
+            more = f" and {len(self.missing_responses) - 5} more" if len(self.missing_responses) > 5 else ""
+            out.append(
+                f"{len(self.missing_responses)} prompt(s) had no response and were scored as "
+                f"not followed: keys {shown}{more}"
+            )
+        if self.unmatched_responses:
+            out.append(f"{self.unmatched_responses} response(s) matched no input prompt and were ignored")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "benchmark": self.benchmark,
+            "prompts": self.prompts,
+            "instructions": self.strict.instruction.total,
+            "accuracy": self.accuracies(),
+            "strict": self.strict.to_dict(),
+            "loose": self.loose.to_dict(),
+            "missing_responses": list(self.missing_responses),
+            "unmatched_responses": self.unmatched_responses,
+            "warnings": self.warnings(),
+        }

@@ -1,0 +1,41 @@
+"""Shared test fixtures: where ../shared/data lives, and small file helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("ADHERE_SHARED", REPO.parent / "shared"))
+DATA = SHARED / "data"
+IFEVAL = DATA / "ifeval"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The conformance and equality tests need the shared data; failing loudly beats skipping.
+    if not IFEVAL.is_dir():
+        raise pytest.UsageError(f"shared test data not found at {DATA}; set ADHERE_SHARED")
+    os.environ.setdefault("NLTK_DATA", str(DATA / "nltk_data"))
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def gpt4_inputs() -> list[dict]:
+    return read_jsonl(IFEVAL / "input_data_gpt4_20231107_145030.jsonl")
+
+
+@pytest.fixture(scope="session")
+def gpt4_responses() -> list[dict]:
+    return read_jsonl(IFEVAL / "input_response_data_gpt4_20231107_145030.jsonl")
