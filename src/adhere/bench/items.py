@@ -123,9 +123,17 @@ def iter_items(
         yield from _paired(Path(responses), Path(inputs), pairing)
 
 
-def expected_count(responses: str | os.PathLike[str], inputs: str | os.PathLike[str] | None) -> int:
-    """Roughly how many items ``iter_items`` will yield (for a progress bar)."""
-    return count_lines(inputs if inputs is not None else responses)
+def expected_count(
+    responses: str | os.PathLike[str], inputs: str | os.PathLike[str] | None
+) -> int | None:
+    """Roughly how many items ``iter_items`` will yield (for a progress bar); ``None`` if unknown.
+
+    An unreadable file is not an error here: reading it for real reports that properly.
+    """
+    try:
+        return count_lines(inputs if inputs is not None else responses)
+    except OSError:
+        return None
 
 
 def _self_contained(path: Path) -> Iterator[Item]:

@@ -15,8 +15,6 @@ from __future__ import annotations
 import functools
 import re
 
-import regex
-
 
 def _untimed(pattern):
     """The raw compiled pattern behind NLTK's ``redos.TimedPattern`` (or the pattern itself)."""
@@ -26,6 +24,7 @@ def _untimed(pattern):
 @functools.cache
 def sentence_tokenizer():
     """NLTK's Punkt tokenizer with the English punkt_tab parameters (built once, on first use)."""
+    import regex
     from nltk.tokenize import punkt as nltk_punkt
     from punkt.data import english
 

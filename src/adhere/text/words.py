@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import functools
 
-import regex
-
 from adhere.text.punkt import _untimed, split_sentences
 
-_WORD = regex.compile(r"\w+", regex.UNICODE | regex.MULTILINE | regex.DOTALL)
+
+@functools.cache
+def _word_pattern():
+    import regex
+
+    # RegexpTokenizer's default flags.
+    return regex.compile(r"\w+", regex.UNICODE | regex.MULTILINE | regex.DOTALL)
 
 
 def count_words(text: str) -> int:
     """Number of ``\\w+`` runs, as IFEval's ``instructions_util.count_words``."""
-    return len(_WORD.findall(text))
+    return len(_word_pattern().findall(text))
 
 
 @functools.cache

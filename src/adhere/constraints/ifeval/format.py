@@ -73,7 +73,8 @@ class NumberOfHighlights(Constraint):
         )
 
     def _check(self, view: TextView) -> Verdict:
-        # Reference quirk: **bold** counts through both patterns (as "**" pairs and "*bold*").
+        # The reference counts *a* with one pattern and **a** with the other (where the first
+        # only sees the empty "**" pairs); a highlight that is only whitespace does not count.
         found = sum(1 for h in _HIGHLIGHT.findall(view.text) if h.strip("*").strip())
         found += sum(
             1
