@@ -28,8 +28,17 @@ test: install
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 	exit $$status
 
-bench: install
-	$(BIN)/python benchmarks/score_speed.py
+# Benchmarks run in their own environment, with the reference implementation installed beside adhere.
+BENCH := .venv-bench
+$(BENCH)/installed: pyproject.toml benchmarks/requirements-reference.txt
+	$(PYTHON) -m venv $(BENCH)
+	$(BENCH)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH)/bin/python -m pip install --quiet -e . -r benchmarks/requirements-reference.txt
+	$(BENCH)/bin/python -m pip install --quiet --no-deps lm-eval==0.4.13
+	touch $@
+
+bench: $(BENCH)/installed
+	NLTK_DATA=$(DATA)/nltk_data ADHERE_SHARED=$(SHARED) $(BENCH)/bin/python benchmarks/score_speed.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .hypothesis
+	rm -rf $(VENV) $(BENCH) runs .pytest_cache .hypothesis

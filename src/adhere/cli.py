@@ -30,7 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--inputs", help="JSONL file of prompts with instruction_id_list and kwargs")
     score.add_argument("--benchmark", default="ifeval", choices=["ifeval"], help="default: ifeval")
     score.add_argument("--out", help="folder for verdicts.jsonl and summary.json")
-    score.add_argument("--workers", type=int, default=1, help="processes to score in (default 1)")
+    score.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes to score in (default: 1 for small files, one per CPU core for large ones)",
+    )
     score.add_argument("--quiet", action="store_true", help="print no table, only warnings")
 
     listing = commands.add_parser("constraints", help="list the registered constraints and their kwargs")

@@ -72,6 +72,25 @@ def test_sentences_and_words_equal_nltk_on_random_text(text):
     assert word_tokenize(text) == nltk.word_tokenize(text)
 
 
+VOCABULARY = [
+    "can", "not", "cannot", "don't", "'t", "'tis", "is", "was", "Mr.", "Dr.", "U.S.", "J.", "Bach",
+    "etc.", "e.g.", "No.", "3.5", "1.", "2)", "...", "..", "--", "-", "«", "»", "``", "''", '"', "'",
+    "(", ")", "[", "]", "!", "?", ":", ",", ";", "'s", "'ll", "n't", "gonna", "d'ye", "more'n",
+    "wanna", "THE", "End.", "the", "i.e.", "Jan.", "p.m.", "a.", "B.", "“Yes.”", "’", "‘", "…",
+    "\n", "\n\n", " ", "  ", "\t", "é", "ß", "İ", "ǅ", "ℍ", "٣", "#", "$", "%", "&", "@", "*",
+]  # fmt: skip
+sentencey = st.lists(st.sampled_from(VOCABULARY), max_size=40).map(
+    lambda tokens: "".join(t if t.isspace() else t + " " for t in tokens)
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(sentencey, st.lists(st.sampled_from(VOCABULARY), max_size=30).map("".join)))
+def test_sentences_and_words_equal_nltk_on_tricky_tokens(text):
+    assert split_sentences(text) == nltk.sent_tokenize(text)
+    assert word_tokenize(text) == nltk.word_tokenize(text)
+
+
 def test_no_nltk_data_needed_at_run_time(tmp_path):
     # The released package must work with no NLTK data anywhere and no network.
     env = {k: v for k, v in os.environ.items() if k != "NLTK_DATA"}

@@ -57,23 +57,38 @@ def score_items(items: Iterable[Item], workers: int = 1) -> Iterator[dict[str, A
         yield from pool.imap(score_item, items, chunksize=64)
 
 
+#: Below this many rows, starting worker processes costs more than it saves.
+PARALLEL_MIN_ROWS = 5000
+
+
+def auto_workers(rows: int | None) -> int:
+    """Processes to score ``rows`` rows in: one per core (up to 8) for large inputs, else 1."""
+    if rows is None or rows < PARALLEL_MIN_ROWS:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
 def score(
     responses: str | os.PathLike[str],
     inputs: str | os.PathLike[str] | None = None,
     *,
     benchmark: str = "ifeval",
     out: str | os.PathLike[str] | None = None,
-    workers: int = 1,
+    workers: int | None = 1,
     progress: Callable[[int], None] | None = None,
 ) -> Summary:
     """Score a responses file; with ``out``, write ``verdicts.jsonl`` and ``summary.json`` there.
 
     Rows stream through (memory does not grow with the number of self-contained rows). Output
     files are written to temporary names and renamed at the end: an error leaves any earlier
-    files in ``out`` as they were.
+    files in ``out`` as they were. ``workers=None`` picks one process for small files and one per
+    CPU core (up to 8) for large ones (the CLI's default); worker processes are spawned, so a
+    script that asks for them needs the usual ``if __name__ == "__main__":`` guard.
     """
     if benchmark != "ifeval":
         raise InputError(f"unknown benchmark {benchmark!r}; available: ifeval")
+    if workers is None:
+        workers = auto_workers(expected_count(responses, inputs))
     if workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
     pairing = Pairing()

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 from adhere.text.punkt import _untimed, split_sentences
 
@@ -26,27 +27,83 @@ def count_words(text: str) -> int:
     return len(_word_pattern().findall(text))
 
 
+# A substitution whose pattern needs one of these characters cannot change a text that has none
+# of them, so it is skipped there. Keyed by NLTK's own pattern strings: a rule NLTK adds or
+# changes is not in this table and is always applied.
+_TRIGGERS = {
+    "([«“‘„]|[`]+)": "«“‘„`",
+    r"^\"": '"',
+    r"(``)": "`",
+    r"([ \(\[{<])(\"|\'{2})": "\"'",
+    r"(?i)(?<!\w)(\')(?!(?:re|ve|ll|m|t|s|d|n)\b)(?=\w)": "'",
+    r"([:,])([^\d])": ":,",
+    r"([:,])$": ":,",
+    r"\.{2,}": ".",
+    r"[;@#$%&]": ";@#$%&",
+    r"[\u2012-\u2015]": "\u2012\u2013\u2014\u2015",
+    r"[?!]": "?!",
+    r"([^'])' ": "'",
+    r"[*]": "*",
+    r"[\]\[\(\)\{\}\<\>]": "[](){}<>",
+    r"--": "-",
+    "([»”’])": "»”’",
+    r"''": "'",
+    r'"': '"',
+    r"([^' ])('[sS]|'[mM]|'[dD]|') ": "'",
+    r"([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) ": "'",
+    r"(?i) ('t)(?#X)(is)\b": "'",
+    r"(?i) ('t)(?#X)(was)\b": "'",
+    r"(?i)\b(d)(?#X)('ye)\b": "'",
+    r"(?i)\b(more)(?#X)('n)\b": "'",
+}
+# The final-period rules need a ".": NLTK's two variants, plain and possessive.
+_PERIOD_RULE = "(\\.)("
+
+
 @functools.cache
-def _treebank():
-    from nltk.tokenize.destructive import NLTKWordTokenizer
+def _rules():
+    """NLTKWordTokenizer's substitutions in its order, untimed, each with its trigger characters."""
+    from nltk.tokenize.destructive import NLTKWordTokenizer as T
 
-    def unwrap(rules):
-        return [(_untimed(pattern), repl) for pattern, repl in rules]
+    def rule(pattern, repl):
+        source = pattern.pattern
+        trigger = _TRIGGERS.get(source)
+        if trigger is None and _PERIOD_RULE in source and source.endswith("\\s*$"):
+            trigger = "."
+        return _untimed(pattern), repl, None if trigger is None else frozenset(trigger)
 
-    class Tokenizer(NLTKWordTokenizer):
-        STARTING_QUOTES = unwrap(NLTKWordTokenizer.STARTING_QUOTES)
-        ENDING_QUOTES = unwrap(NLTKWordTokenizer.ENDING_QUOTES)
-        PUNCTUATION = unwrap(NLTKWordTokenizer.PUNCTUATION)
-        PARENS_BRACKETS = unwrap([NLTKWordTokenizer.PARENS_BRACKETS])[0]
-        CONVERT_PARENTHESES = unwrap(NLTKWordTokenizer.CONVERT_PARENTHESES)
-        DOUBLE_DASHES = unwrap([NLTKWordTokenizer.DOUBLE_DASHES])[0]
-        CONTRACTIONS2 = [_untimed(p) for p in NLTKWordTokenizer.CONTRACTIONS2]
-        CONTRACTIONS3 = [_untimed(p) for p in NLTKWordTokenizer.CONTRACTIONS3]
+    rules = [rule(p, r) for p, r in T.STARTING_QUOTES]
+    rules += [rule(p, r) for p, r in T.PUNCTUATION]
+    rules.append(rule(*T.PARENS_BRACKETS))
+    rules.append(rule(*T.DOUBLE_DASHES))
+    before_padding = len(rules)
+    rules += [rule(p, r) for p, r in T.ENDING_QUOTES]
+    rules += [rule(p, r" \1 \2 ") for p in T.CONTRACTIONS2]
+    rules += [rule(p, r" \1 \2 ") for p in T.CONTRACTIONS3]
+    # Characters a substitution can add (its template minus group references), plus the padding.
+    added = set(" ")
+    for _, repl, _ in rules:
+        added.update(re.sub(r"\\(?:\d+|g<\w+>)", "", repl))
+    return rules[:before_padding], rules[before_padding:], frozenset(added)
 
-    return Tokenizer()
+
+def _tokenize_sentence(text: str) -> list[str]:
+    """``NLTKWordTokenizer().tokenize(text)``: the same substitutions, skipping no-ops."""
+    first, second, added = _rules()
+    # Substitutions only add their templates' characters (spaces, backticks, apostrophes...) to
+    # those already there, so this set stays a superset of the text's characters throughout.
+    present = set(text)
+    present.update(added)
+    for pattern, repl, trigger in first:
+        if trigger is None or not trigger.isdisjoint(present):
+            text = pattern.sub(repl, text)
+    text = " " + text + " "  # NLTK pads here, between its rule groups
+    for pattern, repl, trigger in second:
+        if trigger is None or not trigger.isdisjoint(present):
+            text = pattern.sub(repl, text)
+    return text.split()
 
 
 def word_tokenize(text: str) -> list[str]:
     """Tokens of ``text`` exactly as ``nltk.word_tokenize(text)`` (English) returns them."""
-    tokenizer = _treebank()
-    return [token for sentence in split_sentences(text) for token in tokenizer.tokenize(sentence)]
+    return [token for sentence in split_sentences(text) for token in _tokenize_sentence(sentence)]
