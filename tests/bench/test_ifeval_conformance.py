@@ -70,3 +70,21 @@ def test_headline_numbers_match_the_paper_outside_the_random_keys(scored):
     assert adjusted == 416
     assert summary.strict.instruction.total == 834
     assert summary.missing_responses == []
+
+
+def test_summary_equals_the_literal_character_outcome(scored):
+    # ../shared's expected/summary.json records what the reference scores when the letters
+    # '#' and '!' are counted literally, as adhere does: exactly adhere's numbers.
+    import json
+
+    summary, _ = scored
+    expected = json.loads((IFEVAL / "expected" / "summary.json").read_text())
+    literal = expected["if_letter_frequency_counts_literal_character"]
+    for mode, scores in (("strict", summary.strict), ("loose", summary.loose)):
+        assert scores.prompt.correct == literal[mode]["prompt_correct"]
+        assert scores.instruction.correct == literal[mode]["inst_correct"]
+        reference = expected["metrics_seed51"][mode]["per_instruction_id"]
+        for cid, tally in scores.per_id.items():
+            assert tally.total == reference[cid]["total"], cid
+            if cid != "keywords:letter_frequency":  # the only id whose draw is random there
+                assert tally.correct == reference[cid]["correct"], (mode, cid)

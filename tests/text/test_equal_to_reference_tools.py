@@ -76,7 +76,7 @@ VOCABULARY = [
     "can", "not", "cannot", "don't", "'t", "'tis", "is", "was", "Mr.", "Dr.", "U.S.", "J.", "Bach",
     "etc.", "e.g.", "No.", "3.5", "1.", "2)", "...", "..", "--", "-", "«", "»", "``", "''", '"', "'",
     "(", ")", "[", "]", "!", "?", ":", ",", ";", "'s", "'ll", "n't", "gonna", "d'ye", "more'n",
-    "wanna", "THE", "End.", "the", "i.e.", "Jan.", "p.m.", "a.", "B.", "“Yes.”", "’", "‘", "…",
+    "wanna", "WaNNa", "gİmme", "gımme", "GIMME", "CANNOT", "CanNot", "lemme", "gotta", "GoNNa", "THE", "End.", "the", "i.e.", "Jan.", "p.m.", "a.", "B.", "“Yes.”", "’", "‘", "…",
     "\n", "\n\n", " ", "  ", "\t", "é", "ß", "İ", "ǅ", "ℍ", "٣", "#", "$", "%", "&", "@", "*",
 ]  # fmt: skip
 sentencey = st.lists(st.sampled_from(VOCABULARY), max_size=40).map(

@@ -56,6 +56,18 @@ _TRIGGERS = {
     r"(?i)\b(d)(?#X)('ye)\b": "'",
     r"(?i)\b(more)(?#X)('n)\b": "'",
 }
+# Letter-only contractions (case-insensitive ``re``): a lowercase substring the text must contain.
+# None of these letters has an exotic case-insensitive equivalent in ``re`` (unlike "i", which
+# also matches "İ" and "ı", so "gimme" is tested by its "mme"), and no substitution ever joins
+# letters, so testing the sentence before the substitutions is enough.
+_LOWER_TRIGGERS = {
+    r"(?i)\b(can)(?#X)(not)\b": "cannot",
+    r"(?i)\b(gim)(?#X)(me)\b": "mme",
+    r"(?i)\b(gon)(?#X)(na)\b": "gonna",
+    r"(?i)\b(got)(?#X)(ta)\b": "gotta",
+    r"(?i)\b(lem)(?#X)(me)\b": "lemme",
+    r"(?i)\b(wan)(?#X)(na)(?=\s)": "wanna",
+}
 # The final-period rules need a ".": NLTK's two variants, plain and possessive.
 _PERIOD_RULE = "(\\.)("
 
@@ -70,6 +82,8 @@ def _rules():
         trigger = _TRIGGERS.get(source)
         if trigger is None and _PERIOD_RULE in source and source.endswith("\\s*$"):
             trigger = "."
+        if trigger is None and source in _LOWER_TRIGGERS:
+            return _untimed(pattern), repl, _LOWER_TRIGGERS[source]
         return _untimed(pattern), repl, None if trigger is None else frozenset(trigger)
 
     rules = [rule(p, r) for p, r in T.STARTING_QUOTES]
@@ -97,9 +111,15 @@ def _tokenize_sentence(text: str) -> list[str]:
     for pattern, repl, trigger in first:
         if trigger is None or not trigger.isdisjoint(present):
             text = pattern.sub(repl, text)
+    lowered = text.lower()
     text = " " + text + " "  # NLTK pads here, between its rule groups
     for pattern, repl, trigger in second:
-        if trigger is None or not trigger.isdisjoint(present):
+        if trigger is None:
+            text = pattern.sub(repl, text)
+        elif isinstance(trigger, str):
+            if trigger in lowered:
+                text = pattern.sub(repl, text)
+        elif not trigger.isdisjoint(present):
             text = pattern.sub(repl, text)
     return text.split()
 
