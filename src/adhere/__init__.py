@@ -15,6 +15,7 @@ from adhere.constraints import (
     get,
     ids,
     loose_variants,
+    parse_instruction,
 )
 from adhere.constraints.ifeval.conflicts import conflict_table, conflicts
 from adhere.errors import AdhereError, ConstraintError, InputError, MissingExtraError
@@ -44,6 +45,7 @@ __all__ = [
     "ids",
     "iter_items",
     "loose_variants",
+    "parse_instruction",
     "score",
     "score_item",
 ]

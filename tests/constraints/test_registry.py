@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adhere import ConstraintError, build, conflict_table, conflicts, get, ids
+from adhere import ConstraintError, build, conflict_table, conflicts, get, ids, parse_instruction
 
 IFEVAL_IDS = {
     "keywords:existence", "keywords:frequency", "keywords:forbidden_words",
@@ -144,3 +144,36 @@ def test_kwargs_round_trip_through_json(spec):
     assert again == constraint
     assert again.describe() == constraint.describe()
     assert isinstance(constraint.describe(), str) and constraint.describe()
+
+
+@settings(max_examples=1000, deadline=None)
+@given(specs)
+def test_rendering_then_parsing_round_trips(spec):
+    cid, kwargs = spec
+    constraint = build(cid, kwargs)
+    parsed = get(cid).parse(constraint.describe())
+    if cid == "combination:repeat_prompt":
+        assert parsed is None  # IFEval's sentence does not contain the request to repeat
+        return
+    # The sentence lists keywords sorted (and forbidden words deduplicated), as the reference does.
+    canonical = dict(kwargs)
+    if "keywords" in canonical:
+        canonical["keywords"] = sorted(canonical["keywords"])
+    if "forbidden_words" in canonical:
+        canonical["forbidden_words"] = sorted(set(canonical["forbidden_words"]))
+    assert parsed == build(cid, canonical)
+    assert parsed.describe() == constraint.describe()
+    assert constraint in parse_instruction(constraint.describe()) or parsed in parse_instruction(
+        constraint.describe()
+    )
+
+
+def test_parse_instruction_finds_the_constraint_or_nothing():
+    assert parse_instruction("Answer with at least 300 words.") == [
+        build("length_constraints:number_words", {"num_words": 300, "relation": "at least"})
+    ]
+    assert parse_instruction("Your ENTIRE response should be in Kannada language, no other language is allowed.") == [
+        build("language:response_language", {"language": "kn"})
+    ]
+    assert parse_instruction("Answer with at most 300 words.") == []
+    assert parse_instruction("Write a poem.") == []

@@ -2,7 +2,7 @@
 
 from adhere.constraints.base import Constraint, Relation, Verdict
 from adhere.constraints.evaluate import LOOSE_VARIANTS, Evaluation, evaluate, loose_variants
-from adhere.constraints.registry import build, constraint, get, ids
+from adhere.constraints.registry import build, constraint, get, ids, parse_instruction
 
 __all__ = [
     "LOOSE_VARIANTS",
@@ -16,4 +16,5 @@ __all__ = [
     "get",
     "ids",
     "loose_variants",
+    "parse_instruction",
 ]

@@ -8,8 +8,11 @@ filled in at random as the reference implementations do.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
+import re
+import string
 import types
 import typing
 from collections.abc import Mapping
@@ -49,6 +52,8 @@ class Constraint:
     """
 
     id: ClassVar[str]
+    #: The instruction sentence, with ``{kwarg}`` placeholders (IFEval's ``build_description``).
+    template: ClassVar[str]
 
     def check(self, text: str | TextView) -> Verdict:
         return self._check(text if isinstance(text, TextView) else TextView(text))
@@ -56,8 +61,46 @@ class Constraint:
     def _check(self, view: TextView) -> Verdict:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def describe(self) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def describe(self) -> str:
+        """The instruction sentence for these kwargs, worded as the reference words it."""
+        names = _template_fields(type(self))
+        return self.template.format(**{n: self._render_field(n, getattr(self, n)) for n in names})
+
+    def _render_field(self, name: str, value: Any) -> str:
+        if isinstance(value, tuple):
+            return str(list(value))
+        if isinstance(value, str):
+            return value.strip()
+        return str(value)
+
+    @classmethod
+    def parse(cls, sentence: str) -> Constraint | None:
+        """The constraint whose ``describe()`` is ``sentence``, or ``None`` if it is not one.
+
+        ``None`` too for a constraint whose sentence does not state all its kwargs (IFEval's
+        "repeat the request" sentence does not contain the request).
+        """
+        pattern = _template_pattern(cls)
+        match = pattern.fullmatch(sentence.strip()) if pattern is not None else None
+        if match is None:
+            return None
+        try:
+            kwargs = {name: cls._parse_field(name, text) for name, text in match.groupdict().items()}
+            return cls.from_kwargs(kwargs)
+        except (ConstraintError, ValueError, SyntaxError):
+            return None
+
+    @classmethod
+    def _parse_field(cls, name: str, text: str) -> Any:
+        hint = _field_types(cls)[name]
+        if hint is int:
+            return int(text)
+        if typing.get_origin(hint) in (tuple, list):
+            value = ast.literal_eval(text)
+            if not isinstance(value, list):
+                raise ValueError(text)
+            return value
+        return text
 
     def kwargs(self) -> dict[str, Any]:
         """The kwargs that rebuild this constraint (``from_kwargs(c.kwargs()) == c``)."""
@@ -96,6 +139,44 @@ class Constraint:
 
     def _fail(self, key: str, message: str) -> typing.NoReturn:
         raise ConstraintError(f"{self.id}: kwarg {key!r} {message}")
+
+
+@functools.cache
+def _template_fields(cls: type) -> tuple[str, ...]:
+    """The kwargs a class's template names, in order of first appearance."""
+    names: list[str] = []
+    for _, name, _, _ in string.Formatter().parse(cls.template):
+        if name and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+@functools.cache
+def _template_pattern(cls: type) -> re.Pattern[str] | None:
+    """A regular expression matching exactly the sentences ``describe()`` can produce."""
+    fields = _field_types(cls)
+    if set(_template_fields(cls)) != set(fields):
+        return None
+    parts, seen = [], set()
+    for literal, name, _, _ in string.Formatter().parse(cls.template):
+        parts.append(re.escape(literal))
+        if not name:
+            continue
+        if name in seen:
+            parts.append(f"(?P={name})")
+            continue
+        seen.add(name)
+        hint = fields[name]
+        if hint is int:
+            body = r"\d+"
+        elif typing.get_origin(hint) is Literal:
+            body = "|".join(re.escape(v) for v in typing.get_args(hint))
+        elif typing.get_origin(hint) in (tuple, list):
+            body = r"\[.*?\]"
+        else:
+            body = r".+?"
+        parts.append(f"(?P<{name}>{body})")
+    return re.compile("".join(parts), re.DOTALL)
 
 
 @functools.cache

@@ -54,6 +54,21 @@ def build(constraint_id: str, kwargs: Mapping[str, Any] | None = None) -> Constr
     return get(constraint_id).from_kwargs(kwargs)
 
 
+def parse_instruction(sentence: str) -> list[Constraint]:
+    """The constraints whose instruction sentence is exactly ``sentence`` (usually one, or none).
+
+    The inverse of ``Constraint.describe``: "Answer with at least 300 words." gives
+    ``length_constraints:number_words`` with ``{"num_words": 300, "relation": "at least"}``.
+    """
+    _load_builtins()
+    found = []
+    for cls in _REGISTRY.values():
+        parsed = cls.parse(sentence)
+        if parsed is not None:
+            found.append(parsed)
+    return found
+
+
 def ids(benchmark: str | None = None) -> list[str]:
     """All registered ids (of one benchmark, if given), sorted."""
     _load_builtins()

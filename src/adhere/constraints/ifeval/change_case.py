@@ -12,18 +12,17 @@ from adhere.text.view import TextView
 class CapitalWordFrequency(Constraint):
     """Words in all capitals (``nltk.word_tokenize`` tokens) less than / at least N times."""
 
+    template = (
+        "In your response, words with all capital letters should appear {capital_relation} "
+        "{capital_frequency} times."
+    )
+
     capital_frequency: int
     capital_relation: Relation
 
     def _validate(self) -> None:
         if self.capital_frequency < 0:
             self._fail("capital_frequency", "must be >= 0")
-
-    def describe(self) -> str:
-        return (
-            "In your response, words with all capital letters should appear "
-            f"{self.capital_relation} {self.capital_frequency} times."
-        )
 
     def _check(self, view: TextView) -> Verdict:
         found = sum(1 for token in view.word_tokens if token.isupper())
@@ -34,8 +33,7 @@ class CapitalWordFrequency(Constraint):
 class EnglishCapital(Constraint):
     """The response is in English and in all capital letters."""
 
-    def describe(self) -> str:
-        return "Your entire response should be in English, and in all capital letters."
+    template = "Your entire response should be in English, and in all capital letters."
 
     def _check(self, view: TextView) -> Verdict:
         if not view.text.isupper():
@@ -47,11 +45,10 @@ class EnglishCapital(Constraint):
 class EnglishLowercase(Constraint):
     """The response is in English and in all lowercase letters."""
 
-    def describe(self) -> str:
-        return (
-            "Your entire response should be in English, and in all lowercase letters. "
-            "No capital letters are allowed."
-        )
+    template = (
+        "Your entire response should be in English, and in all lowercase letters. "
+        "No capital letters are allowed."
+    )
 
     def _check(self, view: TextView) -> Verdict:
         if not view.text.islower():

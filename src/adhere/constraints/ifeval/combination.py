@@ -11,11 +11,10 @@ from adhere.text.view import TextView
 class TwoResponses(Constraint):
     """Exactly two different responses separated by ``******``."""
 
-    def describe(self) -> str:
-        return (
-            "Give two different responses. Responses and only responses should be separated by "
-            "6 asterisk symbols: ******."
-        )
+    template = (
+        "Give two different responses. Responses and only responses should be separated by "
+        "6 asterisk symbols: ******."
+    )
 
     def _check(self, view: TextView) -> Verdict:
         parts = view.text.split("******")
@@ -36,18 +35,17 @@ class TwoResponses(Constraint):
 class RepeatPrompt(Constraint):
     """The response starts by repeating the request word for word (ignoring case)."""
 
+    template = (
+        "First repeat the request word for word without change, then give your answer "
+        "(1. do not say any words or characters before repeating the request; 2. the request "
+        "you need to repeat does not include this sentence)"
+    )
+
     prompt_to_repeat: str
 
     def _validate(self) -> None:
         if not self.prompt_to_repeat:
             self._fail("prompt_to_repeat", "must not be empty")
-
-    def describe(self) -> str:
-        return (
-            "First repeat the request word for word without change, then give your answer "
-            "(1. do not say any words or characters before repeating the request; 2. the request "
-            "you need to repeat does not include this sentence)"
-        )
 
     def _check(self, view: TextView) -> Verdict:
         if view.stripped.lower().startswith(self.prompt_to_repeat.strip().lower()):

@@ -15,17 +15,16 @@ from adhere.text.view import TextView
 class NumberOfPlaceholders(Constraint):
     """At least N placeholders in square brackets, such as ``[address]``."""
 
+    template = (
+        "The response must contain at least {num_placeholders} placeholders represented by square "
+        "brackets, such as [address]."
+    )
+
     num_placeholders: int
 
     def _validate(self) -> None:
         if self.num_placeholders < 0:
             self._fail("num_placeholders", "must be >= 0")
-
-    def describe(self) -> str:
-        return (
-            f"The response must contain at least {self.num_placeholders} placeholders "
-            "represented by square brackets, such as [address]."
-        )
 
     def _check(self, view: TextView) -> Verdict:
         found = count_placeholders(view.text)
@@ -52,17 +51,16 @@ def _marker_pattern(marker: str) -> re.Pattern[str]:
 class Postscript(Constraint):
     """A postscript starting with the marker (``P.S.``, ``P.P.S`` ...) appears somewhere."""
 
+    template = (
+        "At the end of your response, please explicitly add a postscript starting with "
+        "{postscript_marker}"
+    )
+
     postscript_marker: str
 
     def _validate(self) -> None:
         if not self.postscript_marker.strip():
             self._fail("postscript_marker", "must not be empty")
-
-    def describe(self) -> str:
-        return (
-            "At the end of your response, please explicitly add a postscript starting with "
-            f"{self.postscript_marker.strip()}"
-        )
 
     def _check(self, view: TextView) -> Verdict:
         marker = self.postscript_marker.strip()

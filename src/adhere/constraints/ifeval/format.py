@@ -22,17 +22,16 @@ _DOUBLE_HIGHLIGHT = re.compile(r"\*\*[^\n\*]*\*\*")
 class NumberOfBullets(Constraint):
     """Exactly N markdown bullet points (lines starting with ``* `` or ``-``)."""
 
+    template = (
+        "Your answer must contain exactly {num_bullets} bullet points. "
+        "Use the markdown bullet points such as:\n* This is point 1. \n* This is point 2"
+    )
+
     num_bullets: int
 
     def _validate(self) -> None:
         if self.num_bullets < 0:
             self._fail("num_bullets", "must be >= 0")
-
-    def describe(self) -> str:
-        return (
-            f"Your answer must contain exactly {self.num_bullets} bullet points. "
-            "Use the markdown bullet points such as:\n* This is point 1. \n* This is point 2"
-        )
 
     def _check(self, view: TextView) -> Verdict:
         # Reference quirk: any line starting with "-" counts, so a "---" rule is a bullet.
@@ -46,8 +45,7 @@ class NumberOfBullets(Constraint):
 class ConstrainedResponse(Constraint):
     """The answer contains one of "My answer is yes./no./maybe."."""
 
-    def describe(self) -> str:
-        return f"Answer with one of the following options: {CONSTRAINED_RESPONSE_OPTIONS}"
+    template = f"Answer with one of the following options: {CONSTRAINED_RESPONSE_OPTIONS}"
 
     def _check(self, view: TextView) -> Verdict:
         for option in CONSTRAINED_RESPONSE_OPTIONS:
@@ -60,17 +58,16 @@ class ConstrainedResponse(Constraint):
 class NumberOfHighlights(Constraint):
     """At least N sections highlighted with markdown, ``*like this*``."""
 
+    template = (
+        "Highlight at least {num_highlights} sections in your answer with markdown, "
+        "i.e. *highlighted section*."
+    )
+
     num_highlights: int
 
     def _validate(self) -> None:
         if self.num_highlights < 0:
             self._fail("num_highlights", "must be >= 0")
-
-    def describe(self) -> str:
-        return (
-            f"Highlight at least {self.num_highlights} sections in your answer with markdown, "
-            "i.e. *highlighted section*."
-        )
 
     def _check(self, view: TextView) -> Verdict:
         # The reference counts *a* with one pattern and **a** with the other (where the first
@@ -97,6 +94,12 @@ def _section_pattern(spliter: str) -> re.Pattern[str]:
 class MultipleSections(Constraint):
     """At least N sections, each starting with "<splitter> <number>" (e.g. "SECTION 1")."""
 
+    template = (
+        "Your response must have {num_sections} sections. Mark the beginning of each section with "
+        "{section_spliter} X, such as:\n{section_spliter} 1\n[content of section 1]\n"
+        "{section_spliter} 2\n[content of section 2]"
+    )
+
     section_spliter: str  # sic: IFEval's own spelling of the kwarg
     num_sections: int
 
@@ -105,14 +108,6 @@ class MultipleSections(Constraint):
             self._fail("section_spliter", "must not be empty")
         if self.num_sections < 0:
             self._fail("num_sections", "must be >= 0")
-
-    def describe(self) -> str:
-        spliter = self.section_spliter.strip()
-        return (
-            f"Your response must have {self.num_sections} sections. Mark the beginning of each "
-            f"section with {spliter} X, such as:\n{spliter} 1\n[content of section 1]\n"
-            f"{spliter} 2\n[content of section 2]"
-        )
 
     def _check(self, view: TextView) -> Verdict:
         spliter = self.section_spliter.strip()
@@ -127,8 +122,9 @@ class MultipleSections(Constraint):
 class JsonFormat(Constraint):
     """The whole output parses as JSON, optionally inside a markdown code fence."""
 
-    def describe(self) -> str:
-        return "Entire output should be wrapped in JSON format. You can use markdown ticks such as ```."
+    template = (
+        "Entire output should be wrapped in JSON format. You can use markdown ticks such as ```."
+    )
 
     def _check(self, view: TextView) -> Verdict:
         value = (
@@ -153,11 +149,10 @@ class JsonFormat(Constraint):
 class Title(Constraint):
     """A title wrapped in double angular brackets, such as ``<<poem of joy>>``."""
 
-    def describe(self) -> str:
-        return (
-            "Your answer must contain a title, wrapped in double angular brackets, such as "
-            "<<poem of joy>>."
-        )
+    template = (
+        "Your answer must contain a title, wrapped in double angular brackets, such as "
+        "<<poem of joy>>."
+    )
 
     def _check(self, view: TextView) -> Verdict:
         for title in titles(view.text):

@@ -29,13 +29,15 @@ def _nonempty(self: Constraint, key: str, words: tuple[str, ...]) -> None:
 class KeywordExistence(Constraint):
     """Every keyword appears (case-insensitive substring, as a regular expression)."""
 
+    template = "Include keywords {keywords} in the response."
+
     keywords: tuple[str, ...]
 
     def _validate(self) -> None:
         _nonempty(self, "keywords", self.keywords)
 
-    def describe(self) -> str:
-        return f"Include keywords {sorted(self.keywords)} in the response."
+    def _render_field(self, name: str, value: tuple[str, ...]) -> str:
+        return str(sorted(value))
 
     def _check(self, view: TextView) -> Verdict:
         missing = [k for k in sorted(self.keywords) if not _pattern(k).search(view.text)]
@@ -48,6 +50,8 @@ class KeywordExistence(Constraint):
 class KeywordFrequency(Constraint):
     """A keyword occurs less than / at least N times (non-overlapping regex matches)."""
 
+    template = "In your response, the word {keyword} should appear {relation} {frequency} times."
+
     keyword: str
     frequency: int
     relation: Relation
@@ -57,12 +61,6 @@ class KeywordFrequency(Constraint):
             self._fail("keyword", "must not be empty")
         if self.frequency < 0:
             self._fail("frequency", "must be >= 0")
-
-    def describe(self) -> str:
-        return (
-            f"In your response, the word {self.keyword.strip()} should appear {self.relation} "
-            f"{self.frequency} times."
-        )
 
     def _check(self, view: TextView) -> Verdict:
         keyword = self.keyword.strip()
@@ -77,13 +75,15 @@ class KeywordFrequency(Constraint):
 class ForbiddenWords(Constraint):
     """None of the words appears as a whole word (``\\bword\\b``, case-insensitive)."""
 
+    template = "Do not include keywords {forbidden_words} in the response."
+
     forbidden_words: tuple[str, ...]
 
     def _validate(self) -> None:
         _nonempty(self, "forbidden_words", self.forbidden_words)
 
-    def describe(self) -> str:
-        return f"Do not include keywords {sorted(set(self.forbidden_words))} in the response."
+    def _render_field(self, name: str, value: tuple[str, ...]) -> str:
+        return str(sorted(set(value)))
 
     def _check(self, view: TextView) -> Verdict:
         for word in sorted(set(self.forbidden_words)):
@@ -101,6 +101,8 @@ class LetterFrequency(Constraint):
     character that was asked for, literally.
     """
 
+    template = "In your response, the letter {letter} should appear {let_relation} {let_frequency} times."
+
     letter: str
     let_frequency: int
     let_relation: Relation
@@ -111,11 +113,8 @@ class LetterFrequency(Constraint):
         if self.let_frequency < 0:
             self._fail("let_frequency", "must be >= 0")
 
-    def describe(self) -> str:
-        return (
-            f"In your response, the letter {self.letter.strip().lower()} should appear "
-            f"{self.let_relation} {self.let_frequency} times."
-        )
+    def _render_field(self, name: str, value: object) -> str:
+        return self.letter.strip().lower() if name == "letter" else str(value)
 
     def _check(self, view: TextView) -> Verdict:
         letter = self.letter.strip().lower()

@@ -33,17 +33,23 @@ def language_verdict(view: TextView, code: str) -> Verdict:
 class ResponseLanguage(Constraint):
     """The whole response is in the given language, as langdetect (seed 0) sees it."""
 
+    template = (
+        "Your ENTIRE response should be in {language} language, no other language is allowed."
+    )
+
     language: str
 
     def _validate(self) -> None:
         if self.language not in LANGUAGE_NAMES:
             self._fail("language", f"must be one of {', '.join(sorted(LANGUAGE_NAMES))}")
 
-    def describe(self) -> str:
-        return (
-            f"Your ENTIRE response should be in {LANGUAGE_NAMES[self.language]} language, "
-            "no other language is allowed."
-        )
+    def _render_field(self, name: str, value: str) -> str:
+        return LANGUAGE_NAMES[value]
+
+    @classmethod
+    def _parse_field(cls, name: str, text: str) -> str:
+        codes = [code for code, language in LANGUAGE_NAMES.items() if language == text]
+        return codes[0] if codes else text
 
     def _check(self, view: TextView) -> Verdict:
         return language_verdict(view, self.language)

@@ -23,14 +23,13 @@ def _positive(self: Constraint, key: str) -> None:
 class NumberOfSentences(Constraint):
     """Sentence count (NLTK Punkt, English) less than / at least N."""
 
+    template = "Your response should contain {relation} {num_sentences} sentences."
+
     num_sentences: int
     relation: Relation
 
     def _validate(self) -> None:
         _positive(self, "num_sentences")
-
-    def describe(self) -> str:
-        return f"Your response should contain {self.relation} {self.num_sentences} sentences."
 
     def _check(self, view: TextView) -> Verdict:
         return expect(self.relation, self.num_sentences, "sentences", view.sentence_count)
@@ -40,14 +39,13 @@ class NumberOfSentences(Constraint):
 class NumberOfWords(Constraint):
     """Word count (``\\w+`` runs) less than / at least N."""
 
+    template = "Answer with {relation} {num_words} words."
+
     num_words: int
     relation: Relation
 
     def _validate(self) -> None:
         _positive(self, "num_words")
-
-    def describe(self) -> str:
-        return f"Answer with {self.relation} {self.num_words} words."
 
     def _check(self, view: TextView) -> Verdict:
         return expect(self.relation, self.num_words, "words", view.word_count)
@@ -57,16 +55,15 @@ class NumberOfWords(Constraint):
 class NumberOfParagraphs(Constraint):
     """Exactly N paragraphs separated by the markdown divider ``***``."""
 
+    template = (
+        "There should be {num_paragraphs} paragraphs. "
+        "Paragraphs are separated with the markdown divider: ***"
+    )
+
     num_paragraphs: int
 
     def _validate(self) -> None:
         _positive(self, "num_paragraphs")
-
-    def describe(self) -> str:
-        return (
-            f"There should be {self.num_paragraphs} paragraphs. "
-            "Paragraphs are separated with the markdown divider: ***"
-        )
 
     def _check(self, view: TextView) -> Verdict:
         paragraphs = _DIVIDER.split(view.text)
@@ -85,6 +82,12 @@ class NumberOfParagraphs(Constraint):
 class NthParagraphFirstWord(Constraint):
     """Exactly N paragraphs separated by blank lines, and paragraph i starts with a given word."""
 
+    template = (
+        "There should be {num_paragraphs} paragraphs. Paragraphs and only paragraphs are separated "
+        "with each other by two new lines as if it was '\\n\\n' in python. Paragraph {nth_paragraph} "
+        "must start with word {first_word}."
+    )
+
     num_paragraphs: int
     nth_paragraph: int
     first_word: str
@@ -97,13 +100,9 @@ class NthParagraphFirstWord(Constraint):
         if not self.first_word:
             self._fail("first_word", "must not be empty")
 
-    def describe(self) -> str:
-        return (
-            f"There should be {self.num_paragraphs} paragraphs. "
-            "Paragraphs and only paragraphs are separated with each other by two new lines as if "
-            f"it was '\\n\\n' in python. Paragraph {self.nth_paragraph} must start with word "
-            f"{self.first_word.lower()}."
-        )
+    def _render_field(self, name: str, value: object) -> str:
+        # The reference lowercases the word (and does not strip it).
+        return self.first_word.lower() if name == "first_word" else str(value)
 
     def _check(self, view: TextView) -> Verdict:
         paragraphs = view.text.split("\n\n")

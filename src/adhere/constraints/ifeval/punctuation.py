@@ -11,8 +11,7 @@ from adhere.text.view import TextView
 class NoComma(Constraint):
     """No ASCII comma anywhere in the response."""
 
-    def describe(self) -> str:
-        return "In your entire response, refrain from the use of any commas."
+    template = "In your entire response, refrain from the use of any commas."
 
     def _check(self, view: TextView) -> Verdict:
         found = view.text.count(",")

@@ -11,17 +11,16 @@ from adhere.text.view import TextView
 class EndPhrase(Constraint):
     """The response ends with the exact phrase (ignoring case and surrounding double quotes)."""
 
+    template = (
+        "Finish your response with this exact phrase {end_phrase}. "
+        "No other words should follow this phrase."
+    )
+
     end_phrase: str
 
     def _validate(self) -> None:
         if not self.end_phrase.strip():
             self._fail("end_phrase", "must not be empty")
-
-    def describe(self) -> str:
-        return (
-            f"Finish your response with this exact phrase {self.end_phrase.strip()}. "
-            "No other words should follow this phrase."
-        )
 
     def _check(self, view: TextView) -> Verdict:
         phrase = self.end_phrase.strip().lower()
@@ -34,8 +33,7 @@ class EndPhrase(Constraint):
 class Quotation(Constraint):
     """The whole response is wrapped in double quotation marks."""
 
-    def describe(self) -> str:
-        return "Wrap your entire response with double quotation marks."
+    template = "Wrap your entire response with double quotation marks."
 
     def _check(self, view: TextView) -> Verdict:
         value = view.stripped
