@@ -1,0 +1,66 @@
+"""How to sample from a model: the generation config every backend takes."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from adhere.errors import InputError
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerationConfig:
+    """Sampling settings; part of every cache key and written into every run directory."""
+
+    temperature: float = 0.0
+    """0 is greedy decoding."""
+    top_p: float = 1.0
+    """Nucleus sampling: keep the smallest set of tokens whose probability reaches top_p."""
+    max_tokens: int = 1024
+    """Most new tokens per response."""
+    seed: int | None = 0
+    """Sampling seed (sample i of a prompt uses seed + i); None lets the backend choose."""
+    stop: tuple[str, ...] = ()
+    """Strings that end a response when generated."""
+    system_prompt: str | None = None
+    """A system message put before every prompt."""
+    samples: int = 1
+    """Responses per prompt."""
+
+    def __post_init__(self) -> None:
+        def bad(field: str, message: str) -> InputError:
+            return InputError(f"generation config: {field} {message}")
+
+        if not 0.0 <= self.temperature <= 10.0:
+            raise bad("temperature", f"must be between 0 and 10, got {self.temperature}")
+        if not 0.0 < self.top_p <= 1.0:
+            raise bad("top_p", f"must be in (0, 1], got {self.top_p}")
+        if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or self.max_tokens < 1:
+            raise bad("max_tokens", f"must be a positive integer, got {self.max_tokens!r}")
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
+            raise bad("seed", f"must be an integer or null, got {self.seed!r}")
+        if isinstance(self.samples, bool) or not isinstance(self.samples, int) or self.samples < 1:
+            raise bad("samples", f"must be a positive integer, got {self.samples!r}")
+        if isinstance(self.stop, str) or not all(isinstance(s, str) and s for s in self.stop):
+            raise bad("stop", "must be a list of non-empty strings")
+        object.__setattr__(self, "stop", tuple(self.stop))
+
+    def sample_seed(self, index: int) -> int | None:
+        """The seed of sample ``index`` of a prompt (distinct samples, reproducible)."""
+        return None if self.seed is None else self.seed + index
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["stop"] = list(self.stop)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GenerationConfig:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - fields)
+        if unknown:
+            raise InputError(f"generation config: unknown field {unknown[0]!r} (known: {', '.join(sorted(fields))})")
+        data = dict(data)
+        if "stop" in data and isinstance(data["stop"], list):
+            data["stop"] = tuple(data["stop"])
+        return cls(**data)
