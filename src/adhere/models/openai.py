@@ -1,0 +1,212 @@
+"""Any OpenAI-compatible chat server: vLLM, SGLang, llama.cpp's server, Ollama, hosted APIs.
+
+Async, with bounded concurrency, a timeout per request, and retries with exponential backoff and
+jitter on 429, 5xx, timeouts and connection errors, honouring ``Retry-After``. The API key is
+read from an environment variable when the backend is made; it is sent in the Authorization
+header and nowhere else (not in identities, cache keys, records or errors).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import os
+import random
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+from adhere.errors import InputError, MissingExtraError
+from adhere.models.base import (
+    Completion,
+    Messages,
+    ModelCallError,
+    ModelUnavailableError,
+    backend,
+)
+from adhere.models.config import GenerationConfig
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+@backend("openai")
+class OpenAIBackend:
+    """Chat completions from an OpenAI-compatible server."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        timeout: float = 120.0,
+        max_retries: int = 5,
+        concurrency: int = 8,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        max_retry_after: float = 120.0,
+    ):
+        try:
+            import httpx  # noqa: F401
+        except ImportError:  # pragma: no cover - httpx is a core dependency
+            raise MissingExtraError("the openai backend needs httpx: pip install httpx") from None
+        base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        parsed = urlparse(base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise InputError(f"--base-url {base_url!r} is not an http(s) URL, e.g. http://127.0.0.1:8000/v1")
+        for name, value in (("timeout", timeout), ("concurrency", concurrency)):
+            if value <= 0:
+                raise InputError(f"openai backend: {name} must be positive, got {value}")
+        if max_retries < 0:
+            raise InputError(f"openai backend: max_retries must be >= 0, got {max_retries}")
+        self.name = f"openai:{model}"
+        self.model = model
+        self.base_url = base_url
+        self.api_key_env = api_key_env
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.concurrency = concurrency
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.max_retry_after = max_retry_after
+        self._api_key = os.environ.get(api_key_env) or None
+        self._client = None
+        self._semaphore: asyncio.Semaphore | None = None
+        self._jitter = random.Random()  # jitter needs no reproducibility; never the global RNG
+
+    def identity(self) -> dict[str, Any]:
+        return {"backend": "openai", "model": self.model, "base_url": self.base_url}
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
+
+    def _http(self):
+        import httpx
+
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout),
+                limits=httpx.Limits(max_connections=self.concurrency),
+            )
+            self._semaphore = asyncio.Semaphore(self.concurrency)
+        return self._client
+
+    async def check(self) -> None:
+        """Fail early, in one clear line, when the server cannot be reached or refuses the key."""
+        import httpx
+
+        client = self._http()
+        try:
+            response = await client.get(f"{self.base_url}/models", headers=self._headers())
+        except httpx.TimeoutException:
+            raise ModelUnavailableError(
+                f"cannot reach {self.base_url}: no answer within {self.timeout:g}s"
+            ) from None
+        except httpx.TransportError as error:
+            raise ModelUnavailableError(
+                f"cannot reach {self.base_url}: {_describe(error)}; is the server running?"
+            ) from None
+        if response.status_code in (401, 403):
+            raise ModelUnavailableError(
+                f"{self.base_url} refused the request (HTTP {response.status_code}); "
+                f"set the API key in ${self.api_key_env}"
+            )
+
+    def _body(self, messages: Messages, config: GenerationConfig, sample: int) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": config.temperature,
+            "top_p": config.top_p,
+            "max_tokens": config.max_tokens,
+        }
+        seed = config.sample_seed(sample)
+        if seed is not None:
+            body["seed"] = seed
+        if config.stop:
+            body["stop"] = list(config.stop)
+        return body
+
+    async def complete(self, messages: Messages, config: GenerationConfig, sample: int) -> Completion:
+        import httpx
+
+        client = self._http()
+        body = self._body(messages, config, sample)
+        url = f"{self.base_url}/chat/completions"
+        attempts = self.max_retries + 1
+        for attempt in range(attempts):
+            wait = None
+            start = time.perf_counter()
+            try:
+                async with self._semaphore:
+                    response = await client.post(url, json=body, headers=self._headers())
+            except httpx.TimeoutException:
+                problem = f"no answer within {self.timeout:g}s"
+            except httpx.TransportError as error:
+                problem = f"connection error ({_describe(error)})"
+            else:
+                latency = time.perf_counter() - start
+                if response.status_code == 200:
+                    return _completion(response, latency)
+                problem = f"HTTP {response.status_code}: {_snippet(response)}"
+                if response.status_code != 429 and response.status_code < 500:
+                    raise ModelCallError(f"{self.base_url}: {problem}")
+                wait = _retry_after(response.headers.get("Retry-After"))
+                if wait is not None:
+                    wait = min(wait, self.max_retry_after)
+            if attempt == attempts - 1:
+                raise ModelCallError(f"{self.base_url}: {problem}; gave up after {attempts} attempts")
+            if wait is None:
+                ceiling = min(self.backoff_max, self.backoff_base * 2**attempt)
+                wait = self._jitter.uniform(ceiling / 2, ceiling)
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def _describe(error: Exception) -> str:
+    return str(error) or type(error).__name__
+
+
+def _snippet(response) -> str:
+    text = response.text.strip().replace("\n", " ")
+    return text[:200] or response.reason_phrase
+
+
+def _completion(response, latency: float) -> Completion:
+    try:
+        data = response.json()
+        choice = data["choices"][0]
+        text = choice["message"]["content"] or ""
+        usage = data.get("usage") or {}
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise ModelCallError(f"malformed completion response: {_snippet(response)}") from None
+    return Completion(
+        text=text,
+        finish_reason=choice.get("finish_reason"),
+        prompt_tokens=usage.get("prompt_tokens"),
+        completion_tokens=usage.get("completion_tokens"),
+        latency_s=latency,
+    )

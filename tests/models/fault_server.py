@@ -1,0 +1,76 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 that misbehaves on purpose (for tests).
+
+Run as ``python fault_server.py PORT_FILE LOG_FILE ACTIONS_JSON``. Each POST to
+/v1/chat/completions takes the next action (the last one repeats): ``{"status": 200}`` answers
+normally (echoing the last user message), ``{"status": 500}`` / ``{"status": 429, "retry_after":
+"1"}`` fail, ``{"sleep": 2}`` answers after a delay, ``{"drop": true}`` closes the connection
+without answering. Every request is appended to LOG_FILE.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PORT_FILE, LOG_FILE, ACTIONS = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+_lock = threading.Lock()
+_count = [0]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def _send(self, status, payload, headers=None):
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self._send(200, {"object": "list", "data": [{"id": "fake", "object": "model"}]})
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", 0))
+        request = json.loads(self.rfile.read(length))
+        with _lock:
+            index = _count[0]
+            _count[0] += 1
+            with open(LOG_FILE, "a") as log:
+                log.write(json.dumps({"auth": self.headers.get("Authorization"), "body": request}) + "\n")
+        action = ACTIONS[min(index, len(ACTIONS) - 1)]
+        if action.get("drop"):
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.connection.close()
+            return
+        if "sleep" in action:
+            time.sleep(action["sleep"])
+        status = action.get("status", 200)
+        if status != 200:
+            headers = {"Retry-After": action["retry_after"]} if "retry_after" in action else {}
+            self._send(status, {"error": {"message": f"planned failure {status}"}}, headers)
+            return
+        content = "echo: " + request["messages"][-1]["content"]
+        self._send(200, {
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 3},
+        })  # fmt: skip
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+with open(PORT_FILE + ".tmp", "w") as handle:
+    handle.write(str(server.server_address[1]))
+import os  # noqa: E402
+
+os.replace(PORT_FILE + ".tmp", PORT_FILE)
+server.serve_forever()
