@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
             "paired with --inputs by key, else by exact prompt text."
         ),
     )
-    score.add_argument("responses", help="JSONL file of responses")
+    score.add_argument("responses", help="JSONL file of responses, or a run directory of `adhere eval`")
     score.add_argument("--inputs", help="JSONL file of prompts with instruction_id_list and kwargs")
     score.add_argument("--benchmark", default="ifeval", choices=["ifeval"], help="default: ifeval")
     score.add_argument("--out", help="folder for verdicts.jsonl and summary.json")
@@ -37,6 +37,37 @@ def _parser() -> argparse.ArgumentParser:
         help="processes to score in (default: 1 for small files, one per CPU core for large ones)",
     )
     score.add_argument("--quiet", action="store_true", help="print no table, only warnings")
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="generate responses with a model and score them",
+        description="Generate responses to a benchmark's prompts with a model, then score them. "
+        "Rerun the same command to resume an interrupted run.",
+    )
+    evaluate.add_argument("benchmark", choices=["ifeval"])
+    evaluate.add_argument("--model", default="local", help="local (default), gguf:PATH, openai:NAME")
+    evaluate.add_argument("--data", help="local JSONL of prompts (default: the Hugging Face Hub copy)")
+    evaluate.add_argument("--limit", type=int, help="only the first N prompts")
+    evaluate.add_argument("--out", help="run directory (default: runs/<benchmark>-<model>)")
+    evaluate.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+    evaluate.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
+    evaluate.add_argument("--concurrency", type=int, default=8, help="requests in flight (openai)")
+    evaluate.add_argument("--timeout", type=float, default=120.0, help="seconds per request (openai)")
+    evaluate.add_argument("--n-ctx", type=int, default=2048, help="context window (local, gguf)")
+    evaluate.add_argument("--temperature", type=float, default=0.0)
+    evaluate.add_argument("--top-p", type=float, default=1.0)
+    evaluate.add_argument("--max-tokens", type=int, default=1024)
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
+    evaluate.add_argument("--system-prompt")
+    evaluate.add_argument("--samples", type=int, default=1, help="responses per prompt")
+    evaluate.add_argument("--cache", help="response cache file (default: ~/.cache/adhere/cache.sqlite)")
+    evaluate.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+
+    cache = commands.add_parser("cache", help="inspect or clear the response cache")
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.add_argument("--cache", help="cache file (default: ~/.cache/adhere/cache.sqlite)")
+    cache.add_argument("--model", help="with clear: only this model's responses")
 
     listing = commands.add_parser("constraints", help="list the registered constraints and their kwargs")
     listing.add_argument("--benchmark", default=None, help="only this benchmark's constraints")
@@ -65,11 +96,104 @@ def _score(args: argparse.Namespace) -> int:
         )
     if args.quiet:
         for warning in summary.warnings():
-            err.print(f"[yellow]warning:[/yellow] {warning}")
+            err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     else:
         print_summary(summary, out)
     if args.out:
-        err.print(f"wrote {args.out}/verdicts.jsonl and {args.out}/summary.json")
+        err.print(f"wrote {args.out}/verdicts.jsonl and {args.out}/summary.json", soft_wrap=True)
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import re
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from adhere.bench.generate import EvalOptions, run_eval
+    from adhere.models.cache import ResponseCache
+    from adhere.models.config import GenerationConfig
+    from adhere.report.terminal import print_summary
+
+    generation = GenerationConfig(
+        temperature=args.temperature,
+        top_p=args.top_p,
+        max_tokens=args.max_tokens,
+        seed=args.seed,
+        stop=tuple(args.stop),
+        system_prompt=args.system_prompt,
+        samples=args.samples,
+    )
+    backend_options: dict = {}
+    if args.model.startswith("openai:"):
+        backend_options = {
+            "base_url": args.base_url,
+            "api_key_env": args.api_key_env,
+            "concurrency": args.concurrency,
+            "timeout": args.timeout,
+        }
+    elif args.model == "local" or args.model.startswith("gguf:"):
+        backend_options = {"n_ctx": args.n_ctx}
+    options = EvalOptions(
+        benchmark=args.benchmark,
+        model=args.model,
+        data=args.data,
+        limit=args.limit,
+        generation=generation,
+        backend_options=backend_options,
+    )
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", args.model).strip("-")
+    out = args.out or f"runs/{args.benchmark}-{slug}"
+    cache = None if args.no_cache else ResponseCache(args.cache)
+    console, err = Console(), Console(stderr=True)
+    tokens = [0]
+    columns = (
+        TextColumn("generating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("generate", total=None, rate="")
+        started = [0.0]
+
+        def on_start(total: int, remaining: int) -> None:
+            started[0] = time.monotonic()
+            bar.update(task, total=total, completed=total - remaining)
+            if remaining < total:
+                err.print(
+                    f"resuming {out}: {total - remaining} of {total} responses already done",
+                    soft_wrap=True,
+                )
+
+        def progress(new_tokens: int) -> None:
+            tokens[0] += new_tokens
+            elapsed = max(time.monotonic() - started[0], 1e-9)
+            bar.update(task, advance=1, rate=f"{tokens[0] / elapsed:.0f} tok/s")
+
+        summary = run_eval(options, out, cache=cache, progress=progress, on_start=on_start)
+    print_summary(summary, console)
+    err.print(f"wrote {out}/ (config.json, responses.jsonl, verdicts.jsonl, summary.json)", soft_wrap=True)
+    return 0
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from adhere.models.cache import ResponseCache
+
+    cache = ResponseCache(args.cache)
+    console = Console()
+    if args.action == "clear":
+        deleted = cache.clear(args.model)
+        console.print(f"deleted {deleted} cached responses from {cache.path}", soft_wrap=True)
+        return 0
+    info = cache.info()
+    console.print(f"{info['path']}: {info['responses']} responses, {info['bytes'] / 1e6:.1f} MB", soft_wrap=True)
+    for model, count in sorted(info["models"].items()):
+        console.print(f"  {model}: {count}")
     return 0
 
 
@@ -90,7 +214,7 @@ def _constraints(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"score": _score, "constraints": _constraints}
+    handlers = {"score": _score, "eval": _eval, "cache": _cache, "constraints": _constraints}
     try:
         return handlers[args.command](args)
     except AdhereError as error:

@@ -1,6 +1,7 @@
 """A real OpenAI-compatible HTTP server on 127.0.0.1 that misbehaves on purpose (for tests).
 
-Run as ``python fault_server.py PORT_FILE LOG_FILE ACTIONS_JSON``. Each POST to
+Run as ``python fault_server.py PORT_FILE LOG_FILE ACTIONS_FILE``. ACTIONS_FILE holds a JSON list,
+re-read at every request (a changed list starts over from its first action). Each POST to
 /v1/chat/completions takes the next action (the last one repeats): ``{"status": 200}`` answers
 normally (echoing the last user message), ``{"status": 500}`` / ``{"status": 429, "retry_after":
 "1"}`` fail, ``{"sleep": 2}`` answers after a delay, ``{"drop": true}`` closes the connection
@@ -16,9 +17,9 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-PORT_FILE, LOG_FILE, ACTIONS = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+PORT_FILE, LOG_FILE, ACTIONS_FILE = sys.argv[1], sys.argv[2], sys.argv[3]
 _lock = threading.Lock()
-_count = [0]
+_state = {"text": None, "index": 0}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -44,11 +45,16 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", 0))
         request = json.loads(self.rfile.read(length))
         with _lock:
-            index = _count[0]
-            _count[0] += 1
+            with open(ACTIONS_FILE) as handle:
+                text = handle.read()
+            if text != _state["text"]:
+                _state["text"], _state["index"] = text, 0
+            actions = json.loads(text)
+            index = _state["index"]
+            _state["index"] += 1
             with open(LOG_FILE, "a") as log:
                 log.write(json.dumps({"auth": self.headers.get("Authorization"), "body": request}) + "\n")
-        action = ACTIONS[min(index, len(ACTIONS) - 1)]
+        action = actions[min(index, len(actions) - 1)]
         if action.get("drop"):
             self.connection.shutdown(socket.SHUT_RDWR)
             self.connection.close()

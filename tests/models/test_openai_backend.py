@@ -25,14 +25,21 @@ class FaultServer:
     def __init__(self, tmp_path: Path, actions: list[dict]):
         self.port_file = tmp_path / "port"
         self.log_file = tmp_path / "requests.jsonl"
+        self.actions_file = tmp_path / "actions.json"
+        self.set_actions(actions)
         self.process = subprocess.Popen(
-            [sys.executable, str(HERE / "fault_server.py"), str(self.port_file), str(self.log_file), json.dumps(actions)]
+            [sys.executable, str(HERE / "fault_server.py"), str(self.port_file), str(self.log_file), str(self.actions_file)]
         )
         deadline = time.monotonic() + 20
         while not self.port_file.exists():
             assert time.monotonic() < deadline, "fault server did not start"
             time.sleep(0.02)
         self.url = f"http://127.0.0.1:{self.port_file.read_text()}/v1"
+
+    def set_actions(self, actions: list[dict]) -> None:
+        tmp = self.actions_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(actions))
+        tmp.replace(self.actions_file)
 
     def requests(self) -> list[dict]:
         if not self.log_file.exists():

@@ -35,6 +35,8 @@ class Item:
     instruction_id_list: tuple[str, ...]
     constraints: tuple[Constraint, ...]
     response: str | None
+    error: str | None = None
+    """Why there is no response, when a model call failed."""
 
 
 @dataclasses.dataclass
@@ -161,9 +163,13 @@ def _paired(responses: Path, inputs: Path, pairing: Pairing) -> Iterator[Item]:
     by_prompt: dict[str, str] = {}
     first_seen: dict[Key | str, int] = {}
     keyed = None
+    errors: dict[Key | str, str] = {}
     for line, row in read_jsonl(responses):
         where = _where(responses, line)
-        response = _text(row, "response", where)
+        if row.get("response") is None and isinstance(row.get("error"), str):
+            response = None  # a failed model call recorded by `adhere eval`
+        else:
+            response = _text(row, "response", where)
         has_key = "key" in row
         if keyed is None:
             keyed = has_key
@@ -183,16 +189,20 @@ def _paired(responses: Path, inputs: Path, pairing: Pairing) -> Iterator[Item]:
                 f"{where}: duplicate {what} {str(ident)[:60]!r} (first on line {first_seen[ident]})"
             )
         first_seen[ident] = line
-        table[ident] = response
+        if response is None:
+            errors[ident] = row["error"]
+        else:
+            table[ident] = response
     matched = 0
     for line, row in input_rows:
         where = _where(inputs, line)
         key = row["key"]
         ids, constraints = constraints_of(row, where)
-        response = by_key.get(key) if keyed else by_prompt.get(row["prompt"])
+        ident = key if keyed else row["prompt"]
+        response = (by_key if keyed else by_prompt).get(ident)
         if response is None:
             pairing.missing_responses.append(key)
-        else:
+        if ident in first_seen:
             matched += 1
-        yield Item(key, row["prompt"], ids, constraints, response)
+        yield Item(key, row["prompt"], ids, constraints, response, errors.get(ident))
     pairing.unmatched_responses = len(first_seen) - matched

@@ -32,7 +32,8 @@ def _mode(verdicts: Iterable[Verdict]) -> dict[str, Any]:
 def score_item(item: Item) -> dict[str, Any]:
     """The verdict row of one item (``verdicts.jsonl``'s format)."""
     if item.response is None:
-        strict = loose = tuple(_NO_RESPONSE for _ in item.constraints)
+        missing = _NO_RESPONSE if item.error is None else Verdict(False, f"model error: {item.error}")
+        strict = loose = tuple(missing for _ in item.constraints)
     else:
         evaluation = evaluate(item.response, item.constraints)
         strict, loose = evaluation.strict, evaluation.loose
@@ -87,13 +88,46 @@ def score(
     """
     if benchmark != "ifeval":
         raise InputError(f"unknown benchmark {benchmark!r}; available: ifeval")
+    if Path(responses).is_dir():
+        responses, inputs = _run_dir_files(Path(responses), inputs)
     if workers is None:
         workers = auto_workers(expected_count(responses, inputs))
     if workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
     pairing = Pairing()
+    items = iter_items(responses, inputs, pairing)
+    return write_scores(items, out, benchmark, workers, progress, pairing, source=str(responses))
+
+
+def _run_dir_files(run: Path, inputs: str | os.PathLike[str] | None) -> tuple[Path, Any]:
+    """The responses and prompts of an ``adhere eval`` run directory."""
+    responses = run / "responses.jsonl"
+    if not responses.exists():
+        raise InputError(f"{run}: no responses.jsonl; is this an `adhere eval` run directory?")
+    if inputs is None:
+        try:
+            config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise InputError(f"{run}: no readable config.json; pass --inputs") from None
+        inputs = config.get("data")
+        if not inputs or not Path(inputs).is_file():
+            raise InputError(f"{run}: its prompts ({inputs}) are not a local file; pass --inputs")
+    return responses, inputs
+
+
+def write_scores(
+    items: Iterable[Item],
+    out: str | os.PathLike[str] | None,
+    benchmark: str,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+    pairing: Pairing | None = None,
+    source: str = "input",
+) -> Summary:
+    """Score items into a summary and, with ``out``, ``verdicts.jsonl`` and ``summary.json``."""
+    pairing = pairing if pairing is not None else Pairing()
     summary = Summary(benchmark=benchmark)
-    rows = score_items(iter_items(responses, inputs, pairing), workers)
+    rows = score_items(items, workers)
     with contextlib.ExitStack() as stack:
         sink = None
         if out is not None:
@@ -114,7 +148,7 @@ def score(
         summary.missing_responses = pairing.missing_responses
         summary.unmatched_responses = pairing.unmatched_responses
         if summary.prompts == 0:
-            raise InputError(f"{responses}: no rows to score")
+            raise InputError(f"{source}: no rows to score")
         if out is not None:
             write_json(out / "summary.json", summary.to_dict())
     return summary

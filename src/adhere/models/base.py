@@ -93,4 +93,5 @@ def load_backend(spec: str, **options: Any) -> Backend:
 
 
 def _load_builtins() -> None:
-    from adhere.models import openai  # noqa: F401
+    # Registering is cheap: each backend imports its heavy library only when it is built.
+    from adhere.models import llamacpp, openai  # noqa: F401

@@ -40,4 +40,4 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     console = console or Console()
     console.print(summary_renderable(summary))
     for warning in summary.warnings():
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)

@@ -1,0 +1,184 @@
+"""``adhere eval``: generate responses for a benchmark's prompts, cache them, score them.
+
+Every (prompt, sample) is looked up in the response cache first; a miss calls the model and a
+success is cached (an error is recorded on its row, never cached, and retried by the next run).
+Rows go to the run directory as soon as they exist, so an interrupted run resumes where it
+stopped: nothing finished is generated again, nothing is lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from adhere.bench.items import Item, Pairing, constraints_of
+from adhere.bench.prompts import load_prompts
+from adhere.bench.run import RunDir
+from adhere.bench.scoring import write_scores
+from adhere.errors import InputError
+from adhere.models.base import Backend, ModelCallError, load_backend
+from adhere.models.cache import ResponseCache, cache_key
+from adhere.models.config import GenerationConfig
+from adhere.report.summary import Summary
+
+#: Called after each finished (prompt, sample) with the completion tokens it produced.
+Progress = Callable[[int], None]
+
+
+@dataclasses.dataclass
+class EvalOptions:
+    """What an ``adhere eval`` run is made of (all of it goes into config.json)."""
+
+    benchmark: str = "ifeval"
+    """Benchmark name."""
+    model: str = "local"
+    """Model spec: local, gguf:PATH, openai:NAME, hf:..., vllm:..."""
+    data: str | None = None
+    """Local JSONL of prompts; None loads the benchmark from the Hugging Face Hub."""
+    limit: int | None = None
+    """Only the first N prompts."""
+    generation: GenerationConfig = dataclasses.field(default_factory=GenerationConfig)
+    """Sampling settings."""
+    backend_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """Backend settings (base_url, timeout, concurrency, n_ctx...), never secrets."""
+
+
+def messages_for(prompt: str, config: GenerationConfig) -> list[dict[str, str]]:
+    system = [{"role": "system", "content": config.system_prompt}] if config.system_prompt else []
+    return [*system, {"role": "user", "content": prompt}]
+
+
+async def _generate(
+    backend: Backend,
+    prompts: list[dict[str, Any]],
+    config: GenerationConfig,
+    cache: ResponseCache | None,
+    run: RunDir,
+    done: dict[tuple[Any, int], dict[str, Any]],
+    progress: Progress | None,
+) -> None:
+    identity = backend.identity()
+    # The number of samples does not change any one sample, so it is not part of the key.
+    key_config = {k: v for k, v in config.to_dict().items() if k != "samples"}
+    semaphore = asyncio.Semaphore(getattr(backend, "concurrency", 1))
+
+    async def one(row: dict[str, Any], sample: int) -> None:
+        messages = messages_for(row["prompt"], config)
+        key = cache_key(identity, messages, key_config, sample)
+        record = cache.get(key) if cache is not None else None
+        cached = record is not None
+        if record is None:
+            try:
+                async with semaphore:
+                    completion = await backend.complete(messages, config, sample)
+            except ModelCallError as error:
+                run.append({"key": row["key"], "sample": sample, "response": None, "error": str(error)})
+                if progress:
+                    progress(0)
+                return
+            record = dataclasses.asdict(completion)
+            if cache is not None:
+                cache.put(key, backend.name, record)
+        run.append(
+            {"key": row["key"], "sample": sample, "response": record["text"], "error": None,
+             "finish_reason": record["finish_reason"], "prompt_tokens": record["prompt_tokens"],
+             "completion_tokens": record["completion_tokens"], "latency_s": record["latency_s"],
+             "cached": cached}
+        )  # fmt: skip
+        if progress:
+            progress(record["completion_tokens"] or 0)
+
+    pending = [
+        one(row, sample)
+        for row in prompts
+        for sample in range(config.samples)
+        if done.get((row["key"], sample), {}).get("response") is None
+    ]
+    try:
+        await asyncio.gather(*pending)
+    finally:
+        await backend.aclose()
+
+
+async def _check(backend: Backend) -> None:
+    try:
+        await backend.check()
+    finally:
+        await backend.aclose()  # its connections belong to this event loop
+
+
+def plan(options: EvalOptions) -> tuple[list[dict[str, Any]], str]:
+    """The prompts of a run (validated) and where they came from."""
+    prompts, source = load_prompts(options.benchmark, options.data)
+    if options.limit is not None:
+        if options.limit < 1:
+            raise InputError(f"--limit must be at least 1, got {options.limit}")
+        prompts = prompts[: options.limit]
+    for index, row in enumerate(prompts, start=1):
+        constraints_of(row, f"{source} prompt {index}")
+    return prompts, source
+
+
+def run_eval(
+    options: EvalOptions,
+    out: str | Path,
+    *,
+    cache: ResponseCache | None,
+    progress: Progress | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    command: list[str] | None = None,
+) -> Summary:
+    """Generate (resuming whatever ``out`` already holds), then score into ``out``."""
+    from adhere import __version__
+
+    prompts, source = plan(options)
+    backend = load_backend(options.model, **options.backend_options)
+    if hasattr(backend, "check"):
+        asyncio.run(_check(backend))
+    run = RunDir(out)
+    run.start(
+        {
+            "adhere_version": __version__,
+            "command": command if command is not None else sys.argv,
+            "benchmark": options.benchmark,
+            "data": source,
+            "limit": options.limit,
+            "prompts": len(prompts),
+            "model": options.model,
+            "model_identity": backend.identity(),
+            "chat_template": getattr(backend, "chat_template", None),
+            "backend_options": options.backend_options,
+            "generation": options.generation.to_dict(),
+        }
+    )
+    done = run.finished()
+    remaining = sum(
+        1
+        for row in prompts
+        for s in range(options.generation.samples)
+        if done.get((row["key"], s), {}).get("response") is None
+    )
+    if on_start:
+        on_start(len(prompts) * options.generation.samples, remaining)
+    try:
+        asyncio.run(_generate(backend, prompts, options.generation, cache, run, done, progress))
+    finally:
+        run.close()
+    order = [(row["key"], s) for row in prompts for s in range(options.generation.samples)]
+    rows = {(r["key"], r["sample"]): r for r in run.compact(order)}
+    pairing = Pairing()
+    items = []
+    for row in prompts:
+        ids, constraints = constraints_of(row, source)
+        for s in range(options.generation.samples):
+            got = rows.get((row["key"], s), {})
+            if got.get("response") is None:
+                pairing.missing_responses.append(row["key"])
+            items.append(
+                Item(row["key"], row["prompt"], ids, constraints, got.get("response"), got.get("error"))
+            )
+    return write_scores(items, run.path, options.benchmark, pairing=pairing, source=source)

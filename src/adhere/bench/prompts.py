@@ -1,0 +1,45 @@
+"""Benchmark prompts: from a local JSONL file, or from the Hugging Face Hub."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from adhere.errors import InputError, MissingExtraError
+
+#: The Hub dataset of each benchmark's prompts.
+HUB_DATASETS = {"ifeval": ("google/IFEval", "train")}
+
+
+def load_prompts(benchmark: str, path: str | os.PathLike[str] | None) -> tuple[list[dict[str, Any]], str]:
+    """The benchmark's prompt rows and a description of where they came from.
+
+    With ``path``: IFEval-format JSONL rows (``key``, ``prompt``, ``instruction_id_list``,
+    ``kwargs``), validated as ``adhere score --inputs`` validates them. Without: the Hub dataset,
+    through ``datasets``; offline, that fails with one line saying so.
+    """
+    if path is not None:
+        from adhere.bench.items import read_inputs
+
+        return [row for _, row in read_inputs(path)], str(Path(path).resolve())
+    if benchmark not in HUB_DATASETS:
+        raise InputError(f"no Hub dataset known for {benchmark!r}; pass --data PATH")
+    name, split = HUB_DATASETS[benchmark]
+    try:
+        import datasets
+    except ImportError:
+        raise MissingExtraError(
+            f"loading {name} from the Hugging Face Hub needs `datasets`: pip install 'adhere[hf]', "
+            "or pass --data PATH to a local JSONL copy"
+        ) from None
+    try:
+        rows = datasets.load_dataset(name, split=split)
+    except Exception as error:  # datasets raises many types for "offline" / "not found"
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(
+            f"cannot load {name} from the Hugging Face Hub ({first[:160]}); "
+            "pass --data PATH to a local JSONL copy"
+        ) from None
+    return [json.loads(json.dumps(dict(row))) for row in rows], f"hf:{name}:{split}"

@@ -1,0 +1,94 @@
+"""A run directory: its config, its append-only responses, resumable after any interruption.
+
+``config.json`` is written first and holds everything needed to reproduce the run; a rerun with
+other settings into the same folder is refused. ``responses.jsonl`` gets one line per finished
+(key, sample), flushed as soon as it exists, so a killed run loses at most the line being
+written; a torn last line is cut off when the run resumes. When generation ends the file is
+rewritten (atomically) in prompt order with exactly one row per (key, sample).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import IO, Any
+
+from adhere.errors import InputError
+from adhere.jsonl import atomic_write, write_json
+
+#: Config fields that may change between a run and its resumption.
+VOLATILE = ("adhere_version", "command")
+
+
+class RunDir:
+    """The files of one run."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError(f"{self.path}: exists and is not a directory; choose another --out")
+        self.config_path = self.path / "config.json"
+        self.responses_path = self.path / "responses.jsonl"
+        self._sink: IO[str] | None = None
+
+    def start(self, config: dict[str, Any]) -> None:
+        """Write ``config.json``, or check that an existing one describes the same run."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        if self.config_path.exists():
+            try:
+                existing = json.loads(self.config_path.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                raise InputError(f"{self.config_path}: unreadable; remove it or choose another --out") from None
+            differ = sorted(
+                k for k in set(existing) | set(config)
+                if k not in VOLATILE and existing.get(k) != config.get(k)
+            )  # fmt: skip
+            if differ:
+                raise InputError(
+                    f"{self.path} holds a run with other settings ({', '.join(differ)}); "
+                    "rerun with the same options to resume, or choose another --out"
+                )
+        write_json(self.config_path, config)
+
+    def finished(self) -> dict[tuple[Any, int], dict[str, Any]]:
+        """Rows already written, by (key, sample); the last row of a pair wins. Repairs a torn tail."""
+        if not self.responses_path.exists():
+            return {}
+        data = self.responses_path.read_bytes()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):  # the process died while writing its last line
+            with open(self.responses_path, "r+b") as handle:
+                handle.truncate(end)
+            data = data[:end]
+        rows: dict[tuple[Any, int], dict[str, Any]] = {}
+        for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                rows[(row["key"], row["sample"])] = row
+            except (ValueError, KeyError, TypeError):
+                raise InputError(f"{self.responses_path}:{number}: not a response row; remove the file to start over") from None
+        return rows
+
+    def append(self, row: dict[str, Any]) -> None:
+        if self._sink is None:
+            self._sink = open(self.responses_path, "a", encoding="utf-8")
+        self._sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self._sink.flush()
+
+    def close(self) -> None:
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+
+    def compact(self, order: list[tuple[Any, int]]) -> list[dict[str, Any]]:
+        """Rewrite responses.jsonl in prompt order, one row per (key, sample); return the rows."""
+        self.close()
+        rows = self.finished()
+        ordered = [rows[pair] for pair in order if pair in rows]
+        with atomic_write(self.responses_path) as handle:
+            for row in ordered:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return ordered

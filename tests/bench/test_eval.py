@@ -1,0 +1,164 @@
+"""``adhere eval`` end to end against a real local server: run directory, cache, resume, kills."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IFEVAL, read_jsonl, write_jsonl
+from tests.models.test_openai_backend import FaultServer
+
+N = 12
+
+
+@pytest.fixture
+def prompts(tmp_path) -> Path:
+    rows = read_jsonl(IFEVAL / "input_data_gpt4_20231107_145030.jsonl")[:N]
+    return write_jsonl(tmp_path / "prompts.jsonl", rows)
+
+
+@pytest.fixture
+def env(tmp_path) -> dict[str, str]:
+    return {**os.environ, "ADHERE_CACHE_DIR": str(tmp_path / "cache"), "PYTHONUNBUFFERED": "1"}
+
+
+def eval_args(server_url: str, prompts: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:fake",
+        "--base-url", server_url, "--data", str(prompts), "--out", str(out), *extra,
+    ]  # fmt: skip
+
+
+def check_complete(out: Path) -> list[dict]:
+    rows = read_jsonl(out / "responses.jsonl")
+    assert [r["key"] for r in rows] == [p["key"] for p in read_jsonl(IFEVAL / "input_data_gpt4_20231107_145030.jsonl")[:N]]
+    assert all(r["response"] and r["error"] is None for r in rows)
+    assert len(read_jsonl(out / "verdicts.jsonl")) == N
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["prompts"] == N and summary["missing_responses"] == []
+    return rows
+
+
+def test_eval_writes_a_run_directory_and_reruns_from_the_cache(tmp_path, prompts, env):
+    server = FaultServer(tmp_path, [{"status": 200}])
+    try:
+        out = tmp_path / "run"
+        first = subprocess.run(eval_args(server.url, prompts, out, "--max-tokens", "64"), env=env, capture_output=True, text=True)
+        assert first.returncode == 0, first.stderr
+        assert "prompt" in first.stdout and "instruction" in first.stdout
+        rows = check_complete(out)
+        assert not any(r["cached"] for r in rows)
+        config = json.loads((out / "config.json").read_text())
+        assert config["model_identity"] == {"backend": "openai", "model": "fake", "base_url": server.url}
+        assert config["generation"]["max_tokens"] == 64 and config["data"] == str(prompts.resolve())
+        assert len(server.requests()) == N
+
+        # Same command into a new folder: every response comes from the cache.
+        second_out = tmp_path / "run2"
+        second = subprocess.run(eval_args(server.url, prompts, second_out, "--max-tokens", "64"), env=env, capture_output=True, text=True)
+        assert second.returncode == 0, second.stderr
+        assert all(r["cached"] for r in check_complete(second_out))
+        assert len(server.requests()) == N
+        assert (out / "verdicts.jsonl").read_bytes() == (second_out / "verdicts.jsonl").read_bytes()
+
+        # `adhere score RUN_DIR` scores the run's responses the same way.
+        rescored = subprocess.run(
+            [sys.executable, "-m", "adhere.cli", "score", str(out), "--out", str(tmp_path / "re")],
+            env=env, capture_output=True, text=True,
+        )
+        assert rescored.returncode == 0, rescored.stderr
+        assert (tmp_path / "re" / "verdicts.jsonl").read_bytes() == (out / "verdicts.jsonl").read_bytes()
+
+        # Other settings into the same folder are refused.
+        other = subprocess.run(eval_args(server.url, prompts, out, "--max-tokens", "65"), env=env, capture_output=True, text=True)
+        assert other.returncode == 2 and "holds a run with other settings (generation)" in other.stderr
+    finally:
+        server.kill()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_a_killed_run_resumes_without_regenerating(tmp_path, prompts, env, sig):
+    server = FaultServer(tmp_path, [{"sleep": 0.4}])
+    try:
+        out = tmp_path / "run"
+        args = eval_args(server.url, prompts, out, "--no-cache", "--concurrency", "1")
+        process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        responses = out / "responses.jsonl"
+        deadline = time.monotonic() + 60
+        while not (responses.exists() and responses.read_text().count("\n") >= 3):
+            assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+            time.sleep(0.05)
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=30)
+        if sig == signal.SIGINT:
+            assert process.returncode == 130 and "interrupted" in stderr, stderr
+        else:
+            assert process.returncode == -signal.SIGKILL
+        before = read_jsonl(responses)
+        assert 3 <= len(before) < N
+        asked_before = len(server.requests())
+
+        server.set_actions([{"status": 200}])
+        result = subprocess.run(args, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert f"resuming {out}: {len(before)} of {N}" in result.stderr
+        rows = check_complete(out)  # every key once, in prompt order
+        finished = {r["key"]: r["response"] for r in before}
+        assert all(r["response"] == finished[r["key"]] for r in rows if r["key"] in finished)
+        # Nothing finished was asked again: only the rest (and at most the one in flight).
+        assert len(server.requests()) - asked_before == N - len(before)
+    finally:
+        server.kill()
+
+
+def test_model_errors_are_recorded_and_retried_by_the_next_run(tmp_path, prompts, env):
+    server = FaultServer(tmp_path, [{"status": 200}] * 3 + [{"status": 400}] * 2 + [{"status": 200}])
+    try:
+        out = tmp_path / "run"
+        first = subprocess.run(eval_args(server.url, prompts, out, "--concurrency", "1"), env=env, capture_output=True, text=True)
+        assert first.returncode == 0, first.stderr
+        rows = read_jsonl(out / "responses.jsonl")
+        failed = [r for r in rows if r["error"]]
+        assert len(failed) == 2 and all("HTTP 400" in r["error"] for r in failed)
+        summary = json.loads((out / "summary.json").read_text())
+        assert sorted(summary["missing_responses"]) == sorted(r["key"] for r in failed)
+        verdict = next(v for v in read_jsonl(out / "verdicts.jsonl") if v["key"] == failed[0]["key"])
+        assert verdict["strict"]["reasons"][0].startswith("model error: ")
+
+        second = subprocess.run(eval_args(server.url, prompts, out, "--concurrency", "1"), env=env, capture_output=True, text=True)
+        assert second.returncode == 0, second.stderr
+        assert "resuming" in second.stderr
+        check_complete(out)
+        assert len(server.requests()) == N + 2  # only the two failures were asked again
+    finally:
+        server.kill()
+
+
+def test_hub_path_fails_with_one_clear_line(tmp_path, env):
+    result = subprocess.run(
+        [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:x",
+         "--base-url", "http://127.0.0.1:9/v1", "--out", str(tmp_path / "o")],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "google/IFEval" in lines[0] and "--data PATH" in lines[0]
+
+
+def test_cache_info_and_clear(tmp_path, prompts, env):
+    server = FaultServer(tmp_path, [{"status": 200}])
+    try:
+        assert subprocess.run(eval_args(server.url, prompts, tmp_path / "run"), env=env, capture_output=True).returncode == 0
+    finally:
+        server.kill()
+    info = subprocess.run([sys.executable, "-m", "adhere.cli", "cache", "info"], env=env, capture_output=True, text=True)
+    assert f"{N} responses" in info.stdout and "openai:fake" in info.stdout
+    clear = subprocess.run([sys.executable, "-m", "adhere.cli", "cache", "clear"], env=env, capture_output=True, text=True)
+    assert f"deleted {N}" in clear.stdout
