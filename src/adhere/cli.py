@@ -147,7 +147,7 @@ def _eval(args: argparse.Namespace) -> int:
     out = args.out or f"runs/{args.benchmark}-{slug}"
     cache = None if args.no_cache else ResponseCache(args.cache)
     console, err = Console(), Console(stderr=True)
-    tokens = [0]
+    tokens, finished = [0], [0]
     columns = (
         TextColumn("generating"),
         BarColumn(),
@@ -170,8 +170,10 @@ def _eval(args: argparse.Namespace) -> int:
 
         def progress(new_tokens: int) -> None:
             tokens[0] += new_tokens
+            finished[0] += 1
             elapsed = max(time.monotonic() - started[0], 1e-9)
-            bar.update(task, advance=1, rate=f"{tokens[0] / elapsed:.0f} tok/s")
+            rate = f"{finished[0] / elapsed:.2f} items/s, {tokens[0] / elapsed:.0f} tok/s"
+            bar.update(task, advance=1, rate=rate)
 
         summary = run_eval(options, out, cache=cache, progress=progress, on_start=on_start)
     print_summary(summary, console)
