@@ -11,7 +11,9 @@ DATA   := $(SHARED)/data
 $(BIN)/adhere-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,local]'
+	# The CPU build of torch, pinned: an unpinned torch would pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[test,local,hf]'
 	touch $@
 
 install: $(BIN)/adhere-installed

@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         "Rerun the same command to resume an interrupted run.",
     )
     evaluate.add_argument("benchmark", choices=["ifeval"])
-    evaluate.add_argument("--model", default="local", help="local (default), gguf:PATH, openai:NAME")
+    evaluate.add_argument("--model", default="local", help="local (default), gguf:PATH, openai:NAME, hf:PATH_OR_ID")
     evaluate.add_argument("--data", help="local JSONL of prompts (default: the Hugging Face Hub copy)")
     evaluate.add_argument("--limit", type=int, help="only the first N prompts")
     evaluate.add_argument("--out", help="run directory (default: runs/<benchmark>-<model>)")
@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--concurrency", type=int, default=8, help="requests in flight (openai)")
     evaluate.add_argument("--timeout", type=float, default=120.0, help="seconds per request (openai)")
     evaluate.add_argument("--n-ctx", type=int, default=2048, help="context window (local, gguf)")
+    evaluate.add_argument("--batch-size", type=int, default=16, help="prompts per batch (hf)")
     evaluate.add_argument("--temperature", type=float, default=0.0)
     evaluate.add_argument("--top-p", type=float, default=1.0)
     evaluate.add_argument("--max-tokens", type=int, default=1024)
@@ -135,6 +136,8 @@ def _eval(args: argparse.Namespace) -> int:
         }
     elif args.model == "local" or args.model.startswith("gguf:"):
         backend_options = {"n_ctx": args.n_ctx}
+    elif args.model.startswith("hf:"):
+        backend_options = {"batch_size": args.batch_size}
     options = EvalOptions(
         benchmark=args.benchmark,
         model=args.model,
