@@ -226,7 +226,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"adhere: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("adhere: interrupted; no output was written", file=sys.stderr)
+        if args.command == "eval":
+            print("adhere: interrupted; rerun the same command to resume", file=sys.stderr)
+        else:
+            print("adhere: interrupted; no output was written", file=sys.stderr)
         return 130
 
 

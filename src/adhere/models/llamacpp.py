@@ -120,9 +120,15 @@ class LlamaCppBackend:
         return await asyncio.to_thread(self._generate, messages, config, sample)
 
     async def aclose(self) -> None:
-        close = getattr(self._llm, "close", None)
-        if close is not None:
-            close()
+        # A cancelled run (Ctrl-C) may leave a generation running in its thread: wait for it
+        # rather than free the model under it.
+        await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
+        with self._lock:
+            close = getattr(self._llm, "close", None)
+            if close is not None:
+                close()
 
 
 @backend("gguf")
