@@ -54,11 +54,10 @@ def messages_for(prompt: str, config: GenerationConfig) -> list[dict[str, str]]:
 
 async def _generate(
     backend: Backend,
-    prompts: list[dict[str, Any]],
+    todo: list[tuple[dict[str, Any], int]],
     config: GenerationConfig,
     cache: ResponseCache | None,
     run: RunDir,
-    done: dict[tuple[Any, int], dict[str, Any]],
     progress: Progress | None,
 ) -> None:
     identity = backend.identity()
@@ -92,14 +91,8 @@ async def _generate(
         if progress:
             progress(record["completion_tokens"] or 0)
 
-    pending = [
-        one(row, sample)
-        for row in prompts
-        for sample in range(config.samples)
-        if done.get((row["key"], sample), {}).get("response") is None
-    ]
     try:
-        await asyncio.gather(*pending)
+        await asyncio.gather(*(one(row, sample) for row, sample in todo))
     finally:
         await backend.aclose()
 
@@ -111,16 +104,15 @@ async def _check(backend: Backend) -> None:
         await backend.aclose()  # its connections belong to this event loop
 
 
-def plan(options: EvalOptions) -> tuple[list[dict[str, Any]], str]:
-    """The prompts of a run (validated) and where they came from."""
+def plan(options: EvalOptions) -> tuple[list[dict[str, Any]], list[tuple[Any, Any]], str]:
+    """The prompts of a run, their validated ``(ids, constraints)``, and where they came from."""
     prompts, source = load_prompts(options.benchmark, options.data)
     if options.limit is not None:
         if options.limit < 1:
             raise InputError(f"--limit must be at least 1, got {options.limit}")
         prompts = prompts[: options.limit]
-    for index, row in enumerate(prompts, start=1):
-        constraints_of(row, f"{source} prompt {index}")
-    return prompts, source
+    checks = [constraints_of(row, f"{source} prompt {i}") for i, row in enumerate(prompts, start=1)]
+    return prompts, checks, source
 
 
 def run_eval(
@@ -135,7 +127,7 @@ def run_eval(
     """Generate (resuming whatever ``out`` already holds), then score into ``out``."""
     from adhere import __version__
 
-    prompts, source = plan(options)
+    prompts, checks, source = plan(options)
     backend = load_backend(options.model, **options.backend_options)
     if hasattr(backend, "check"):
         asyncio.run(_check(backend))
@@ -156,24 +148,19 @@ def run_eval(
         }
     )
     done = run.finished()
-    remaining = sum(
-        1
-        for row in prompts
-        for s in range(options.generation.samples)
-        if done.get((row["key"], s), {}).get("response") is None
-    )
+    pairs = [(row, s) for row in prompts for s in range(options.generation.samples)]
+    # A pair is done once it has a response; a recorded error is tried again.
+    todo = [(row, s) for row, s in pairs if done.get((row["key"], s), {}).get("response") is None]
     if on_start:
-        on_start(len(prompts) * options.generation.samples, remaining)
+        on_start(len(pairs), len(todo))
     try:
-        asyncio.run(_generate(backend, prompts, options.generation, cache, run, done, progress))
+        asyncio.run(_generate(backend, todo, options.generation, cache, run, progress))
     finally:
         run.close()
-    order = [(row["key"], s) for row in prompts for s in range(options.generation.samples)]
-    rows = {(r["key"], r["sample"]): r for r in run.compact(order)}
+    rows = {(r["key"], r["sample"]): r for r in run.compact([(row["key"], s) for row, s in pairs])}
     pairing = Pairing()
     items = []
-    for row in prompts:
-        ids, constraints = constraints_of(row, source)
+    for row, (ids, constraints) in zip(prompts, checks):
         for s in range(options.generation.samples):
             got = rows.get((row["key"], s), {})
             if got.get("response") is None:
