@@ -113,6 +113,7 @@ def _eval(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from adhere.bench.generate import EvalOptions, run_eval
+    from adhere.models.base import parse_spec
     from adhere.models.cache import ResponseCache
     from adhere.models.config import GenerationConfig
     from adhere.report.terminal import print_summary
@@ -126,18 +127,18 @@ def _eval(args: argparse.Namespace) -> int:
         system_prompt=args.system_prompt,
         samples=args.samples,
     )
-    backend_options: dict = {}
-    if args.model.startswith("openai:"):
-        backend_options = {
+    # The options of the backend the spec names (parse_spec also refuses an unknown spec here).
+    backend_options = {
+        "openai": {
             "base_url": args.base_url,
             "api_key_env": args.api_key_env,
             "concurrency": args.concurrency,
             "timeout": args.timeout,
-        }
-    elif args.model == "local" or args.model.startswith("gguf:"):
-        backend_options = {"n_ctx": args.n_ctx}
-    elif args.model.startswith("hf:"):
-        backend_options = {"batch_size": args.batch_size}
+        },
+        "local": {"n_ctx": args.n_ctx},
+        "gguf": {"n_ctx": args.n_ctx},
+        "hf": {"batch_size": args.batch_size},
+    }.get(parse_spec(args.model)[0], {})
     options = EvalOptions(
         benchmark=args.benchmark,
         model=args.model,

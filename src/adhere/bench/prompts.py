@@ -31,7 +31,7 @@ def load_prompts(benchmark: str, path: str | os.PathLike[str] | None) -> tuple[l
         import datasets
     except ImportError:
         raise MissingExtraError(
-            f"loading {name} from the Hugging Face Hub needs `datasets`: pip install 'adhere[hf]', "
+            f"loading {name} from the Hugging Face Hub needs `datasets`: pip install 'adhere[hub]', "
             "or pass --data PATH to a local JSONL copy"
         ) from None
     try:
