@@ -27,3 +27,9 @@ class MissingExtraError(AdhereError, ImportError):
     """An optional dependency is not installed; the message names the install command."""
 
     exit_code = 2
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (its type name if it has none), for one-line errors."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from adhere.errors import InputError, MissingExtraError
+from adhere.errors import InputError, MissingExtraError, first_line
 
 #: The Hub dataset of each benchmark's prompts.
 HUB_DATASETS = {"ifeval": ("google/IFEval", "train")}
@@ -37,9 +37,8 @@ def load_prompts(benchmark: str, path: str | os.PathLike[str] | None) -> tuple[l
     try:
         rows = datasets.load_dataset(name, split=split)
     except Exception as error:  # datasets raises many types for "offline" / "not found"
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(
-            f"cannot load {name} from the Hugging Face Hub ({first[:160]}); "
+            f"cannot load {name} from the Hugging Face Hub ({first_line(error)[:160]}); "
             "pass --data PATH to a local JSONL copy"
         ) from None
     return [json.loads(json.dumps(dict(row))) for row in rows], f"hf:{name}:{split}"

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from adhere.errors import InputError, MissingExtraError
+from adhere.errors import InputError, MissingExtraError, first_line
 from adhere.models.base import Completion, Messages, ModelCallError, ModelUnavailableError, backend
 from adhere.models.config import GenerationConfig
 from adhere.models.llamacpp import file_sha256
@@ -63,8 +63,9 @@ class TransformersBackend:
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(source, **kwargs)
             self.model = transformers.AutoModelForCausalLM.from_pretrained(source, **kwargs).eval()
         except (OSError, ValueError) as error:
-            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise ModelUnavailableError(f"transformers could not load {ref}: {first[:200]}") from None
+            raise ModelUnavailableError(
+                f"transformers could not load {ref}: {first_line(error)[:200]}"
+            ) from None
         if "model" in self._identity:
             self._identity["revision"] = getattr(self.model.config, "_commit_hash", None)
         self.tokenizer.padding_side = "left"
