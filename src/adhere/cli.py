@@ -53,7 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
     evaluate.add_argument("--concurrency", type=int, default=8, help="requests in flight (openai)")
     evaluate.add_argument("--timeout", type=float, default=120.0, help="seconds per request (openai)")
-    evaluate.add_argument("--n-ctx", type=int, default=2048, help="context window (local, gguf)")
+    evaluate.add_argument("--n-ctx", type=int, default=2048, help="context window per sequence (local, gguf)")
+    evaluate.add_argument("--max-model-len", type=int, default=None, help="context window (vllm; default: the model's)")
+    evaluate.add_argument("--tensor-parallel-size", type=int, default=1, help="GPUs per model (vllm)")
+    evaluate.add_argument(
+        "--parallel", type=int, default=8,
+        help="sequences decoded together in each llama.cpp batch (local, gguf); 1 reproduces "
+        "single-stream llama-cpp-python bit for bit",
+    )  # fmt: skip
     evaluate.add_argument("--batch-size", type=int, default=16, help="prompts per batch (hf)")
     evaluate.add_argument("--temperature", type=float, default=0.0)
     evaluate.add_argument("--top-p", type=float, default=1.0)
@@ -135,9 +142,10 @@ def _eval(args: argparse.Namespace) -> int:
             "concurrency": args.concurrency,
             "timeout": args.timeout,
         },
-        "local": {"n_ctx": args.n_ctx},
-        "gguf": {"n_ctx": args.n_ctx},
+        "local": {"n_ctx": args.n_ctx, "n_parallel": args.parallel},
+        "gguf": {"n_ctx": args.n_ctx, "n_parallel": args.parallel},
         "hf": {"batch_size": args.batch_size},
+        "vllm": {"max_model_len": args.max_model_len, "tensor_parallel_size": args.tensor_parallel_size},
     }.get(parse_spec(args.model)[0], {})
     options = EvalOptions(
         benchmark=args.benchmark,

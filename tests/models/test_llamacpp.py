@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from adhere.errors import InputError
 from adhere.models import GenerationConfig
 from adhere.models.base import ModelCallError, ModelUnavailableError, load_backend
 
@@ -23,7 +24,29 @@ SHORT = GenerationConfig(max_tokens=24)
 
 @pytest.fixture(scope="module")
 def local():
-    return load_backend("local", n_ctx=512)
+    backend = load_backend("local", n_ctx=512, n_parallel=4)
+    yield backend
+    asyncio.run(backend.aclose())
+
+
+PROMPTS = [
+    "Name three colors.",
+    "Write a haiku about the sea.",
+    "What is 2 + 2? Answer in one word.",
+    "List two fruits, one per line.",
+    "Say hello in French.",
+    "Give a title for a story about a dragon.",
+]
+
+
+def generate_all(backend, prompts, config=SHORT):
+    """All prompts at once (as adhere eval makes them): results or errors, in order."""
+
+    async def go():
+        calls = [backend.complete([{"role": "user", "content": p}], config, 0) for p in prompts]
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    return run(go())
 
 
 def run(coroutine):
@@ -55,6 +78,100 @@ def test_a_prompt_longer_than_the_context_is_a_call_error(local):
     long = [{"role": "user", "content": "word " * 2000}]
     with pytest.raises(ModelCallError, match="context"):
         run(local.complete(long, SHORT, 0))
+
+
+def test_one_stream_is_raw_llama_cpp_python_bit_for_bit():
+    """--parallel 1: the same prompt tokens, greedy tokens, stop handling and text as Llama."""
+    import llama_cpp
+
+    config = GenerationConfig(max_tokens=48)
+    llm = llama_cpp.Llama(model_path=str(bundled_model_path()), n_ctx=512, verbose=False)
+    expected = []
+    for prompt in PROMPTS:
+        result = llm.create_chat_completion(
+            messages=[{"role": "user", "content": prompt}], temperature=0.0, max_tokens=48
+        )
+        expected.append((result["choices"][0]["message"]["content"], result["usage"]["prompt_tokens"],
+                         result["usage"]["completion_tokens"], result["choices"][0]["finish_reason"]))  # fmt: skip
+    llm.close()
+    backend = load_backend("local", n_ctx=512, n_parallel=1)
+    try:
+        got = generate_all(backend, PROMPTS, config)
+    finally:
+        run(backend.aclose())
+    assert [(c.text, c.prompt_tokens, c.completion_tokens, c.finish_reason) for c in got] == expected
+
+
+def test_parallel_decoding_is_deterministic_with_more_prompts_than_slots(local):
+    # 6 prompts through 4 slots: finished sequences hand their slot to the next prompt.
+    first = generate_all(local, PROMPTS)
+    second = generate_all(local, PROMPTS)
+    assert [c.text for c in first] == [c.text for c in second]
+    for completion in first:
+        assert completion.text.strip()
+        assert 1 <= completion.completion_tokens <= SHORT.max_tokens
+        assert completion.finish_reason in ("stop", "length")
+        assert (completion.finish_reason == "length") == (completion.completion_tokens == SHORT.max_tokens)
+
+
+def test_parallel_answers_are_the_models_own(local):
+    """Sharing a batch changes llama.cpp's rounding, never the answer's substance: short greedy
+    answers agree with one stream's, token for token, on most prompts."""
+    single = load_backend("local", n_ctx=512, n_parallel=1)
+    try:
+        alone = generate_all(single, PROMPTS)
+    finally:
+        run(single.aclose())
+    together = generate_all(local, PROMPTS)
+    same = sum(a.text == b.text for a, b in zip(alone, together))
+    assert same >= len(PROMPTS) - 2, [(a.text, b.text) for a, b in zip(alone, together)]
+
+
+def test_a_long_prompt_fails_alone_and_the_others_go_on(local):
+    results = generate_all(local, [PROMPTS[0], "word " * 2000, PROMPTS[1]])
+    assert isinstance(results[1], ModelCallError) and "context window" in str(results[1])
+    assert results[0].text and results[2].text
+
+
+def test_stop_strings_end_the_answer_before_them(local):
+    config = GenerationConfig(max_tokens=64, stop=("\n",))
+    completion = generate_all(local, ["List two fruits, one per line."], config)[0]
+    assert "\n" not in completion.text
+    if completion.completion_tokens < 64:
+        assert completion.finish_reason == "stop"
+
+
+def test_sampling_is_seeded_per_sample(local):
+    config = GenerationConfig(temperature=1.0, top_p=0.95, max_tokens=24, seed=7)
+
+    async def samples():
+        calls = [local.complete(MESSAGES, config, sample) for sample in (0, 0, 1, 2)]
+        return await asyncio.gather(*calls)
+
+    a, again, b, c = run(samples())
+    assert a.text == again.text
+    assert len({a.text, b.text, c.text}) > 1
+
+
+def test_cancelled_calls_free_their_slots(local):
+    async def cancel_midway():
+        task = asyncio.gather(*(local.complete(MESSAGES, GenerationConfig(max_tokens=400), i) for i in range(6)))
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    run(cancel_midway())
+    # The engine dropped the cancelled sequences: the next calls are served at once.
+    start = time.perf_counter()
+    assert generate_all(local, PROMPTS[:2])[0].text
+    assert time.perf_counter() - start < 30
+
+
+def test_parallel_options_are_checked():
+    for bad in (0, -1, True, "4"):
+        with pytest.raises(InputError, match="n_parallel"):
+            load_backend("local", n_parallel=bad)
 
 
 def test_gguf_paths_are_checked(tmp_path):

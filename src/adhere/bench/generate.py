@@ -9,6 +9,7 @@ stopped: nothing finished is generated again, nothing is lost or duplicated.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import sys
 from collections.abc import Callable
@@ -63,7 +64,9 @@ async def _generate(
     identity = backend.identity()
     # The number of samples does not change any one sample, so it is not part of the key.
     key_config = {k: v for k, v in config.to_dict().items() if k != "samples"}
-    semaphore = asyncio.Semaphore(getattr(backend, "concurrency", 1))
+    # A backend may queue requests itself (concurrency None): then all of them go at once.
+    limit = getattr(backend, "concurrency", 1)
+    semaphore = asyncio.Semaphore(limit) if limit is not None else contextlib.nullcontext()
 
     async def one(row: dict[str, Any], sample: int) -> None:
         messages = messages_for(row["prompt"], config)

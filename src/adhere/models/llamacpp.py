@@ -11,12 +11,10 @@ import asyncio
 import functools
 import hashlib
 import os
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-from adhere.errors import MissingExtraError
+from adhere.errors import InputError, MissingExtraError
 from adhere.models.base import Completion, Messages, ModelCallError, ModelUnavailableError, backend
 from adhere.models.config import GenerationConfig
 
@@ -65,70 +63,113 @@ def check_gguf(path: Path) -> None:
 
 
 class LlamaCppBackend:
-    """One llama.cpp model in this process; calls run one at a time in a worker thread."""
+    """One llama.cpp model in this process, decoding up to ``n_parallel`` prompts at once.
 
-    def __init__(self, path: Path, *, name: str, n_ctx: int = 2048, n_threads: int | None = None):
+    Every forward pass carries the next token of each running sequence (see ``llama_engine``), so
+    ``n_parallel`` requests in flight cost little more per step than one.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        name: str,
+        n_ctx: int = 2048,
+        n_parallel: int = 8,
+        n_threads: int | None = None,
+    ):
         try:
-            import llama_cpp
+            import llama_cpp  # noqa: F401
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         except ImportError:
             raise MissingExtraError(f"local GGUF models need llama-cpp-python: {INSTALL_HINT}") from None
+        from adhere.models.llama_engine import LlamaEngine
+
         check_gguf(path)
+        for option, value in (("n_ctx", n_ctx), ("n_parallel", n_parallel)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(f"{option} must be a positive integer, got {value!r}")
         self.name = name
         self.path = path.resolve()
         self.n_ctx = n_ctx
-        try:
-            self._llm = llama_cpp.Llama(
-                model_path=str(self.path),
-                n_ctx=n_ctx,
-                n_threads=n_threads or os.cpu_count(),
-                verbose=False,
-            )
-        except (ValueError, RuntimeError) as error:
-            raise ModelUnavailableError(f"llama.cpp could not load {self.path}: {error}") from None
-        self.chat_template = self._llm.metadata.get("tokenizer.chat_template")
-        self._lock = threading.Lock()
+        self.n_parallel = n_parallel
+        #: No limit on requests in flight: the engine queues them and runs n_parallel at once.
+        self.concurrency: int | None = None
+        self._batch: list[Any] = []
+        self._engine = LlamaEngine(
+            self.path, n_ctx=n_ctx, n_parallel=n_parallel, n_threads=n_threads or os.cpu_count() or 1
+        )
+        model = self._engine.model
+        self.chat_template = model.metadata().get("tokenizer.chat_template")
+        if not self.chat_template:
+            self._engine.close()
+            raise ModelUnavailableError(f"{self.path} has no chat template (tokenizer.chat_template)")
+        eos, bos = model.token_eos(), model.token_bos()
+        self._eos_text = model.token_get_text(eos) if eos != -1 else ""
+        self._formatter = Jinja2ChatFormatter(
+            template=self.chat_template,
+            eos_token=self._eos_text,
+            bos_token=model.token_get_text(bos) if bos != -1 else "",
+            stop_token_ids=[eos],
+        )
 
     def identity(self) -> dict[str, Any]:
         return {"backend": "gguf", "path": str(self.path), "sha256": file_sha256(self.path)}
 
-    def _generate(self, messages: Messages, config: GenerationConfig, sample: int) -> Completion:
-        seed = config.sample_seed(sample)
-        start = time.perf_counter()
-        with self._lock:
-            try:
-                result = self._llm.create_chat_completion(
-                    messages=messages,
-                    temperature=config.temperature,
-                    top_p=config.top_p,
-                    max_tokens=config.max_tokens,
-                    stop=list(config.stop) or None,
-                    seed=seed if seed is not None else -1,
-                )
-            except ValueError as error:  # e.g. the prompt does not fit the context window
-                raise ModelCallError(str(error)) from None
-        choice = result["choices"][0]
-        usage = result.get("usage") or {}
-        return Completion(
-            text=choice["message"]["content"] or "",
-            finish_reason=choice.get("finish_reason"),
-            prompt_tokens=usage.get("prompt_tokens"),
-            completion_tokens=usage.get("completion_tokens"),
-            latency_s=time.perf_counter() - start,
-        )
+    def prompt_tokens(self, messages: Messages) -> list[int]:
+        """The tokens the model reads: the chat template rendered, its special tokens parsed."""
+        try:
+            prompt = self._formatter(messages=messages).prompt
+        except Exception as error:  # the template's own raise_exception, or a Jinja error
+            raise ModelCallError(f"the chat template refused these messages: {error}") from None
+        # The template writes the special tokens itself (as llama-cpp-python's chat handler does).
+        return self._engine.tokenize(prompt, add_bos=False)
 
     async def complete(self, messages: Messages, config: GenerationConfig, sample: int) -> Completion:
-        return await asyncio.to_thread(self._generate, messages, config, sample)
+        from adhere.models.llama_engine import Request
+
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Completion] = loop.create_future()
+
+        def done(result: Completion | ModelCallError) -> None:
+            def resolve() -> None:
+                if future.done():
+                    return
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+            try:
+                loop.call_soon_threadsafe(resolve)
+            except RuntimeError:  # the event loop is gone (the run was interrupted)
+                pass
+
+        stop = tuple(config.stop) + ((self._eos_text,) if self._eos_text else ())
+        request = Request(
+            tokens=self.prompt_tokens(messages),
+            max_tokens=config.max_tokens,
+            stop=stop,
+            temperature=config.temperature,
+            top_p=config.top_p,
+            seed=config.sample_seed(sample),
+            done=done,
+            cancelled=future.cancelled,
+        )
+        # Requests made in the same turn of the event loop go to the engine together, in order.
+        if not self._batch:
+            loop.call_soon(self._flush)
+        self._batch.append(request)
+        return await future
+
+    def _flush(self) -> None:
+        batch, self._batch = self._batch, []
+        self._engine.submit(batch)
 
     async def aclose(self) -> None:
-        # A cancelled run (Ctrl-C) may leave a generation running in its thread: wait for it
-        # rather than free the model under it.
-        await asyncio.to_thread(self._close)
-
-    def _close(self) -> None:
-        with self._lock:
-            close = getattr(self._llm, "close", None)
-            if close is not None:
-                close()
+        # A cancelled run (Ctrl-C) may leave generations running: the engine stops after its
+        # current step, and only then is the model freed.
+        await asyncio.to_thread(self._engine.close)
 
 
 @backend("gguf")
@@ -142,4 +183,4 @@ def _local(_: str, **options: Any) -> LlamaCppBackend:
 
 
 def _llama_options(options: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in options.items() if k in ("n_ctx", "n_threads")}
+    return {k: v for k, v in options.items() if k in ("n_ctx", "n_parallel", "n_threads")}

@@ -1,0 +1,297 @@
+"""Parallel decoding for llama.cpp: several sequences share every forward pass.
+
+One thread owns a llama.cpp context with ``n_parallel`` sequence slots (each with its own KV
+stream and its own ``n_ctx`` tokens). Each step builds one batch holding the next token of every
+sequence that is generating plus as many pending prompt tokens as fit, decodes it once, and
+samples every sequence whose logits it produced. A finished sequence frees its slot for the next
+waiting request at once (continuous batching), so short answers never wait for long ones.
+
+With one slot this is the plain single-stream loop; with more, a small model on a few CPU cores
+turns out several times the tokens per second, because one step's cost is dominated by reading
+the weights, which all sequences share.
+"""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import dataclasses
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from adhere.models.base import Completion, ModelCallError, ModelUnavailableError
+
+#: Prompt tokens decoded per step at most (llama.cpp's default batch size).
+N_BATCH = 512
+
+
+@dataclasses.dataclass
+class Request:
+    """One generation: prompt tokens in, a Completion (or a ModelCallError) out through ``done``."""
+
+    tokens: list[int]
+    max_tokens: int
+    stop: tuple[str, ...]
+    temperature: float
+    top_p: float
+    seed: int | None
+    done: Callable[[Completion | ModelCallError], None]
+    cancelled: Callable[[], bool] = lambda: False
+    start: float = dataclasses.field(default_factory=time.perf_counter)
+
+
+@dataclasses.dataclass
+class _Sequence:
+    slot: int
+    request: Request
+    sampler: Any
+    pending: list[int]
+    """Prompt tokens not decoded yet."""
+    n_past: int = 0
+    """Tokens in this slot's KV cache."""
+    generated: list[int] = dataclasses.field(default_factory=list)
+    text: bytearray = dataclasses.field(default_factory=bytearray)
+    logits_at: int = -1
+    """Where this sequence's logits are in the batch just decoded (-1: none)."""
+
+
+class LlamaEngine:
+    """A llama.cpp model with ``n_parallel`` decoding slots, served by one thread."""
+
+    def __init__(self, path: Path, *, n_ctx: int, n_parallel: int, n_threads: int):
+        import llama_cpp
+        from llama_cpp import _internals
+
+        # llama.cpp logs through this logger (as llama_cpp.Llama(verbose=False) sets it): errors only.
+        logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+        self._llama_cpp = llama_cpp
+        self._internals = _internals
+        self.n_ctx = n_ctx
+        self.n_parallel = n_parallel
+        model_params = llama_cpp.llama_model_default_params()
+        try:
+            self.model = _internals.LlamaModel(path_model=str(path), params=model_params, verbose=False)
+        except ValueError as error:
+            raise ModelUnavailableError(f"llama.cpp could not load {path}: {error}") from None
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = n_ctx * n_parallel
+        params.n_seq_max = n_parallel
+        # Each sequence attends only to its own KV stream: the prompts share no prefix, and a
+        # unified cache would make every sequence attend over (and mask) all the others.
+        params.kv_unified = False
+        params.n_batch = N_BATCH
+        params.n_ubatch = N_BATCH
+        params.n_threads = n_threads
+        params.n_threads_batch = n_threads
+        params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        params.no_perf = True
+        try:
+            self.context = _internals.LlamaContext(model=self.model, params=params, verbose=False)
+        except ValueError as error:
+            self.model.close()
+            raise ModelUnavailableError(f"llama.cpp could not make a context for {path}: {error}") from None
+        self.batch = _internals.LlamaBatch(n_tokens=N_BATCH, embd=0, n_seq_max=1, verbose=False)
+        self.vocab = self.model.vocab
+        self._pieces: dict[int, bytes] = {}
+        self._requests: queue.SimpleQueue[list[Request] | None] = queue.SimpleQueue()
+        self._waiting: collections.deque[Request] = collections.deque()
+        self._free = list(range(n_parallel - 1, -1, -1))
+        self._active: list[_Sequence] = []
+        self._closing = False
+        self._thread = threading.Thread(target=self._serve, name="adhere-llama", daemon=True)
+        self._thread.start()
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def tokenize(self, text: str, *, add_bos: bool) -> list[int]:
+        return self.model.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+
+    def submit(self, requests: list[Request]) -> None:
+        """Queue requests; the engine admits them in this order as slots free up.
+
+        Requests handed over in one call join the queue together, so the batches a run decodes
+        depend only on the order of its requests and the lengths of their answers, never on
+        thread timing (llama.cpp's results depend slightly on what shares a batch).
+        """
+        accepted = []
+        for request in requests:
+            if len(request.tokens) >= self.n_ctx:
+                request.done(
+                    ModelCallError(
+                        f"the prompt is {len(request.tokens)} tokens, more than the context window of "
+                        f"{self.n_ctx} leaves room for (raise --n-ctx)"
+                    )
+                )
+            elif self._closing:
+                request.done(ModelCallError("the model was closed"))
+            else:
+                accepted.append(request)
+        if accepted:
+            self._requests.put(accepted)
+
+    def close(self) -> None:
+        """Stop serving (requests not finished get an error), wait for the thread, free memory."""
+        if not self._closing:
+            self._closing = True
+            self._requests.put(None)
+            self._thread.join()
+            self.batch.close()
+            self.context.close()
+            self.model.close()
+
+    # -- the serving loop ----------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        try:
+            while self._take_requests():
+                self._step()
+        except Exception as error:  # a llama.cpp failure ends every request, never silently
+            self._fail_all(ModelCallError(f"llama.cpp failed: {error}"))
+            raise
+        self._fail_all(ModelCallError("the model was closed"))
+
+    def _take_requests(self) -> bool:
+        """Move new requests into free slots; block while there is nothing to do. False: stop."""
+        while True:
+            block = not self._active and not self._waiting
+            try:
+                requests = self._requests.get(block=block)
+            except queue.Empty:
+                break
+            if requests is None:
+                return False
+            self._waiting.extend(requests)
+        while self._free and self._waiting:
+            request = self._waiting.popleft()
+            if request.cancelled():
+                continue
+            slot = self._free.pop()
+            sampler = self._sampler(request)
+            self._active.append(_Sequence(slot, request, sampler, pending=list(request.tokens)))
+        return True
+
+    def _sampler(self, request: Request) -> Any:
+        sampler = self._internals.LlamaSampler()
+        if request.temperature == 0.0:
+            sampler.add_greedy()
+        else:
+            if request.top_p < 1.0:
+                sampler.add_top_p(request.top_p, 1)
+            sampler.add_temp(request.temperature)
+            seed = self._llama_cpp.LLAMA_DEFAULT_SEED if request.seed is None else request.seed & 0xFFFFFFFF
+            sampler.add_dist(seed)
+        return sampler
+
+    def _step(self) -> None:
+        llama_cpp = self._llama_cpp
+        for seq in [s for s in self._active if s.request.cancelled()]:
+            self._release(seq)
+        if not self._active:
+            return
+        batch = self.batch.batch
+        n = 0
+        # Generating sequences first (one token each), then prompt tokens in what room is left.
+        for seq in self._active:
+            seq.logits_at = -1
+            if not seq.pending:
+                n = self._add(batch, n, seq, seq.generated[-1], logits=True)
+        for seq in self._active:
+            if seq.pending and n < N_BATCH:
+                chunk = seq.pending[: N_BATCH - n]
+                del seq.pending[: len(chunk)]
+                for i, token in enumerate(chunk):
+                    n = self._add(batch, n, seq, token, logits=not seq.pending and i == len(chunk) - 1)
+        batch.n_tokens = n
+        status = llama_cpp.llama_decode(self.context.ctx, batch)
+        if status != 0:
+            raise RuntimeError(f"llama_decode returned {status}")
+        for seq in list(self._active):
+            if seq.logits_at >= 0:
+                token = llama_cpp.llama_sampler_sample(seq.sampler.sampler, self.context.ctx, seq.logits_at)
+                self._advance(seq, token)
+
+    def _add(self, batch: Any, n: int, seq: _Sequence, token: int, *, logits: bool) -> int:
+        batch.token[n] = token
+        batch.pos[n] = seq.n_past
+        batch.n_seq_id[n] = 1
+        batch.seq_id[n][0] = seq.slot
+        batch.logits[n] = logits
+        if logits:
+            seq.logits_at = n
+        seq.n_past += 1
+        return n + 1
+
+    def _advance(self, seq: _Sequence, token: int) -> None:
+        """Take one sampled token: finish the sequence if it ends here."""
+        request = seq.request
+        if self._llama_cpp.llama_vocab_is_eog(self.vocab, token):
+            self._finish(seq, "stop")
+            return
+        seq.generated.append(token)
+        piece = self._piece(token)
+        before = len(seq.text)
+        seq.text += piece
+        if request.stop:
+            longest = max(len(s.encode("utf-8")) for s in request.stop)
+            window_start = max(0, before - longest + 1)
+            window = bytes(seq.text[window_start:])
+            hits = [window.find(s.encode("utf-8")) for s in request.stop]
+            hits = [h for h in hits if h >= 0]
+            if hits:
+                del seq.text[window_start + min(hits) :]
+                self._finish(seq, "stop")
+                return
+        # The context is full when the token just sampled has no room to be decoded.
+        if len(seq.generated) >= request.max_tokens or seq.n_past >= self.n_ctx:
+            self._finish(seq, "length")
+
+    def _piece(self, token: int) -> bytes:
+        """The bytes a token stands for (special tokens render as nothing, as in llama-cpp-python)."""
+        piece = self._pieces.get(token)
+        if piece is None:
+            size = 64
+            while True:
+                buffer = ctypes.create_string_buffer(size)
+                n = self._llama_cpp.llama_token_to_piece(self.vocab, token, buffer, size, 0, False)
+                if n >= 0:
+                    break
+                size = -n
+            piece = self._pieces[token] = buffer.raw[:n]
+        return piece
+
+    def _finish(self, seq: _Sequence, reason: str) -> None:
+        request = seq.request
+        completion = Completion(
+            text=seq.text.decode("utf-8", errors="ignore"),
+            finish_reason=reason,
+            prompt_tokens=len(request.tokens),
+            completion_tokens=len(seq.generated),
+            latency_s=time.perf_counter() - request.start,
+        )
+        self._release(seq)
+        request.done(completion)
+
+    def _release(self, seq: _Sequence) -> None:
+        self._active.remove(seq)
+        self._llama_cpp.llama_memory_seq_rm(self.context.memory, seq.slot, -1, -1)
+        seq.sampler.close()
+        self._free.append(seq.slot)
+
+    def _fail_all(self, error: ModelCallError) -> None:
+        for seq in list(self._active):
+            self._release(seq)
+            seq.request.done(error)
+        while self._waiting:
+            self._waiting.popleft().done(error)
+        while True:
+            try:
+                requests = self._requests.get_nowait()
+            except queue.Empty:
+                break
+            for request in requests or ():
+                request.done(error)
