@@ -94,4 +94,4 @@ def load_backend(spec: str, **options: Any) -> Backend:
 
 def _load_builtins() -> None:
     # Registering is cheap: each backend imports its heavy library only when it is built.
-    from adhere.models import hf, llamacpp, openai  # noqa: F401
+    from adhere.models import hf, llamacpp, openai, vllm  # noqa: F401

@@ -23,7 +23,7 @@ from adhere.models.llamacpp import file_sha256
 INSTALL_HINT = "pip install 'adhere[hf]' (and torch for your hardware)"
 
 
-def _folder_sha256(folder: Path) -> str:
+def folder_sha256(folder: Path) -> str:
     """One hash over a model folder's weight, config and tokenizer files."""
     digest = hashlib.sha256()
     for path in sorted(folder.iterdir()):
@@ -55,7 +55,7 @@ class TransformersBackend:
             self._identity = {"backend": "hf", "path": str(path.resolve()), "sha256": file_sha256(path)}
         elif path.is_dir():
             source = str(path.resolve())
-            self._identity = {"backend": "hf", "path": source, "sha256": _folder_sha256(path)}
+            self._identity = {"backend": "hf", "path": source, "sha256": folder_sha256(path)}
         else:
             source = ref
             self._identity = {"backend": "hf", "model": ref}

