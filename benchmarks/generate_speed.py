@@ -1,11 +1,17 @@
 """Generation speed on the bundled model: adhere's embedded backend against raw llama-cpp-python.
 
-Both generate greedy responses to the same IFEval prompts with the same settings, one stream,
-side by side (alternating, best of --repeat), timed from loading the model to the last token;
-adhere's time also covers its whole `adhere eval` pipeline (run directory, scoring), with the
-response cache off. Prints tokens/s for both, the ratio, and whether the texts are identical.
+Raw llama-cpp-python (one stream, ``Llama.create_chat_completion``) and ``adhere eval`` with one
+stream (``--parallel 1``) and with parallel decoding (``--parallel N``) generate greedy responses
+to the same IFEval prompts with the same settings, side by side (alternating, best of --repeat),
+timed from loading the model to the last token; adhere's time also covers its whole
+`adhere eval` pipeline (run directory, scoring), with the response cache off. Prints tokens/s,
+the ratios to raw llama-cpp-python, and how many texts are identical to raw's.
 
-Usage: python benchmarks/generate_speed.py [--prompts 8] [--max-tokens 256] [--repeat 2]
+``--full`` then runs the whole IFEval set (541 prompts, greedy, max 1024 new tokens) through
+``adhere eval`` at ``--parallel N`` and prints its wall time and the four accuracies.
+
+Usage: python benchmarks/generate_speed.py [--prompts 16] [--max-tokens 256] [--repeat 2]
+                                           [--parallel 8] [--full]
 """
 
 from __future__ import annotations
@@ -43,54 +49,83 @@ def raw(prompts, max_tokens, n_ctx):
     return time.perf_counter() - start, tokens, texts, generating
 
 
-def adhere_eval(data, count, max_tokens, n_ctx):
+def adhere_eval(data, count, max_tokens, n_ctx, parallel):
     from adhere.bench.generate import EvalOptions, run_eval
     from adhere.models.config import GenerationConfig
 
     options = EvalOptions(
-        model="local", data=str(data), limit=count,
-        generation=GenerationConfig(max_tokens=max_tokens), backend_options={"n_ctx": n_ctx},
+        model="local", data=str(data), limit=count, generation=GenerationConfig(max_tokens=max_tokens),
+        backend_options={"n_ctx": n_ctx, "n_parallel": parallel},
     )  # fmt: skip
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        run_eval(options, out, cache=None, command=["benchmark"])
+        summary = run_eval(options, out, cache=None, command=["benchmark"])
         elapsed = time.perf_counter() - start
         rows = [json.loads(line) for line in open(Path(out) / "responses.jsonl")]
-    generating = sum(r["latency_s"] for r in rows)
-    return elapsed, sum(r["completion_tokens"] for r in rows), [r["response"] for r in rows], generating
+    rows.sort(key=lambda r: r["key"])
+    # Latencies overlap when sequences share batches: generation-only time is one stream's only.
+    generating = sum(r["latency_s"] for r in rows) if parallel == 1 else None
+    tokens = sum(r["completion_tokens"] for r in rows)
+    return elapsed, tokens, [r["response"] for r in rows], generating, summary
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--prompts", type=int, default=8)
+    parser.add_argument("--prompts", type=int, default=16)
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--n-ctx", type=int, default=2048)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--parallel", type=int, default=8)
+    parser.add_argument("--full", action="store_true", help="also time a full 541-prompt IFEval run")
     args = parser.parse_args()
 
     data = DATA / "ifeval" / "input_data.jsonl"
     prompts = [json.loads(line) for line in open(data)][: args.prompts]
-    best_raw = best_adhere = None
+    order = sorted(range(len(prompts)), key=lambda i: prompts[i]["key"])
+    best: dict[str, tuple] = {}
+    runs = {
+        "raw llama-cpp-python (1 stream)": lambda: raw(prompts, args.max_tokens, args.n_ctx),
+        "adhere eval --parallel 1": lambda: adhere_eval(data, args.prompts, args.max_tokens, args.n_ctx, 1),
+        f"adhere eval --parallel {args.parallel}": lambda: adhere_eval(
+            data, args.prompts, args.max_tokens, args.n_ctx, args.parallel
+        ),
+    }
     for _ in range(args.repeat):
-        result = raw(prompts, args.max_tokens, args.n_ctx)
-        best_raw = result if best_raw is None or result[0] < best_raw[0] else best_raw
-        result = adhere_eval(data, args.prompts, args.max_tokens, args.n_ctx)
-        best_adhere = result if best_adhere is None or result[0] < best_adhere[0] else best_adhere
-    same = sum(a == b for a, b in zip(best_raw[2], best_adhere[2]))
-    print(f"{args.prompts} IFEval prompts, greedy, max {args.max_tokens} new tokens, one stream, best of {args.repeat}")
+        for name, run in runs.items():
+            result = run()
+            if name not in best or result[0] < best[name][0]:
+                best[name] = result
+    raw_name = next(iter(runs))
+    raw_elapsed, raw_tokens, raw_texts, raw_generating = best[raw_name][:4]
+    raw_texts = [raw_texts[i] for i in order]
+    print(f"{args.prompts} IFEval prompts, greedy, max {args.max_tokens} new tokens, best of {args.repeat}")
     print(f"{'':<34}{'generation only':>24}{'whole run (load, score)':>28}")
-    print(f"{'implementation':<34}{'seconds':>8}{'tokens/s':>10}{'ratio':>6}{'seconds':>12}{'tokens/s':>10}{'ratio':>6}")
-    raw_gen, raw_all = best_raw[1] / best_raw[3], best_raw[1] / best_raw[0]
-    for name, (elapsed, tokens, _, generating) in (
-        ("raw llama-cpp-python", best_raw),
-        ("adhere eval (local, no cache)", best_adhere),
-    ):
-        gen, whole = tokens / generating, tokens / elapsed
+    print(
+        f"{'implementation':<34}{'seconds':>8}{'tokens/s':>10}{'ratio':>6}{'seconds':>12}{'tokens/s':>10}"
+        f"{'ratio':>6}{'same as raw':>13}"
+    )
+    for name, (elapsed, tokens, texts, generating, *_) in best.items():
+        if name == raw_name:
+            same = len(texts)
+        else:
+            same = sum(a == b for a, b in zip(raw_texts, texts))
+        whole = tokens / elapsed
+        if generating is None:
+            gen_cells = f"{'-':>8}{'-':>10}{'-':>6}"
+        else:
+            gen = tokens / generating
+            gen_cells = f"{generating:>8.1f}{gen:>10.1f}{gen / (raw_tokens / raw_generating):>6.2f}"
         print(
-            f"{name:<34}{generating:>8.1f}{gen:>10.1f}{gen / raw_gen:>6.2f}"
-            f"{elapsed:>12.1f}{whole:>10.1f}{whole / raw_all:>6.2f}"
+            f"{name:<34}{gen_cells}{elapsed:>12.1f}{whole:>10.1f}{whole / (raw_tokens / raw_elapsed):>6.2f}"
+            f"{f'{same}/{len(texts)}':>13}"
         )
-    print(f"tokens: {best_raw[1]} and {best_adhere[1]}; identical responses: {same}/{args.prompts}")
+    if args.full:
+        elapsed, tokens, _, _, summary = adhere_eval(data, None, 1024, args.n_ctx, args.parallel)
+        print(
+            f"full IFEval run (541 prompts, greedy, max 1024 new tokens, --parallel {args.parallel}): "
+            f"{elapsed / 60:.1f} min, {tokens} tokens, {tokens / elapsed:.1f} tokens/s"
+        )
+        print("  " + ", ".join(f"{name} {value:.4f}" for name, value in summary.accuracies().items()))
 
 
 if __name__ == "__main__":
