@@ -78,8 +78,9 @@ class VLLMBackend:
         self._sampling_params = vllm.SamplingParams
         self.tokenizer = self._llm.get_tokenizer()
         self.chat_template = getattr(self.tokenizer, "chat_template", None)
-        self.max_model_len = self._llm.llm_engine.model_config.max_model_len
-        self._identity["dtype"] = str(self._llm.llm_engine.model_config.dtype)
+        model_config = getattr(self._llm, "model_config", None) or self._llm.llm_engine.model_config
+        self.max_model_len = model_config.max_model_len
+        self._identity["dtype"] = str(model_config.dtype)
         self._pending: list[tuple[Messages, GenerationConfig, int, asyncio.Future]] = []
         self._lock = threading.Lock()  # one generate at a time: vLLM's LLM is not thread-safe
 
