@@ -153,7 +153,9 @@ def test_sampling_is_seeded_per_sample(local):
     assert len({a.text, b.text, c.text}) > 1
 
 
-def test_cancelled_calls_free_their_slots(local):
+def test_cancelled_calls_free_their_slots(local, monkeypatch):
+    import llama_cpp
+
     async def cancel_midway():
         task = asyncio.gather(*(local.complete(MESSAGES, GenerationConfig(max_tokens=400), i) for i in range(6)))
         await asyncio.sleep(0.5)
@@ -162,10 +164,28 @@ def test_cancelled_calls_free_their_slots(local):
             await task
 
     run(cancel_midway())
-    # The engine dropped the cancelled sequences: the next calls are served at once.
-    start = time.perf_counter()
-    assert generate_all(local, PROMPTS[:2])[0].text
-    assert time.perf_counter() - start < 30
+    # Count forward passes: the next calls (24 tokens at most) must not wait behind the 400-token
+    # sequences that were cancelled, which would take hundreds of steps.
+    steps = []
+    decode = llama_cpp.llama_decode
+    monkeypatch.setattr(llama_cpp, "llama_decode", lambda ctx, batch: steps.append(1) or decode(ctx, batch))
+    assert all(c.text for c in generate_all(local, PROMPTS[:2]))
+    assert len(steps) <= SHORT.max_tokens + 2
+
+
+def test_a_llama_cpp_failure_fails_every_call_and_later_calls_at_once(monkeypatch):
+    import llama_cpp
+
+    backend = load_backend("local", n_ctx=256, n_parallel=2)
+    try:
+        monkeypatch.setattr(llama_cpp, "llama_decode", lambda ctx, batch: -3)
+        results = generate_all(backend, PROMPTS[:3])
+        assert all(isinstance(r, ModelCallError) and "llama_decode returned -3" in str(r) for r in results)
+        # The serving thread has ended: a later call is answered with its reason, not left waiting.
+        later = generate_all(backend, PROMPTS[:1])[0]
+        assert isinstance(later, ModelCallError) and "llama_decode returned -3" in str(later)
+    finally:
+        run(backend.aclose())
 
 
 def test_parallel_options_are_checked():

@@ -102,7 +102,10 @@ class LlamaEngine:
         self._waiting: collections.deque[Request] = collections.deque()
         self._free = list(range(n_parallel - 1, -1, -1))
         self._active: list[_Sequence] = []
-        self._closing = False
+        self._closed = False
+        self._state = threading.Lock()
+        self._ended: str | None = None
+        """Why the serving thread stopped, once it has."""
         self._thread = threading.Thread(target=self._serve, name="adhere-llama", daemon=True)
         self._thread.start()
 
@@ -127,17 +130,20 @@ class LlamaEngine:
                         f"{self.n_ctx} leaves room for (raise --n-ctx)"
                     )
                 )
-            elif self._closing:
-                request.done(ModelCallError("the model was closed"))
             else:
                 accepted.append(request)
-        if accepted:
-            self._requests.put(accepted)
+        with self._state:
+            if self._ended is None:
+                if accepted:
+                    self._requests.put(accepted)
+                return
+        for request in accepted:
+            request.done(ModelCallError(self._ended))
 
     def close(self) -> None:
         """Stop serving (requests not finished get an error), wait for the thread, free memory."""
-        if not self._closing:
-            self._closing = True
+        if not self._closed:
+            self._closed = True
             self._requests.put(None)
             self._thread.join()
             self.batch.close()
@@ -147,13 +153,16 @@ class LlamaEngine:
     # -- the serving loop ----------------------------------------------------------------------
 
     def _serve(self) -> None:
+        reason = "the model was closed"
         try:
             while self._take_requests():
                 self._step()
         except Exception as error:  # a llama.cpp failure ends every request, never silently
-            self._fail_all(ModelCallError(f"llama.cpp failed: {error}"))
-            raise
-        self._fail_all(ModelCallError("the model was closed"))
+            reason = f"llama.cpp failed: {error}"
+        # From here on, submit() answers at once: nothing can wait on a thread that has ended.
+        with self._state:
+            self._ended = reason
+        self._fail_all(ModelCallError(reason))
 
     def _take_requests(self) -> bool:
         """Move new requests into free slots; block while there is nothing to do. False: stop."""
