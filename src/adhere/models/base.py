@@ -42,6 +42,16 @@ class Completion:
     latency_s: float
 
 
+def settle(future: Any, result: Any) -> None:
+    """Give a call's future its completion or its error, unless it was cancelled meanwhile."""
+    if future.done():
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
+
+
 class Backend(Protocol):
     """A model that turns chat messages into a completion."""
 

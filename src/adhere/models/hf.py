@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from adhere.errors import InputError, MissingExtraError, first_line
-from adhere.models.base import Completion, Messages, ModelCallError, ModelUnavailableError, backend
+from adhere.models.base import Completion, Messages, ModelCallError, ModelUnavailableError, backend, settle
 from adhere.models.config import GenerationConfig
 from adhere.models.llamacpp import file_sha256
 
@@ -98,12 +98,7 @@ class TransformersBackend:
             except Exception as error:  # a failed batch fails its calls, not the run
                 results = [ModelCallError(f"generation failed: {error}")] * len(batch)
             for (_, _, _, future), result in zip(batch, results):
-                if future.done():
-                    continue
-                if isinstance(result, Exception):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+                settle(future, result)
             await asyncio.sleep(0)
 
     def _generate(self, requests: list[tuple[Messages, int]], config: GenerationConfig) -> list[Any]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from adhere.errors import InputError, MissingExtraError
-from adhere.models.base import Completion, Messages, ModelCallError, ModelUnavailableError, backend
+from adhere.models.base import Completion, Messages, ModelCallError, ModelUnavailableError, backend, settle
 from adhere.models.config import GenerationConfig
 
 INSTALL_HINT = "pip install 'adhere[local]'"
@@ -132,16 +132,8 @@ class LlamaCppBackend:
         future: asyncio.Future[Completion] = loop.create_future()
 
         def done(result: Completion | ModelCallError) -> None:
-            def resolve() -> None:
-                if future.done():
-                    return
-                if isinstance(result, Exception):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
-
             try:
-                loop.call_soon_threadsafe(resolve)
+                loop.call_soon_threadsafe(settle, future, result)
             except RuntimeError:  # the event loop is gone (the run was interrupted)
                 pass
 

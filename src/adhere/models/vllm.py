@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from adhere.errors import InputError, MissingExtraError, first_line
-from adhere.models.base import Completion, Messages, ModelCallError, ModelUnavailableError, backend
+from adhere.models.base import Completion, Messages, ModelCallError, ModelUnavailableError, backend, settle
 from adhere.models.config import GenerationConfig
 from adhere.models.hf import folder_sha256
 
@@ -102,12 +102,7 @@ class VLLMBackend:
         except Exception as error:  # a failed batch fails its calls, not the run
             results = [ModelCallError(f"vLLM generation failed: {first_line(error)[:200]}")] * len(batch)
         for (_, _, _, future), result in zip(batch, results):
-            if future.done():
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+            settle(future, result)
 
     def _generate(self, requests: list[tuple[Messages, GenerationConfig, int]]) -> list[Any]:
         results: list[Any] = [None] * len(requests)
