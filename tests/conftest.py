@@ -12,6 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("ADHERE_SHARED", REPO.parent / "shared"))
 DATA = SHARED / "data"
 IFEVAL = DATA / "ifeval"
+IFBENCH = DATA / "ifbench"
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from adhere import __version__
+from adhere.bench.prompts import BENCHMARKS
 from adhere.errors import AdhereError
 
 
@@ -28,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     score.add_argument("responses", help="JSONL file of responses, or a run directory of `adhere eval`")
     score.add_argument("--inputs", help="JSONL file of prompts with instruction_id_list and kwargs")
-    score.add_argument("--benchmark", default="ifeval", choices=["ifeval"], help="default: ifeval")
+    score.add_argument("--benchmark", default="ifeval", choices=BENCHMARKS, help="default: ifeval")
     score.add_argument("--out", help="folder for verdicts.jsonl and summary.json")
     score.add_argument(
         "--workers",
@@ -44,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Generate responses to a benchmark's prompts with a model, then score them. "
         "Rerun the same command to resume an interrupted run.",
     )
-    evaluate.add_argument("benchmark", choices=["ifeval"])
+    evaluate.add_argument("benchmark", choices=BENCHMARKS)
     evaluate.add_argument("--model", default="local", help="local (default), gguf:PATH, openai:NAME, hf:PATH_OR_ID")
     evaluate.add_argument("--data", help="local JSONL of prompts (default: the Hugging Face Hub copy)")
     evaluate.add_argument("--limit", type=int, help="only the first N prompts")
@@ -58,8 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--tensor-parallel-size", type=int, default=1, help="GPUs per model (vllm)")
     evaluate.add_argument(
         "--parallel", type=int, default=8,
-        help="sequences decoded together in each llama.cpp batch (local, gguf); 1 reproduces "
-        "single-stream llama-cpp-python bit for bit",
+        help="sequences decoded together in each llama.cpp batch (local, gguf); 1 decodes "
+        "one stream, as llama-cpp-python does",
     )  # fmt: skip
     evaluate.add_argument("--batch-size", type=int, default=16, help="prompts per batch (hf)")
     evaluate.add_argument("--temperature", type=float, default=0.0)

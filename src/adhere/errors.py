@@ -33,3 +33,9 @@ def first_line(error: BaseException) -> str:
     """The first line of an exception's message (its type name if it has none), for one-line errors."""
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
+
+
+class MissingResourceError(AdhereError):
+    """A data file a checker needs (e.g. NLTK's POS tagger) is not on this machine. Exit code 2."""
+
+    exit_code = 2

@@ -162,3 +162,36 @@ def test_cache_info_and_clear(tmp_path, prompts, env):
     assert f"{N} responses" in info.stdout and "openai:fake" in info.stdout
     clear = subprocess.run([sys.executable, "-m", "adhere.cli", "cache", "clear"], env=env, capture_output=True, text=True)
     assert f"deleted {N}" in clear.stdout
+
+
+def test_eval_ifbench_scores_with_the_ifbench_checkers(tmp_path, env):
+    from tests.conftest import IFBENCH
+
+    rows = read_jsonl(IFBENCH / "IFBench_test.jsonl")[:6]
+    prompts = write_jsonl(tmp_path / "ifbench.jsonl", rows)
+    server = FaultServer(tmp_path, [{"status": 200}])
+    try:
+        out = tmp_path / "run"
+        args = eval_args(server.url, prompts, out)
+        args[args.index("ifeval")] = "ifbench"
+        result = subprocess.run(args, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        verdicts = read_jsonl(out / "verdicts.jsonl")
+        assert [v["key"] for v in verdicts] == [r["key"] for r in rows]
+        assert [v["instruction_id_list"] for v in verdicts] == [r["instruction_id_list"] for r in rows]
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["benchmark"] == "ifbench" and summary["prompts"] == 6
+        assert json.loads((out / "config.json").read_text())["benchmark"] == "ifbench"
+    finally:
+        server.kill()
+
+
+def test_ifbench_hub_path_names_its_dataset(tmp_path, env):
+    result = subprocess.run(
+        [sys.executable, "-m", "adhere.cli", "eval", "ifbench", "--model", "openai:x",
+         "--base-url", "http://127.0.0.1:9/v1", "--out", str(tmp_path / "o")],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "allenai/IFBench_test" in lines[0] and "--data PATH" in lines[0]

@@ -4,8 +4,9 @@ Two row formats are accepted (IFEval's own):
 
 * self-contained rows: ``key``, ``prompt``, ``instruction_id_list``, ``kwargs``, ``response``;
 * response rows (``prompt``, ``response``, optionally ``key``) paired with an input file of
-  IFEval prompts (``key``, ``prompt``, ``instruction_id_list``, ``kwargs``): by key when the
-  response rows carry one, else by exact prompt text (as IFEval's own evaluator does).
+  prompts (``key``, ``prompt``, ``instruction_id_list``, ``kwargs``): by key when the response
+  rows carry one, else by prompt text (exact, else ignoring surrounding whitespace, as IFBench's
+  evaluator does).
 
 Constraints are built (and their kwargs validated) while reading, so a bad row is reported with
 its file and line before anything is scored.
@@ -193,16 +194,24 @@ def _paired(responses: Path, inputs: Path, pairing: Pairing) -> Iterator[Item]:
             errors[ident] = row["error"]
         else:
             table[ident] = response
-    matched = 0
+    # A prompt that differs only by surrounding whitespace still finds its response, as in
+    # IFBench's evaluator (its data has prompts with trailing spaces that models' outputs lost).
+    by_stripped: dict[str, str] = {}
+    if not keyed:
+        for prompt in first_seen:
+            by_stripped.setdefault(str(prompt).strip(), str(prompt))
+    matched: set[Key | str] = set()
     for line, row in input_rows:
         where = _where(inputs, line)
         key = row["key"]
         ids, constraints = constraints_of(row, where)
         ident = key if keyed else row["prompt"]
+        if not keyed and ident not in first_seen:
+            ident = by_stripped.get(ident.strip(), ident)
         response = (by_key if keyed else by_prompt).get(ident)
         if response is None:
             pairing.missing_responses.append(key)
         if ident in first_seen:
-            matched += 1
+            matched.add(ident)
         yield Item(key, row["prompt"], ids, constraints, response, errors.get(ident))
-    pairing.unmatched_responses = len(first_seen) - matched
+    pairing.unmatched_responses = len(first_seen) - len(matched)

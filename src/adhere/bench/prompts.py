@@ -9,14 +9,18 @@ from typing import Any
 
 from adhere.errors import InputError, MissingExtraError, first_line
 
-#: The Hub dataset of each benchmark's prompts.
-HUB_DATASETS = {"ifeval": ("google/IFEval", "train")}
+#: The benchmarks adhere knows, and the Hub dataset (name, split) of each one's prompts.
+HUB_DATASETS = {
+    "ifeval": ("google/IFEval", "train"),
+    "ifbench": ("allenai/IFBench_test", "train"),
+}
+BENCHMARKS = tuple(HUB_DATASETS)
 
 
 def load_prompts(benchmark: str, path: str | os.PathLike[str] | None) -> tuple[list[dict[str, Any]], str]:
     """The benchmark's prompt rows and a description of where they came from.
 
-    With ``path``: IFEval-format JSONL rows (``key``, ``prompt``, ``instruction_id_list``,
+    With ``path``: IFEval-format JSONL rows (IFBench's use the same format) (``key``, ``prompt``, ``instruction_id_list``,
     ``kwargs``), validated as ``adhere score --inputs`` validates them. Without: the Hub dataset,
     through ``datasets``; offline, that fails with one line saying so.
     """

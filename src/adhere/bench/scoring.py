@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from adhere.bench.items import Item, Pairing, expected_count, iter_items
+from adhere.bench.prompts import BENCHMARKS
 from adhere.constraints import evaluate
 from adhere.constraints.base import Verdict
 from adhere.errors import InputError
@@ -86,8 +87,8 @@ def score(
     CPU core (up to 8) for large ones (the CLI's default); worker processes are spawned, so a
     script that asks for them needs the usual ``if __name__ == "__main__":`` guard.
     """
-    if benchmark != "ifeval":
-        raise InputError(f"unknown benchmark {benchmark!r}; available: ifeval")
+    if benchmark not in BENCHMARKS:
+        raise InputError(f"unknown benchmark {benchmark!r}; available: {', '.join(BENCHMARKS)}")
     if Path(responses).is_dir():
         responses, inputs = _run_dir_files(Path(responses), inputs)
     if workers is None:

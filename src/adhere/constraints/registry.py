@@ -35,7 +35,7 @@ def constraint(constraint_id: str, *, benchmark: str = "ifeval") -> Callable[[C]
 
 def _load_builtins() -> None:
     # Importing the family modules runs their decorators. Cheap: no data is read at import.
-    from adhere.constraints import ifeval  # noqa: F401
+    from adhere.constraints import ifbench, ifeval  # noqa: F401
 
 
 def get(constraint_id: str) -> type[Constraint]:

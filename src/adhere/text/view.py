@@ -29,8 +29,13 @@ class TextView:
         return self.text.strip()
 
     @cached_property
+    def sentences(self) -> list[str]:
+        """``nltk.sent_tokenize(text)``: shared by every checker, do not mutate."""
+        return punkt.split_sentences(self.text)
+
+    @cached_property
     def sentence_count(self) -> int:
-        return len(punkt.split_sentences(self.text))
+        return len(self.sentences)
 
     @cached_property
     def word_count(self) -> int:

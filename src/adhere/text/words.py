@@ -27,6 +27,11 @@ def count_words(text: str) -> int:
     return len(_word_pattern().findall(text))
 
 
+def word_runs(text: str) -> list[str]:
+    """The ``\\w+`` runs themselves (``RegexpTokenizer(r"\\w+").tokenize``)."""
+    return _word_pattern().findall(text)
+
+
 # A substitution whose pattern needs one of these characters cannot change a text that has none
 # of them, so it is skipped there. Keyed by NLTK's own pattern strings: a rule NLTK adds or
 # changes is not in this table and is always applied.
