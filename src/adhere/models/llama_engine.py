@@ -6,9 +6,10 @@ sequence that is generating plus as many pending prompt tokens as fit, decodes i
 samples every sequence whose logits it produced. A finished sequence frees its slot for the next
 waiting request at once (continuous batching), so short answers never wait for long ones.
 
-With one slot this is the plain single-stream loop; with more, a small model on a few CPU cores
-turns out several times the tokens per second, because one step's cost is dominated by reading
-the weights, which all sequences share.
+With one slot this is the plain single-stream loop. More slots pay where a forward pass is bound
+by reading the weights (GPUs, many-core CPUs, F16 weights), since all sequences share that read;
+on 2 CPU cores with Q4_1 weights a step is compute-bound and costs about as much per sequence as
+decoding them one by one (README, "Speed").
 """
 
 from __future__ import annotations
