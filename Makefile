@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 SHARED ?= $(abspath ../shared)
 DATA   := $(SHARED)/data
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install browser bench clean
 
 $(BIN)/adhere-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,14 @@ demo: install
 	$(BIN)/adhere eval ifeval --model local --data $(DATA)/ifeval/input_data.jsonl \
 		--limit $(DEMO_LIMIT) --out runs/demo
 
+# The report tests open the HTML page in headless Chromium (Debian's package).
+SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
 # pytest exits 5 when it collected no tests: that is a failure too, said plainly.
-test: install
+test: install browser
 	@NLTK_DATA=$(DATA)/nltk_data ADHERE_SHARED=$(SHARED) $(BIN)/python -m pytest $(PYTEST_ARGS); \
 	status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \

@@ -40,3 +40,15 @@ def gpt4_inputs() -> list[dict]:
 @pytest.fixture(scope="session")
 def gpt4_responses() -> list[dict]:
     return read_jsonl(IFEVAL / "input_response_data_gpt4_20231107_145030.jsonl")
+
+
+@pytest.fixture(scope="session")
+def gpt4_verdict_outcomes(tmp_path_factory):
+    """Per-prompt outcomes of adhere's verdicts of IFEval's GPT-4 responses."""
+    from adhere.bench.scoring import score
+
+    summary = score(
+        IFEVAL / "input_response_data_gpt4_20231107_145030.jsonl",
+        IFEVAL / "input_data_gpt4_20231107_145030.jsonl",
+    )
+    return summary.outcomes()

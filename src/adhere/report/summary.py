@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import array
 import dataclasses
 from collections.abc import Sequence
 from typing import Any
+
+from adhere.report.stats import Outcomes, bootstrap_intervals
 
 
 @dataclasses.dataclass
@@ -57,6 +60,12 @@ class Summary:
     loose: ModeScores = dataclasses.field(default_factory=ModeScores)
     missing_responses: list[Any] = dataclasses.field(default_factory=list)
     unmatched_responses: int = 0
+    # Per prompt: instructions, and how many were followed strict and loose (12 bytes a prompt),
+    # for confidence intervals and paired tests.
+    _instructions: array.array = dataclasses.field(default_factory=lambda: array.array("I"), repr=False)
+    _strict: array.array = dataclasses.field(default_factory=lambda: array.array("I"), repr=False)
+    _loose: array.array = dataclasses.field(default_factory=lambda: array.array("I"), repr=False)
+    _intervals_cache: tuple[int, dict[str, Any]] | None = dataclasses.field(default=None, repr=False)
 
     @property
     def prompts(self) -> int:
@@ -65,6 +74,19 @@ class Summary:
     def add(self, ids: Sequence[str], strict: Sequence[bool], loose: Sequence[bool]) -> None:
         self.strict.add(ids, strict)
         self.loose.add(ids, loose)
+        self._instructions.append(len(ids))
+        self._strict.append(sum(map(bool, strict)))
+        self._loose.append(sum(map(bool, loose)))
+
+    def outcomes(self) -> Outcomes:
+        """Per-prompt counts, in the order the prompts were added."""
+        return Outcomes(self._instructions, self._strict, self._loose)
+
+    def intervals(self) -> dict[str, Any]:
+        """95% bootstrap confidence intervals of the four accuracies (computed once)."""
+        if self._intervals_cache is None or self._intervals_cache[0] != self.prompts:
+            self._intervals_cache = (self.prompts, bootstrap_intervals(self.outcomes()))
+        return self._intervals_cache[1]
 
     def accuracies(self) -> dict[str, float | None]:
         """IFEval's four headline numbers."""
@@ -94,6 +116,7 @@ class Summary:
             "prompts": self.prompts,
             "instructions": self.strict.instruction.total,
             "accuracy": self.accuracies(),
+            "confidence_intervals": self.intervals(),
             "strict": self.strict.to_dict(),
             "loose": self.loose.to_dict(),
             "missing_responses": list(self.missing_responses),

@@ -1,0 +1,142 @@
+"""``adhere report`` on real run folders: numbers, comparisons, bad input, interrupted runs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adhere.bench.scoring import score
+from tests.conftest import IFBENCH, IFEVAL, read_jsonl, write_jsonl
+
+GPT4_INPUTS = IFEVAL / "input_data_gpt4_20231107_145030.jsonl"
+GPT4_RESPONSES = IFEVAL / "input_response_data_gpt4_20231107_145030.jsonl"
+
+
+def adhere(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "adhere.cli", *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory) -> tuple[Path, Path]:
+    """GPT-4's responses, and the same with every third response cut to its first line."""
+    root = tmp_path_factory.mktemp("runs")
+    score(GPT4_RESPONSES, GPT4_INPUTS, out=root / "gpt4")
+    rows = read_jsonl(GPT4_RESPONSES)
+    for i, row in enumerate(rows):
+        if i % 3 == 0:
+            row["response"] = row["response"].split("\n")[0]
+    cut = write_jsonl(root / "cut.jsonl", rows)
+    score(cut, GPT4_INPUTS, out=root / "gpt4-cut")
+    return root / "gpt4", root / "gpt4-cut"
+
+
+def test_report_compares_two_runs_with_the_numbers_of_their_verdicts(two_runs, tmp_path):
+    base, cut = two_runs
+    result = adhere("report", base, cut, "--out", tmp_path / "r.html", "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr
+    assert "gpt4-cut - gpt4 on 541 shared prompts" in result.stdout
+    report = json.loads((tmp_path / "r.json").read_text())
+    a, b = (read_jsonl(run / "verdicts.jsonl") for run in two_runs)
+    only_a = sum(x["strict"]["follow_all_instructions"] and not y["strict"]["follow_all_instructions"] for x, y in zip(a, b))
+    only_b = sum(y["strict"]["follow_all_instructions"] and not x["strict"]["follow_all_instructions"] for x, y in zip(a, b))
+    strict = report["comparisons"][0]["metrics"]["prompt_level_strict"]
+    assert strict["mcnemar"]["only_a"] == only_a and strict["mcnemar"]["only_b"] == only_b and only_a > 20
+    assert strict["delta"] == pytest.approx((only_b - only_a) / 541)
+    assert strict["p_bootstrap"] < 0.05 and strict["interval"][1] < 0
+    # The headline numbers are those of summary.json, intervals included.
+    summary = json.loads((base / "summary.json").read_text())
+    assert report["runs"][0]["accuracy"] == summary["accuracy"]
+    assert report["runs"][0]["confidence_intervals"] == summary["confidence_intervals"]
+    page = (tmp_path / "r.html").read_text()
+    assert page.count('class="failure"') == sum(
+        not (r["strict"]["follow_all_instructions"] and r["loose"]["follow_all_instructions"]) for r in a + b
+    )
+
+
+def test_the_page_needs_no_network(two_runs, tmp_path):
+    assert adhere("report", *two_runs, "--out", tmp_path / "r.html").returncode == 0
+    page = (tmp_path / "r.html").read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "@import" not in page and "url(" not in page
+    assert page.startswith("<!DOCTYPE html>") and "<script>" in page
+
+
+def test_runs_of_different_benchmarks_are_refused(two_runs, tmp_path):
+    score(IFBENCH / "sample_output.jsonl", IFBENCH / "IFBench_test.jsonl", benchmark="ifbench", out=tmp_path / "ifb")
+    result = adhere("report", two_runs[0], tmp_path / "ifb", "--out", tmp_path / "r.html")
+    assert result.returncode == 2 and not (tmp_path / "r.html").exists()
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "different benchmarks" in lines[0] and "ifb is ifbench" in lines[0]
+
+
+def test_runs_with_no_shared_prompts_are_refused(two_runs, tmp_path):
+    rows = read_jsonl(GPT4_RESPONSES)[:5]
+    inputs = read_jsonl(GPT4_INPUTS)[:5]
+    for row in inputs:
+        row["key"] = f"other-{row['key']}"
+    for row, inp in zip(rows, inputs):
+        row.update(inp)
+    score(write_jsonl(tmp_path / "other.jsonl", rows), out=tmp_path / "other")
+    result = adhere("report", two_runs[0], tmp_path / "other", "--out", tmp_path / "r.html")
+    assert result.returncode == 2 and "share no prompts" in result.stderr
+
+
+def test_not_a_run_directory(tmp_path):
+    result = adhere("report", tmp_path, "--out", tmp_path / "r.html")
+    assert result.returncode == 2 and "not an adhere run directory" in result.stderr
+
+
+def eval_run(folder: Path, answered: int, total: int = 12, torn: bool = False) -> Path:
+    """An ``adhere eval`` run folder as the command leaves it after ``answered`` responses."""
+    folder.mkdir()
+    prompts = write_jsonl(folder.parent / f"{folder.name}-prompts.jsonl", read_jsonl(GPT4_INPUTS)[:total])
+    responses = {r["prompt"]: r["response"] for r in read_jsonl(GPT4_RESPONSES)}
+    config = {"benchmark": "ifeval", "data": str(prompts), "limit": total, "prompts": total,
+              "model": "openai:fake", "generation": {"samples": 1}}  # fmt: skip
+    (folder / "config.json").write_text(json.dumps(config))
+    rows = [{"key": p["key"], "sample": 0, "response": responses[p["prompt"]], "error": None}
+            for p in read_jsonl(prompts)[:answered]]  # fmt: skip
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    if torn:
+        text += '{"key": 99, "sample": 0, "resp'
+    (folder / "responses.jsonl").write_text(text)
+    return folder
+
+
+def test_an_interrupted_run_is_reported_as_such_and_left_untouched(tmp_path):
+    run = eval_run(tmp_path / "killed", answered=5, torn=True)
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.iterdir()}
+    result = adhere("report", run, "--out", tmp_path / "r.html", "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr
+    assert "killed is incomplete: 5 of 12 responses" in " ".join(result.stdout.split())
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.iterdir()}
+    assert before == after
+    data = json.loads((tmp_path / "r.json").read_text())["runs"][0]
+    assert data["complete"] is False and data["prompts"] == 12 and data["missing_responses"] == 7
+    assert "incomplete: 5 of 12 responses" in (tmp_path / "r.html").read_text()
+
+
+def test_a_finished_eval_run_shows_prompts_and_responses(tmp_path):
+    run = eval_run(tmp_path / "done", answered=12)
+    score(run, out=run)
+    result = adhere("report", run, "--out", tmp_path / "r.html", "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads((tmp_path / "r.json").read_text())["runs"][0]
+    assert data["complete"] is True and data["model"] == "openai:fake"
+    failure = data["failures"][0]
+    assert failure["prompt"] and failure["response"] and failure["instructions"][0]["strict_reason"]
+
+
+def test_summary_json_carries_the_intervals(two_runs):
+    summary = json.loads((two_runs[0] / "summary.json").read_text())
+    ci = summary["confidence_intervals"]
+    assert ci["method"] == "percentile bootstrap over prompts" and ci["resamples"] == 1000
+    for metric, value in summary["accuracy"].items():
+        low, high = ci[metric]
+        assert low <= value <= high
