@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Generate responses to a benchmark's prompts with a model, then score them. "
         "Rerun the same command to resume an interrupted run.",
     )
-    evaluate.add_argument("benchmark", choices=BENCHMARKS)
+    evaluate.add_argument("benchmark", choices=(*BENCHMARKS, "multiturn"))
     evaluate.add_argument("--model", default="local", help="local (default), gguf:PATH, openai:NAME, hf:PATH_OR_ID")
     evaluate.add_argument("--data", help="local JSONL of prompts (default: the Hugging Face Hub copy)")
     evaluate.add_argument("--limit", type=int, help="only the first N prompts")
@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
     evaluate.add_argument("--system-prompt")
     evaluate.add_argument("--samples", type=int, default=1, help="responses per prompt")
+    evaluate.add_argument("--conversations", type=int, default=50, help="multiturn: conversations to build")
+    evaluate.add_argument("--turns", type=int, default=3, help="multiturn: turns per conversation, one instruction each")
+    evaluate.add_argument("--build-seed", type=int, default=0, help="multiturn: seed of the conversations")
     evaluate.add_argument("--cache", help="response cache file (default: ~/.cache/adhere/cache.sqlite)")
     evaluate.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
 
@@ -77,6 +80,17 @@ def _parser() -> argparse.ArgumentParser:
     cache.add_argument("action", choices=["info", "clear"])
     cache.add_argument("--cache", help="cache file (default: ~/.cache/adhere/cache.sqlite)")
     cache.add_argument("--model", help="with clear: only this model's responses")
+
+    report = commands.add_parser(
+        "report",
+        help="an HTML report of one or more runs: accuracies with confidence intervals, differences, failures",
+        description="Write one self-contained HTML page (no network needed) about run directories of "
+        "`adhere eval` or folders of `adhere score --out`; the first run is the baseline of the "
+        "paired comparisons.",
+    )
+    report.add_argument("runs", nargs="+", metavar="RUN_DIR")
+    report.add_argument("--out", default="report.html", help="HTML file to write (default: report.html)")
+    report.add_argument("--json", help="also write the report's numbers to this JSON file")
 
     listing = commands.add_parser("constraints", help="list the registered constraints and their kwargs")
     listing.add_argument("--benchmark", default=None, help="only this benchmark's constraints")
@@ -148,6 +162,10 @@ def _eval(args: argparse.Namespace) -> int:
         "hf": {"batch_size": args.batch_size},
         "vllm": {"max_model_len": args.max_model_len, "tensor_parallel_size": args.tensor_parallel_size},
     }.get(parse_spec(args.model)[0], {})
+    if args.benchmark == "multiturn" and (args.data or args.limit):
+        from adhere.errors import InputError
+
+        raise InputError("--data and --limit do not apply to multiturn; use --conversations and --turns")
     options = EvalOptions(
         benchmark=args.benchmark,
         model=args.model,
@@ -188,8 +206,24 @@ def _eval(args: argparse.Namespace) -> int:
             rate = f"{finished[0] / elapsed:.2f} items/s, {tokens[0] / elapsed:.0f} tok/s"
             bar.update(task, advance=1, rate=rate)
 
-        summary = run_eval(options, out, cache=cache, progress=progress, on_start=on_start)
-    print_summary(summary, console)
+        if args.benchmark == "multiturn":
+            from adhere.bench.multiturn import ConversationSpec, run_multiturn
+
+            spec = ConversationSpec(conversations=args.conversations, turns=args.turns, seed=args.build_seed)
+            block, summary = run_multiturn(
+                spec, args.model, generation, backend_options, out,
+                cache=cache, progress=progress, on_start=on_start,
+            )  # fmt: skip
+        else:
+            summary = run_eval(options, out, cache=cache, progress=progress, on_start=on_start)
+    if args.benchmark == "multiturn":
+        from adhere.report.terminal import print_multiturn
+
+        print_multiturn(block, console)
+        for warning in summary.warnings():
+            err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+    else:
+        print_summary(summary, console)
     err.print(f"wrote {out}/ (config.json, responses.jsonl, verdicts.jsonl, summary.json)", soft_wrap=True)
     return 0
 
@@ -212,6 +246,38 @@ def _cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from adhere.errors import InputError
+    from adhere.jsonl import atomic_write, write_json
+    from adhere.report.compare import build_report
+    from adhere.report.html import render_html
+    from adhere.report.runs import load_run
+    from adhere.report.terminal import print_report
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise InputError(f"{out}: is a directory; --out names the HTML file to write")
+    runs = [load_run(path) for path in args.runs]
+    names = [run.name for run in runs]
+    for run in runs:  # two runs named alike (a/run, b/run) get their parent folder in the name
+        if names.count(run.name) > 1:
+            run.name = f"{run.path.resolve().parent.name}/{run.name}"
+    if len({run.name for run in runs}) < len(runs):
+        raise InputError("the same run directory is given twice; pass each run once")
+    report = build_report(runs)
+    with atomic_write(out) as handle:
+        handle.write(render_html(report))
+    if args.json:
+        write_json(args.json, report)
+    print_report(report, Console())
+    Console(stderr=True).print(f"wrote {out}", soft_wrap=True)
+    return 0
+
+
 def _constraints(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -229,7 +295,7 @@ def _constraints(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"score": _score, "eval": _eval, "cache": _cache, "constraints": _constraints}
+    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "constraints": _constraints}
     try:
         return handlers[args.command](args)
     except AdhereError as error:

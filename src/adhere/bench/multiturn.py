@@ -1,0 +1,277 @@
+"""Multi-turn instruction following: MMMT-IF's Programmatic Instruction Following (PIF).
+
+A conversation is a sequence of turns; each turn asks a task and adds one verifiable instruction
+that holds from then on, so instructions accumulate. The model answers every turn with the whole
+conversation so far (its own earlier answers included). At each turn:
+
+* PIF is the fraction of the instructions active so far that the answer follows;
+* PIF-N-K is the fraction of conversations where at least K of N sampled rollouts reach PIF = 1.
+
+Conversations are built deterministically from a seed: tasks from adhere's own pool
+(``bench/tasks.py``), instructions sampled from the registry with IFEval's conflict table
+respected across all turns (``constraints/sampling.py``).
+
+Runs use the same run directory, response cache and resume as single-turn ``adhere eval``:
+``responses.jsonl`` holds one row per (conversation turn, rollout), keyed ``"<conversation>/t<turn>"``;
+a rerun continues each rollout from its first unanswered turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import random
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from adhere.bench.run import RunDir
+from adhere.bench.tasks import TASKS
+from adhere.constraints import build, evaluate
+from adhere.constraints.sampling import sample_constraint
+from adhere.errors import InputError
+from adhere.jsonl import atomic_write, write_json
+from adhere.models.base import Backend, ModelCallError, load_backend
+from adhere.models.cache import ResponseCache, cache_key
+from adhere.models.config import GenerationConfig
+from adhere.report.stats import bootstrap_mean_interval
+from adhere.report.summary import Summary
+
+FOLLOW_UP = "From now on, also follow this instruction in every answer, together with the earlier ones: "
+
+
+@dataclasses.dataclass(frozen=True)
+class ConversationSpec:
+    """How the conversations are built (all of it goes into config.json)."""
+
+    conversations: int = 50
+    """How many conversations."""
+    turns: int = 3
+    """Turns per conversation; each adds one instruction."""
+    seed: int = 0
+    """Seed of the construction (tasks and instructions)."""
+
+    def validate(self) -> None:
+        if self.conversations < 1:
+            raise InputError(f"--conversations must be at least 1, got {self.conversations}")
+        if not 1 <= self.turns <= 8:
+            raise InputError(f"--turns must be between 1 and 8, got {self.turns}")
+
+
+def build_conversations(spec: ConversationSpec) -> list[dict[str, Any]]:
+    """The conversations, the same for the same spec: a key and, per turn, the user message and
+    the instruction it adds (id and kwargs)."""
+    spec.validate()
+    rng = random.Random(spec.seed)
+    out = []
+    for number in range(spec.conversations):
+        tasks = rng.sample(TASKS, spec.turns)
+        chosen = _instructions(rng, spec.turns)
+        turns = []
+        for turn, (task, constraint) in enumerate(zip(tasks, chosen)):
+            sentence = constraint.describe()
+            user = f"{task}\n\n{sentence}" if turn == 0 else f"{task}\n\n{FOLLOW_UP}{sentence}"
+            turns.append({"user": user, "instruction_id": constraint.id, "kwargs": constraint.kwargs()})
+        out.append({"key": f"mt-{number:04d}", "turns": turns})
+    return out
+
+
+def _instructions(rng: random.Random, count: int) -> list[Any]:
+    """``count`` mutually compatible constraints; an early pick that leaves no room for the later
+    turns (``detectable_format:json_format`` conflicts with most ids) is drawn again."""
+    for _ in range(1000):
+        chosen: list[Any] = []
+        try:
+            for _ in range(count):
+                chosen.append(sample_constraint(rng, avoid=[c.id for c in chosen]))
+        except ValueError:
+            continue
+        return chosen
+    raise InputError(f"cannot find {count} mutually compatible instructions; use fewer --turns")
+
+
+def _turn_key(conversation: str, turn: int) -> str:
+    return f"{conversation}/t{turn}"
+
+
+async def _rollout(
+    backend: Backend,
+    conversation: dict[str, Any],
+    sample: int,
+    config: GenerationConfig,
+    cache: ResponseCache | None,
+    run: RunDir,
+    done: dict[tuple[Any, int], dict[str, Any]],
+    key_config: dict[str, Any],
+    progress: Callable[[int], None] | None,
+) -> None:
+    """One rollout: the turns in order, each answered with the history of this rollout."""
+    identity = backend.identity()
+    messages: list[dict[str, str]] = [{"role": "system", "content": config.system_prompt}] if config.system_prompt else []
+    for turn, spec in enumerate(conversation["turns"]):
+        messages = [*messages, {"role": "user", "content": spec["user"]}]
+        key = _turn_key(conversation["key"], turn)
+        previous = done.get((key, sample))
+        if previous is not None and previous.get("response") is not None:
+            messages.append({"role": "assistant", "content": previous["response"]})
+            continue
+        ck = cache_key(identity, messages, key_config, sample)
+        record = cache.get(ck) if cache is not None else None
+        cached = record is not None
+        if record is None:
+            try:
+                completion = await backend.complete(messages, config, sample)
+            except ModelCallError as error:
+                run.append({"key": key, "sample": sample, "response": None, "error": str(error)})
+                if progress:
+                    progress(0)
+                return  # later turns need this answer: the next run retries from here
+            record = dataclasses.asdict(completion)
+            if cache is not None:
+                cache.put(ck, backend.name, record)
+        run.append(
+            {"key": key, "sample": sample, "response": record["text"], "error": None,
+             "finish_reason": record["finish_reason"], "prompt_tokens": record["prompt_tokens"],
+             "completion_tokens": record["completion_tokens"], "latency_s": record["latency_s"],
+             "cached": cached}
+        )  # fmt: skip
+        if progress:
+            progress(record["completion_tokens"] or 0)
+        messages.append({"role": "assistant", "content": record["text"]})
+
+
+async def _generate_all(backend, conversations, config, cache, run, done, progress) -> None:
+    key_config = {k: v for k, v in config.to_dict().items() if k != "samples"}
+    limit = getattr(backend, "concurrency", 1)
+    semaphore = asyncio.Semaphore(limit) if limit is not None else contextlib.nullcontext()
+
+    async def guarded(conversation, sample):
+        # A rollout is sequential; bounded concurrency applies across rollouts.
+        async with semaphore:
+            await _rollout(backend, conversation, sample, config, cache, run, done, key_config, progress)
+
+    try:
+        await asyncio.gather(*(guarded(c, s) for c in conversations for s in range(config.samples)))
+    finally:
+        await backend.aclose()
+
+
+def score_rollouts(
+    conversations: list[dict[str, Any]], rows: dict[tuple[Any, int], dict[str, Any]], samples: int
+) -> tuple[list[dict[str, Any]], dict[str, Any], Summary]:
+    """Verdict rows (one per conversation turn and rollout), the multi-turn summary, and the
+    turn-level Summary (every turn scored on the instructions active at it)."""
+    turns = max(len(c["turns"]) for c in conversations)
+    verdicts = []
+    summary = Summary(benchmark="multiturn")
+    # pif[mode][turn] -> list over (conversation, sample); perfect[mode][turn][conversation] -> count
+    pif = {m: [[] for _ in range(turns)] for m in ("strict", "loose")}
+    perfect = {m: [[0] * len(conversations) for _ in range(turns)] for m in ("strict", "loose")}
+    for c_index, conversation in enumerate(conversations):
+        constraints = [build(t["instruction_id"], t["kwargs"]) for t in conversation["turns"]]
+        ids = [t["instruction_id"] for t in conversation["turns"]]
+        for sample in range(samples):
+            for turn in range(len(conversation["turns"])):
+                key = _turn_key(conversation["key"], turn)
+                row = rows.get((key, sample), {})
+                response = row.get("response")
+                active, active_ids = constraints[: turn + 1], ids[: turn + 1]
+                if response is None:
+                    reason = f"model error: {row['error']}" if row.get("error") else "no response"
+                    strict = loose = [False] * len(active)
+                    strict_reasons = loose_reasons = [reason] * len(active)
+                else:
+                    evaluation = evaluate(response, active)
+                    strict = [v.passed for v in evaluation.strict]
+                    loose = [v.passed for v in evaluation.loose]
+                    strict_reasons = [v.reason for v in evaluation.strict]
+                    loose_reasons = [v.reason for v in evaluation.loose]
+                summary.add(active_ids, strict, loose)
+                if response is None:
+                    summary.missing_responses.append(key)
+                record = {"key": key, "conversation": conversation["key"], "turn": turn, "sample": sample,
+                          "instruction_id_list": active_ids, "response_found": response is not None}  # fmt: skip
+                for mode, followed, reasons in (("strict", strict, strict_reasons), ("loose", loose, loose_reasons)):
+                    score = sum(followed) / len(followed)
+                    pif[mode][turn].append(score)
+                    perfect[mode][turn][c_index] += score == 1.0
+                    record[mode] = {"follow_all_instructions": all(followed), "follow_instruction_list": followed,
+                                    "reasons": reasons, "pif": score}  # fmt: skip
+                verdicts.append(record)
+    block: dict[str, Any] = {"conversations": len(conversations), "turns": turns, "samples": samples}
+    for mode in ("strict", "loose"):
+        block[f"pif_{mode}"] = [sum(v) / len(v) if v else None for v in pif[mode]]
+        block[f"pif_n_k_{mode}"] = {
+            f"PIF-{samples}-{k}": [sum(count >= k for count in perfect[mode][turn]) / len(conversations) for turn in range(turns)]
+            for k in range(1, samples + 1)
+        }
+        # 95% interval of the last turn's mean PIF, resampling conversations (a conversation's
+        # rollouts share its instructions, so they are resampled together).
+        final = pif[mode][turns - 1]
+        per_conversation = [sum(final[i : i + samples]) / samples for i in range(0, len(final), samples)]
+        block[f"final_pif_{mode}_interval"] = bootstrap_mean_interval(per_conversation)
+    return verdicts, block, summary
+
+
+def run_multiturn(
+    spec: ConversationSpec,
+    model: str,
+    generation: GenerationConfig,
+    backend_options: dict[str, Any],
+    out: str | Path,
+    *,
+    cache: ResponseCache | None,
+    progress: Callable[[int], None] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    command: list[str] | None = None,
+) -> tuple[dict[str, Any], Summary]:
+    """Build, generate (resuming what ``out`` holds), score; write the run directory."""
+    from adhere import __version__
+
+    conversations = build_conversations(spec)
+    backend = load_backend(model, **backend_options)
+    if hasattr(backend, "check"):
+        from adhere.bench.generate import _check
+
+        asyncio.run(_check(backend))
+    run = RunDir(out)
+    run.start(
+        {
+            "adhere_version": __version__,
+            "command": command if command is not None else sys.argv,
+            "benchmark": "multiturn",
+            "data": "adhere built-in task pool",
+            "conversation_spec": dataclasses.asdict(spec),
+            "prompts": spec.conversations * spec.turns,
+            "model": model,
+            "model_identity": backend.identity(),
+            "chat_template": getattr(backend, "chat_template", None),
+            "backend_options": backend_options,
+            "generation": generation.to_dict(),
+        }
+    )
+    with atomic_write(run.path / "conversations.jsonl") as handle:
+        for conversation in conversations:
+            handle.write(json.dumps(conversation, ensure_ascii=False) + "\n")
+    done = run.finished()
+    total = spec.conversations * spec.turns * generation.samples
+    finished = sum(1 for row in done.values() if row.get("response") is not None)
+    if on_start:
+        on_start(total, total - finished)
+    try:
+        asyncio.run(_generate_all(backend, conversations, generation, cache, run, done, progress))
+    finally:
+        run.close()
+    order = [(_turn_key(c["key"], t), s) for c in conversations for s in range(generation.samples) for t in range(spec.turns)]
+    rows = {(r["key"], r["sample"]): r for r in run.compact(order)}
+    verdicts, block, summary = score_rollouts(conversations, rows, generation.samples)
+    with atomic_write(run.path / "verdicts.jsonl") as handle:
+        for row in verdicts:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    data = summary.to_dict()
+    data["multiturn"] = block
+    write_json(run.path / "summary.json", data)
+    return block, summary

@@ -1,0 +1,76 @@
+"""Plausible kwargs for IFEval's constraints, drawn from an explicit ``random.Random``.
+
+The ranges follow the reference's own ``build_description`` defaults (IFEval's
+``instructions.py``), so a sampled instruction reads like one of IFEval's. Unlike the reference,
+nothing here touches the global random state: the same seed always gives the same constraints.
+Used to compose multi-turn conversations (and, later, synthetic training prompts).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from adhere.constraints.base import Constraint
+from adhere.constraints.ifeval.conflicts import conflicts
+from adhere.constraints.registry import build
+
+#: Everyday words for keyword constraints (written for adhere; not IFEval's list).
+WORDS = (
+    "river", "garden", "window", "morning", "signal", "balance", "journey", "harbor", "lantern",
+    "market", "pattern", "silver", "thunder", "bridge", "puzzle", "compass", "meadow", "engine",
+    "whisper", "mirror", "canvas", "orbit", "ladder", "anchor", "feather", "village", "rhythm",
+    "candle", "summit", "crystal", "network", "ticket", "orchard", "shadow", "blanket", "voyage",
+    "kitchen", "galaxy", "pillow", "tunnel",
+)  # fmt: skip
+_RELATIONS = ("less than", "at least")
+_LANGUAGES = ("fr", "de", "es", "it", "pt", "ru")
+_END_PHRASES = ("Is there anything else I can help with?", "Any other questions?", "Let me know if you have additional questions.")
+
+
+def _relation(rng: random.Random) -> str:
+    return rng.choice(_RELATIONS)
+
+
+#: id -> sampler of its kwargs. Ids left out need the prompt itself (combination:repeat_prompt)
+#: or fix the whole answer (detectable_format:constrained_response).
+SAMPLERS: dict[str, Callable[[random.Random], dict[str, Any]]] = {
+    "change_case:capital_word_frequency": lambda r: {"capital_frequency": r.randint(1, 20), "capital_relation": _relation(r)},
+    "change_case:english_capital": lambda r: {},
+    "change_case:english_lowercase": lambda r: {},
+    "combination:two_responses": lambda r: {},
+    "detectable_content:number_placeholders": lambda r: {"num_placeholders": r.randint(1, 4)},
+    "detectable_content:postscript": lambda r: {"postscript_marker": r.choice(("P.S.", "P.P.S"))},
+    "detectable_format:json_format": lambda r: {},
+    "detectable_format:multiple_sections": lambda r: {"section_spliter": r.choice(("Section", "SECTION")), "num_sections": r.randint(2, 5)},
+    "detectable_format:number_bullet_lists": lambda r: {"num_bullets": r.randint(2, 5)},
+    "detectable_format:number_highlighted_sections": lambda r: {"num_highlights": r.randint(1, 4)},
+    "detectable_format:title": lambda r: {},
+    "keywords:existence": lambda r: {"keywords": r.sample(WORDS, r.randint(1, 2))},
+    "keywords:forbidden_words": lambda r: {"forbidden_words": r.sample(WORDS, r.randint(1, 2))},
+    "keywords:frequency": lambda r: {"keyword": r.choice(WORDS), "frequency": r.randint(1, 3), "relation": _relation(r)},
+    "keywords:letter_frequency": lambda r: {"letter": r.choice("abcdefghijklmnopqrstuvwxyz"), "let_frequency": r.randint(1, 10), "let_relation": _relation(r)},
+    "language:response_language": lambda r: {"language": r.choice(_LANGUAGES)},
+    "length_constraints:nth_paragraph_first_word": lambda r: _nth_paragraph(r),
+    "length_constraints:number_paragraphs": lambda r: {"num_paragraphs": r.randint(2, 5)},
+    "length_constraints:number_sentences": lambda r: {"num_sentences": r.randint(2, 20), "relation": _relation(r)},
+    "length_constraints:number_words": lambda r: {"num_words": r.randint(100, 500), "relation": _relation(r)},
+    "punctuation:no_comma": lambda r: {},
+    "startend:end_checker": lambda r: {"end_phrase": r.choice(_END_PHRASES)},
+    "startend:quotation": lambda r: {},
+}  # fmt: skip
+
+
+def _nth_paragraph(rng: random.Random) -> dict[str, Any]:
+    paragraphs = rng.randint(2, 5)
+    return {"num_paragraphs": paragraphs, "nth_paragraph": rng.randint(1, paragraphs), "first_word": rng.choice(WORDS)}
+
+
+def sample_constraint(rng: random.Random, *, avoid: Sequence[str] = (), ids: Sequence[str] | None = None) -> Constraint:
+    """One constraint whose id does not conflict (IFEval's table) with any id in ``avoid``."""
+    pool = [cid for cid in (ids or sorted(SAMPLERS)) if all(not conflicts([a, cid]) for a in avoid)]
+    if not pool:
+        raise ValueError(f"no constraint is compatible with {list(avoid)}")
+    cid = rng.choice(pool)
+    return build(cid, SAMPLERS[cid](rng))

@@ -1,0 +1,31 @@
+"""Seeded kwargs samplers: every sample is a valid constraint, the same seed gives the same ones."""
+
+from __future__ import annotations
+
+import random
+
+from adhere import conflicts, ids
+from adhere.constraints.sampling import SAMPLERS, sample_constraint
+
+
+def test_every_sampler_gives_valid_constraints():
+    assert set(SAMPLERS) <= set(ids("ifeval"))
+    rng = random.Random(0)
+    for cid, sampler in SAMPLERS.items():
+        for _ in range(50):
+            from adhere import build
+
+            constraint = build(cid, sampler(rng))
+            assert constraint.describe()
+
+
+def test_sampling_is_seeded_and_avoids_conflicts():
+    def draw(seed):
+        rng, chosen = random.Random(seed), []
+        for _ in range(5):
+            chosen.append(sample_constraint(rng, avoid=[c.id for c in chosen]))
+        return chosen
+
+    assert draw(7) == draw(7) and draw(7) != draw(8)
+    for seed in range(30):
+        assert conflicts([c.id for c in draw(seed)]) == []
