@@ -92,6 +92,26 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="report.html", help="HTML file to write (default: report.html)")
     report.add_argument("--json", help="also write the report's numbers to this JSON file")
 
+    synth = commands.add_parser(
+        "synth",
+        help="synthesize verifiable prompts: task seeds plus compatible constraints",
+        description="Write prompts in IFEval's input format (key, prompt, instruction_id_list, kwargs) "
+        "from task seeds (adhere's built-in pool, a JSONL file, or a Hugging Face dataset) and 1 to 3 "
+        "compatible constraints each, with a data card beside them.",
+    )
+    synth.add_argument("--out", required=True, help="JSONL file to write (its card goes beside it)")
+    synth.add_argument("--count", type=int, default=1000)
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--min-constraints", type=int, default=1)
+    synth.add_argument("--max-constraints", type=int, default=3)
+    synth.add_argument("--skill-mix", action="store_true", help="also ask for two sampled skills per prompt")
+    synth.add_argument("--seeds", help="task seeds: a JSONL file (a 'task' or 'prompt' field per row) or hf:NAME[:SPLIT[:FIELD]]")
+    synth.add_argument(
+        "--decontaminate", action="append", default=[], metavar="PROMPTS.jsonl",
+        help="drop prompts whose task shares a word n-gram with a prompt of this file (repeatable)",
+    )  # fmt: skip
+    synth.add_argument("--ngram", type=int, default=8, help="n-gram length for --decontaminate (default 8)")
+
     listing = commands.add_parser("constraints", help="list the registered constraints and their kwargs")
     listing.add_argument("--benchmark", default=None, help="only this benchmark's constraints")
     return parser
@@ -278,6 +298,50 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _synth(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+
+    from adhere.jsonl import atomic_write
+    from adhere.synth.card import coverage, write_card
+    from adhere.synth.decontaminate import decontaminate
+    from adhere.synth.seeds import builtin_seeds
+    from adhere.synth.sources import eval_prompts, load_seeds
+    from adhere.synth.synthesize import SynthConfig, synthesize
+
+    config = SynthConfig(
+        count=args.count, seed=args.seed, min_constraints=args.min_constraints,
+        max_constraints=args.max_constraints, skill_mix=args.skill_mix,
+    )  # fmt: skip
+    if args.ngram < 3:
+        from adhere.errors import InputError
+
+        raise InputError(f"--ngram must be at least 3, got {args.ngram}")
+    seeds, seeds_source = (load_seeds(args.seeds), args.seeds) if args.seeds else (list(builtin_seeds()), "builtin")
+    against = [pair for path in args.decontaminate for pair in eval_prompts(path)]
+    rows = synthesize(config, seeds)
+    kept, dropped = decontaminate(rows, against, args.ngram) if against else (rows, [])
+    with atomic_write(args.out) as handle:
+        for row in kept:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    card = {
+        "kind": "synthesized prompts",
+        "file": str(args.out),
+        "config": {**config.__dict__, "seeds": seeds_source, "seed_count": len(seeds)},
+        "coverage": coverage(kept),
+        "decontamination": {
+            "against": args.decontaminate, "ngram": args.ngram, "dropped": len(dropped), "dropped_rows": dropped,
+        },
+    }  # fmt: skip
+    path = write_card(args.out, card)
+    console = Console(stderr=True)
+    console.print(f"wrote {len(kept)} prompts to {args.out} and their card to {path}", soft_wrap=True)
+    if dropped:
+        console.print(f"decontamination dropped {len(dropped)} prompts (listed in the card)", soft_wrap=True)
+    return 0
+
+
 def _constraints(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -295,7 +359,7 @@ def _constraints(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "constraints": _constraints}
+    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "constraints": _constraints}
     try:
         return handlers[args.command](args)
     except AdhereError as error:

@@ -1,0 +1,1 @@
+"""Synthesizing verifiable training prompts: seeds, constraint sampling, decontamination."""

@@ -1,0 +1,86 @@
+"""Verifiable prompt synthesis (Tülu 3 style): a task seed plus 1 to 3 compatible constraints.
+
+Constraints come from the registry with seeded, IFEval-like kwargs (``constraints/sampling.py``),
+never two that IFEval's conflict table forbids together; their instruction sentences are the
+checkers' own renderers (``Constraint.describe``). Rows have IFEval's input schema (``key``,
+``prompt``, ``instruction_id_list``, ``kwargs``), so ``adhere eval --data`` and ``adhere score``
+take them, plus ``source`` (the seed task, the skills, the generator's settings).
+
+With ``skill_mix`` a prompt also asks for two sampled skills (Instruct-SkillMix).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from adhere.constraints.sampling import sample_constraint
+from adhere.errors import InputError
+from adhere.synth.seeds import SKILLS
+
+
+@dataclasses.dataclass(frozen=True)
+class SynthConfig:
+    """How prompts are synthesized (written beside the data, in its card)."""
+
+    count: int = 1000
+    """Prompts to write."""
+    seed: int = 0
+    """Seed of every random choice."""
+    min_constraints: int = 1
+    """Fewest constraints per prompt."""
+    max_constraints: int = 3
+    """Most constraints per prompt."""
+    skill_mix: bool = False
+    """Also ask for two sampled skills per prompt."""
+
+    def validate(self) -> None:
+        if self.count < 1:
+            raise InputError(f"--count must be at least 1, got {self.count}")
+        if not 1 <= self.min_constraints <= self.max_constraints <= 5:
+            raise InputError(
+                "constraints per prompt must satisfy 1 <= --min-constraints <= --max-constraints <= 5, "
+                f"got {self.min_constraints} and {self.max_constraints}"
+            )
+
+
+def _compatible(rng: random.Random, count: int) -> list[Any]:
+    for _ in range(1000):
+        chosen: list[Any] = []
+        try:
+            for _ in range(count):
+                chosen.append(sample_constraint(rng, avoid=[c.id for c in chosen]))
+        except ValueError:
+            continue
+        return chosen
+    raise InputError(f"cannot find {count} mutually compatible constraints")
+
+
+def synthesize(config: SynthConfig, seeds: Sequence[str]) -> list[dict[str, Any]]:
+    """``config.count`` prompts, the same for the same config and seeds."""
+    config.validate()
+    if not seeds:
+        raise InputError("no task seeds to build prompts from")
+    rng = random.Random(config.seed)
+    rows = []
+    for number in range(config.count):
+        task = rng.choice(seeds).strip()
+        constraints = _compatible(rng, rng.randint(config.min_constraints, config.max_constraints))
+        parts = [task]
+        skills: list[str] = []
+        if config.skill_mix:
+            skills = rng.sample(SKILLS, 2)
+            parts.append(f"In your answer, {skills[0]} and {skills[1]}.")
+        parts += [c.describe() for c in constraints]
+        rows.append(
+            {
+                "key": f"syn-{config.seed}-{number:06d}",
+                "prompt": " ".join(parts),
+                "instruction_id_list": [c.id for c in constraints],
+                "kwargs": [c.kwargs() for c in constraints],
+                "source": {"task": task, "skills": skills, "generator": "adhere synth", "seed": config.seed},
+            }
+        )
+    return rows
