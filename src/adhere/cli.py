@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
     evaluate.add_argument("--system-prompt")
     evaluate.add_argument("--samples", type=int, default=1, help="responses per prompt")
+    evaluate.add_argument("--strategy", help="best-of-n:N, decrim[:ROUNDS] or spar[:WIDTHxDEPTH] (ifeval, ifbench)")
     evaluate.add_argument("--conversations", type=int, default=50, help="multiturn: conversations to build")
     evaluate.add_argument("--turns", type=int, default=3, help="multiturn: turns per conversation, one instruction each")
     evaluate.add_argument("--build-seed", type=int, default=0, help="multiturn: seed of the conversations")
@@ -182,10 +183,10 @@ def _eval(args: argparse.Namespace) -> int:
         "hf": {"batch_size": args.batch_size},
         "vllm": {"max_model_len": args.max_model_len, "tensor_parallel_size": args.tensor_parallel_size},
     }.get(parse_spec(args.model)[0], {})
-    if args.benchmark == "multiturn" and (args.data or args.limit):
+    if args.benchmark == "multiturn" and (args.data or args.limit or args.strategy):
         from adhere.errors import InputError
 
-        raise InputError("--data and --limit do not apply to multiturn; use --conversations and --turns")
+        raise InputError("--data, --limit and --strategy do not apply to multiturn; use --conversations and --turns")
     options = EvalOptions(
         benchmark=args.benchmark,
         model=args.model,
@@ -193,6 +194,7 @@ def _eval(args: argparse.Namespace) -> int:
         limit=args.limit,
         generation=generation,
         backend_options=backend_options,
+        strategy=args.strategy,
     )
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", args.model).strip("-")
     out = args.out or f"runs/{args.benchmark}-{slug}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from adhere import conflicts, ids
-from adhere.constraints.sampling import SAMPLERS, sample_constraint
+from adhere.constraints.sampling import SAMPLERS, sample_compatible, sample_constraint
 
 
 def test_every_sampler_gives_valid_constraints():
@@ -21,11 +21,15 @@ def test_every_sampler_gives_valid_constraints():
 
 def test_sampling_is_seeded_and_avoids_conflicts():
     def draw(seed):
-        rng, chosen = random.Random(seed), []
-        for _ in range(5):
-            chosen.append(sample_constraint(rng, avoid=[c.id for c in chosen]))
-        return chosen
+        return sample_compatible(random.Random(seed), 5)
 
     assert draw(7) == draw(7) and draw(7) != draw(8)
     for seed in range(30):
         assert conflicts([c.id for c in draw(seed)]) == []
+
+
+def test_a_single_draw_avoids_what_it_is_told_to():
+    rng = random.Random(1)
+    for _ in range(200):
+        constraint = sample_constraint(rng, avoid=["punctuation:no_comma", "language:response_language"])
+        assert conflicts([constraint.id, "punctuation:no_comma", "language:response_language"]) == []

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,8 @@ class EvalOptions:
     """Sampling settings."""
     backend_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     """Backend settings (base_url, timeout, concurrency, n_ctx...), never secrets."""
+    strategy: str | None = None
+    """Inference-time strategy (best-of-n:N, decrim[:K], spar[:WxD]); None: one plain call."""
 
 
 def messages_for(prompt: str, config: GenerationConfig) -> list[dict[str, str]]:
@@ -60,6 +63,8 @@ async def _generate(
     cache: ResponseCache | None,
     run: RunDir,
     progress: Progress | None,
+    strategy: Any = None,
+    constraints: dict[Any, Any] | None = None,
 ) -> None:
     identity = backend.identity()
     # The number of samples does not change any one sample, so it is not part of the key.
@@ -68,7 +73,31 @@ async def _generate(
     limit = getattr(backend, "concurrency", 1)
     semaphore = asyncio.Semaphore(limit) if limit is not None else contextlib.nullcontext()
 
+    async def improved(row: dict[str, Any], sample: int) -> None:
+        from adhere.improve.base import Model
+
+        try:
+            async with semaphore:
+                result = await strategy.run(Model(backend, config, cache), row["prompt"], constraints[row["key"]])
+        except ModelCallError as error:
+            run.append({"key": row["key"], "sample": sample, "response": None, "error": str(error)})
+            if progress:
+                progress(0)
+            return
+        cost = result.cost()
+        run.append(
+            {"key": row["key"], "sample": sample, "response": result.response, "error": None,
+             "finish_reason": None, "prompt_tokens": cost["prompt_tokens"],
+             "completion_tokens": cost["completion_tokens"], "latency_s": cost["model_seconds"],
+             "cached": cost["uncached_calls"] == 0, "strategy": strategy.name, **result.record()}
+        )  # fmt: skip
+        if progress:
+            progress(cost["completion_tokens"])
+
     async def one(row: dict[str, Any], sample: int) -> None:
+        if strategy is not None:
+            await improved(row, sample)
+            return
         messages = messages_for(row["prompt"], config)
         key = cache_key(identity, messages, key_config, sample)
         record = cache.get(key) if cache is not None else None
@@ -131,6 +160,13 @@ def run_eval(
     from adhere import __version__
 
     prompts, checks, source = plan(options)
+    strategy = None
+    if options.strategy is not None:
+        from adhere.improve import load_strategy
+
+        strategy = load_strategy(options.strategy)
+        if options.generation.samples != 1:
+            raise InputError("--strategy makes one response per prompt from its own samples; drop --samples")
     backend = load_backend(options.model, **options.backend_options)
     if hasattr(backend, "check"):
         asyncio.run(_check(backend))
@@ -148,6 +184,7 @@ def run_eval(
             "chat_template": getattr(backend, "chat_template", None),
             "backend_options": options.backend_options,
             "generation": options.generation.to_dict(),
+            "strategy": options.strategy,
         }
     )
     done = run.finished()
@@ -156,10 +193,13 @@ def run_eval(
     todo = [(row, s) for row, s in pairs if done.get((row["key"], s), {}).get("response") is None]
     if on_start:
         on_start(len(pairs), len(todo))
+    started = time.perf_counter()
+    by_key = {row["key"]: constraints for row, (_, constraints) in zip(prompts, checks)}
     try:
-        asyncio.run(_generate(backend, todo, options.generation, cache, run, progress))
+        asyncio.run(_generate(backend, todo, options.generation, cache, run, progress, strategy, by_key))
     finally:
         run.close()
+    generation_seconds = time.perf_counter() - started
     rows = {(r["key"], r["sample"]): r for r in run.compact([(row["key"], s) for row, s in pairs])}
     pairing = Pairing()
     items = []
@@ -171,4 +211,10 @@ def run_eval(
             items.append(
                 Item(row["key"], row["prompt"], ids, constraints, got.get("response"), got.get("error"))
             )
-    return write_scores(items, run.path, options.benchmark, pairing=pairing, source=source)
+    cost = {"strategy": options.strategy, "calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
+            "generation_seconds_this_run": round(generation_seconds, 3)}  # fmt: skip
+    for row in rows.values():
+        cost["calls"] += (row.get("cost") or {}).get("calls", 1 if row.get("response") is not None else 0)
+        cost["prompt_tokens"] += row.get("prompt_tokens") or 0
+        cost["completion_tokens"] += row.get("completion_tokens") or 0
+    return write_scores(items, run.path, options.benchmark, pairing=pairing, source=source, extra={"cost": cost})

@@ -31,7 +31,7 @@ from typing import Any
 from adhere.bench.run import RunDir
 from adhere.bench.tasks import TASKS
 from adhere.constraints import build, evaluate
-from adhere.constraints.sampling import sample_constraint
+from adhere.constraints.sampling import sample_compatible
 from adhere.errors import InputError
 from adhere.jsonl import atomic_write, write_json
 from adhere.models.base import Backend, ModelCallError, load_backend
@@ -69,7 +69,7 @@ def build_conversations(spec: ConversationSpec) -> list[dict[str, Any]]:
     out = []
     for number in range(spec.conversations):
         tasks = rng.sample(TASKS, spec.turns)
-        chosen = _instructions(rng, spec.turns)
+        chosen = sample_compatible(rng, spec.turns)
         turns = []
         for turn, (task, constraint) in enumerate(zip(tasks, chosen)):
             sentence = constraint.describe()
@@ -77,20 +77,6 @@ def build_conversations(spec: ConversationSpec) -> list[dict[str, Any]]:
             turns.append({"user": user, "instruction_id": constraint.id, "kwargs": constraint.kwargs()})
         out.append({"key": f"mt-{number:04d}", "turns": turns})
     return out
-
-
-def _instructions(rng: random.Random, count: int) -> list[Any]:
-    """``count`` mutually compatible constraints; an early pick that leaves no room for the later
-    turns (``detectable_format:json_format`` conflicts with most ids) is drawn again."""
-    for _ in range(1000):
-        chosen: list[Any] = []
-        try:
-            for _ in range(count):
-                chosen.append(sample_constraint(rng, avoid=[c.id for c in chosen]))
-        except ValueError:
-            continue
-        return chosen
-    raise InputError(f"cannot find {count} mutually compatible instructions; use fewer --turns")
 
 
 def _turn_key(conversation: str, turn: int) -> str:

@@ -124,10 +124,11 @@ def write_scores(
     progress: Callable[[int], None] | None = None,
     pairing: Pairing | None = None,
     source: str = "input",
+    extra: dict[str, Any] | None = None,
 ) -> Summary:
     """Score items into a summary and, with ``out``, ``verdicts.jsonl`` and ``summary.json``."""
     pairing = pairing if pairing is not None else Pairing()
-    summary = Summary(benchmark=benchmark)
+    summary = Summary(benchmark=benchmark, extra=dict(extra or {}))
     rows = score_items(items, workers)
     with contextlib.ExitStack() as stack:
         sink = None

@@ -15,6 +15,7 @@ from typing import Any
 from adhere.constraints.base import Constraint
 from adhere.constraints.ifeval.conflicts import conflicts
 from adhere.constraints.registry import build
+from adhere.errors import InputError
 
 #: Everyday words for keyword constraints (written for adhere; not IFEval's list).
 WORDS = (
@@ -74,3 +75,17 @@ def sample_constraint(rng: random.Random, *, avoid: Sequence[str] = (), ids: Seq
         raise ValueError(f"no constraint is compatible with {list(avoid)}")
     cid = rng.choice(pool)
     return build(cid, SAMPLERS[cid](rng))
+
+
+def sample_compatible(rng: random.Random, count: int) -> list[Constraint]:
+    """``count`` mutually compatible constraints. A draw that leaves no room for the rest
+    (``detectable_format:json_format`` conflicts with most ids) is started over."""
+    for _ in range(1000):
+        chosen: list[Constraint] = []
+        try:
+            for _ in range(count):
+                chosen.append(sample_constraint(rng, avoid=[c.id for c in chosen]))
+        except ValueError:
+            continue
+        return chosen
+    raise InputError(f"cannot find {count} mutually compatible constraints; ask for fewer")

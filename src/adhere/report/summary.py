@@ -60,6 +60,8 @@ class Summary:
     loose: ModeScores = dataclasses.field(default_factory=ModeScores)
     missing_responses: list[Any] = dataclasses.field(default_factory=list)
     unmatched_responses: int = 0
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """More sections for summary.json (e.g. the generation cost of an `adhere eval` run)."""
     # Per prompt: instructions, and how many were followed strict and loose (12 bytes a prompt),
     # for confidence intervals and paired tests.
     _instructions: array.array = dataclasses.field(default_factory=lambda: array.array("I"), repr=False)
@@ -122,4 +124,5 @@ class Summary:
             "missing_responses": list(self.missing_responses),
             "unmatched_responses": self.unmatched_responses,
             "warnings": self.warnings(),
+            **self.extra,
         }

@@ -16,7 +16,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from adhere.constraints.sampling import sample_constraint
+from adhere.constraints.sampling import sample_compatible
 from adhere.errors import InputError
 from adhere.synth.seeds import SKILLS
 
@@ -46,18 +46,6 @@ class SynthConfig:
             )
 
 
-def _compatible(rng: random.Random, count: int) -> list[Any]:
-    for _ in range(1000):
-        chosen: list[Any] = []
-        try:
-            for _ in range(count):
-                chosen.append(sample_constraint(rng, avoid=[c.id for c in chosen]))
-        except ValueError:
-            continue
-        return chosen
-    raise InputError(f"cannot find {count} mutually compatible constraints")
-
-
 def synthesize(config: SynthConfig, seeds: Sequence[str]) -> list[dict[str, Any]]:
     """``config.count`` prompts, the same for the same config and seeds."""
     config.validate()
@@ -67,7 +55,7 @@ def synthesize(config: SynthConfig, seeds: Sequence[str]) -> list[dict[str, Any]
     rows = []
     for number in range(config.count):
         task = rng.choice(seeds).strip()
-        constraints = _compatible(rng, rng.randint(config.min_constraints, config.max_constraints))
+        constraints = sample_compatible(rng, rng.randint(config.min_constraints, config.max_constraints))
         parts = [task]
         skills: list[str] = []
         if config.skill_mix:

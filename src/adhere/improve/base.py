@@ -1,0 +1,143 @@
+"""One interface for every strategy: (prompt, constraints) in, a response and its record out.
+
+A strategy calls the model through ``Model``, which caches every call by content (as
+``adhere eval`` does) and records it: what it was for, its tokens, its latency. Candidates are
+scored with the same checkers as evaluation (``adhere.constraints.evaluate``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from adhere.constraints import Constraint, evaluate
+from adhere.errors import InputError
+from adhere.models.base import Backend, Completion, Messages
+from adhere.models.cache import ResponseCache, cache_key
+from adhere.models.config import GenerationConfig
+
+
+@dataclasses.dataclass
+class Call:
+    """One model call a strategy made."""
+
+    purpose: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    cached: bool
+
+
+@dataclasses.dataclass
+class Candidate:
+    """A response a strategy considered, with its verifier scores (fractions of constraints followed)."""
+
+    text: str
+    strict: float
+    loose: float
+    origin: str
+    parent: int | None = None
+    failed: list[str] = dataclasses.field(default_factory=list)
+    """Why each failed constraint failed ("id: reason"), strict."""
+
+
+@dataclasses.dataclass
+class StrategyResult:
+    response: str
+    chosen: int
+    candidates: list[Candidate]
+    calls: list[Call]
+
+    def cost(self) -> dict[str, Any]:
+        return {
+            "calls": len(self.calls),
+            "uncached_calls": sum(not c.cached for c in self.calls),
+            "prompt_tokens": sum(c.prompt_tokens for c in self.calls),
+            "completion_tokens": sum(c.completion_tokens for c in self.calls),
+            "model_seconds": round(sum(c.latency_s for c in self.calls if not c.cached), 3),
+        }
+
+    def record(self) -> dict[str, Any]:
+        """What goes on the run row: the choice, every candidate and the cost."""
+        return {"chosen": self.chosen, "candidates": [dataclasses.asdict(c) for c in self.candidates], "cost": self.cost()}
+
+
+class Model:
+    """A backend with the response cache and a log of calls, as strategies use it."""
+
+    def __init__(self, backend: Backend, config: GenerationConfig, cache: ResponseCache | None):
+        self.backend, self.config, self.cache = backend, config, cache
+        self.identity = backend.identity()
+
+    async def complete(self, messages: Messages, calls: list[Call], *, purpose: str, sample: int = 0,
+                       temperature: float | None = None) -> Completion:  # fmt: skip
+        config = self.config if temperature is None else dataclasses.replace(self.config, temperature=temperature)
+        key_config = {k: v for k, v in config.to_dict().items() if k != "samples"}
+        key = cache_key(self.identity, messages, key_config, sample)
+        record = self.cache.get(key) if self.cache is not None else None
+        cached = record is not None
+        if record is None:
+            start = time.perf_counter()
+            completion = await self.backend.complete(messages, config, sample)
+            record = dataclasses.asdict(completion)
+            record["latency_s"] = record.get("latency_s") or time.perf_counter() - start
+            if self.cache is not None:
+                self.cache.put(key, self.backend.name, record)
+        calls.append(Call(purpose, record.get("prompt_tokens") or 0, record.get("completion_tokens") or 0,
+                          record.get("latency_s") or 0.0, cached))  # fmt: skip
+        return Completion(**{f.name: record.get(f.name) for f in dataclasses.fields(Completion)})
+
+
+def user_messages(prompt: str, config: GenerationConfig) -> Messages:
+    system = [{"role": "system", "content": config.system_prompt}] if config.system_prompt else []
+    return [*system, {"role": "user", "content": prompt}]
+
+
+def score(text: str, constraints: Sequence[Constraint], origin: str, parent: int | None = None) -> Candidate:
+    """A candidate scored by the verifiers: fraction followed, strict and loose."""
+    if not constraints:
+        return Candidate(text, 1.0, 1.0, origin, parent)
+    result = evaluate(text, constraints)
+    strict = sum(v.passed for v in result.strict) / len(constraints)
+    loose = sum(v.passed for v in result.loose) / len(constraints)
+    failed = [f"{c.id}: {v.reason}" for c, v in zip(constraints, result.strict) if not v.passed]
+    return Candidate(text, strict, loose, origin, parent, failed)
+
+
+def best_index(candidates: Sequence[Candidate]) -> int:
+    """The tie rule every strategy uses: highest strict score, then loose, then the earliest."""
+    return min(range(len(candidates)), key=lambda i: (-candidates[i].strict, -candidates[i].loose, i))
+
+
+def refine_messages(prompt: str, previous: str, failed: Sequence[str], config: GenerationConfig) -> Messages:
+    """Ask for a rewrite that fixes the listed failures (DeCRIM's refine step)."""
+    problems = "\n".join(f"- {line}" for line in failed)
+    return [
+        *user_messages(prompt, config),
+        {"role": "assistant", "content": previous},
+        {"role": "user", "content": "Your answer does not yet follow every instruction of my first message. "
+         f"Problems found:\n{problems}\nRewrite your answer so that it follows all of the instructions. "
+         "Reply with the new answer only."},
+    ]  # fmt: skip
+
+
+def load_strategy(spec: str):
+    """``best-of-n:8``, ``decrim`` / ``decrim:3`` (rounds), ``spar`` / ``spar:WIDTHxDEPTH``."""
+    from adhere.improve.strategies import BestOfN, DeCRIM, SPaR
+
+    name, _, arg = spec.partition(":")
+    try:
+        if name == "best-of-n":
+            return BestOfN(n=int(arg or 4))
+        if name == "decrim":
+            return DeCRIM(rounds=int(arg or 3))
+        if name == "spar":
+            width, _, depth = (arg or "2x2").partition("x")
+            return SPaR(width=int(width), depth=int(depth or 2))
+    except ValueError:
+        pass
+    raise InputError(
+        f"unknown strategy {spec!r}; use best-of-n:N, decrim[:ROUNDS] or spar[:WIDTHxDEPTH] (e.g. best-of-n:8, spar:3x2)"
+    )

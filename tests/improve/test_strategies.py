@@ -1,0 +1,139 @@
+"""Strategies against a scripted model: choices, tie rules, refinement, judge fallback, cost, cache."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from adhere import build
+from adhere.errors import InputError
+from adhere.improve import load_strategy
+from adhere.improve.base import Model
+from adhere.models.base import Completion
+from adhere.models.cache import ResponseCache
+from adhere.models.config import GenerationConfig
+from tests.conftest import IFEVAL, read_jsonl, write_jsonl
+from tests.models.test_openai_backend import FaultServer
+
+NO_COMMA_LOWER = [build("punctuation:no_comma"), build("change_case:english_lowercase")]
+GOOD = "the weather is lovely today and we are going for a walk in the park"
+
+
+class Scripted:
+    """A model whose answers depend only on what it is asked (a real object, no patching)."""
+
+    name = "scripted"
+
+    def __init__(self, samples: dict[int, str] | None = None):
+        self.samples = samples or {}
+        self.asked: list[tuple[str, int, float]] = []
+
+    def identity(self):
+        return {"backend": "scripted"}
+
+    async def complete(self, messages, config, sample):
+        last = messages[-1]["content"]
+        self.asked.append((last, sample, config.temperature))
+        if last.startswith("List every instruction"):
+            text = "- Use no commas.\n- Write in lowercase."
+        elif last.startswith("Request:"):
+            response = last.split("Response:\n", 1)[1].split("\n\nDoes the response", 1)[0]
+            wants_lower = "lowercase" in last.split("constraint:", 1)[1]
+            ok = response == response.lower() if wants_lower else "," not in response
+            text = "YES" if ok else "NO"
+        elif "Problems found" in last:
+            text = GOOD
+        elif config.temperature == 0.0:
+            text = "Hello, World"
+        else:
+            text = self.samples.get(sample, "Another, Try")
+        return Completion(text, "stop", 10, len(text.split()), 0.01)
+
+    async def aclose(self):
+        pass
+
+
+def run(strategy, backend, constraints, config=None, cache=None):
+    model = Model(backend, config or GenerationConfig(), cache)
+    return asyncio.run(load_strategy(strategy).run(model, "Describe the weather.", constraints))
+
+
+def test_best_of_n_keeps_the_best_and_breaks_ties_by_the_earliest():
+    backend = Scripted({0: "Hello, World", 1: "hi there, " + GOOD, 2: GOOD, 3: GOOD})
+    result = run("best-of-n:4", backend, NO_COMMA_LOWER)
+    assert [c.strict for c in result.candidates] == [0.0, 0.5, 1.0, 1.0]
+    assert result.chosen == 2 and result.response == GOOD
+    assert [s for _, s, _ in backend.asked] == [0, 1, 2, 3]
+    assert {t for _, _, t in backend.asked} == {0.7}  # greedy run: samples at 0.7
+    assert result.cost()["calls"] == 4
+
+
+def test_decrim_refines_the_failed_constraints_until_all_pass():
+    backend = Scripted()
+    result = run("decrim:3", backend, NO_COMMA_LOWER)
+    assert [c.origin for c in result.candidates] == ["answer", "refinement 1"]
+    assert result.response == GOOD and result.candidates[1].parent == 0
+    refine_request = backend.asked[1][0]
+    assert "punctuation:no_comma" in refine_request and "change_case:english_lowercase" in refine_request
+    assert result.cost()["calls"] == 2
+
+
+def test_decrim_with_no_verifier_decomposes_and_judges():
+    backend = Scripted()
+    result = run("decrim:2", backend, [])
+    purposes = [question.split("\n")[0][:20] for question, _, _ in backend.asked]
+    assert purposes[0].startswith("List every instruc")
+    assert result.candidates[0].strict == 0.0  # the judge says the greedy answer fails both
+    assert result.response == GOOD and result.candidates[-1].strict == 1.0
+
+
+def test_spar_searches_breadth_first_and_stops_at_a_perfect_node():
+    backend = Scripted()
+    result = run("spar:2x3", backend, NO_COMMA_LOWER)
+    assert result.candidates[0].origin == "root"
+    depths = [c.origin.split(" ")[1] for c in result.candidates[1:]]
+    assert depths == ["1", "1"]  # a perfect child at depth 1 ends the search
+    assert result.candidates[result.chosen].strict == 1.0
+
+
+def test_strategy_calls_are_cached_by_content(tmp_path):
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    first = run("best-of-n:3", Scripted({0: GOOD}), NO_COMMA_LOWER, cache=cache)
+    backend = Scripted({0: "would differ"})
+    second = run("best-of-n:3", backend, NO_COMMA_LOWER, cache=cache)
+    assert backend.asked == [] and second.response == first.response
+    assert second.cost()["uncached_calls"] == 0
+
+
+@pytest.mark.parametrize("spec", ["best-of-n:x", "bon:3", "spar:ax2", "best-of-n:0"])
+def test_bad_strategy_specs(spec):
+    with pytest.raises((InputError, ValueError)):
+        load_strategy(spec)
+
+
+def test_eval_with_a_strategy_records_candidates_and_cost(tmp_path):
+    rows = read_jsonl(IFEVAL / "input_data_gpt4_20231107_145030.jsonl")[:4]
+    prompts = write_jsonl(tmp_path / "p.jsonl", rows)
+    server = FaultServer(tmp_path, [{"status": 200}])
+    env = {**os.environ, "ADHERE_CACHE_DIR": str(tmp_path / "cache")}
+    try:
+        out = tmp_path / "run"
+        result = subprocess.run(
+            [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:fake", "--base-url", server.url,
+             "--data", str(prompts), "--out", str(out), "--strategy", "best-of-n:3"],
+            env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        responses = read_jsonl(out / "responses.jsonl")
+        assert all(r["strategy"] == "best-of-n:3" and len(r["candidates"]) == 3 for r in responses)
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["cost"]["calls"] == 12 and summary["cost"]["strategy"] == "best-of-n:3"
+        assert len(server.requests()) == 12
+        assert json.loads((out / "config.json").read_text())["strategy"] == "best-of-n:3"
+    finally:
+        server.kill()
