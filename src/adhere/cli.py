@@ -113,6 +113,15 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     synth.add_argument("--ngram", type=int, default=8, help="n-gram length for --decontaminate (default 8)")
 
+    for kind, what in (("make-sft", "rejection-sampled SFT data"), ("make-pairs", "preference pairs for DPO")):
+        maker = commands.add_parser(
+            kind, help=f"{what} from a run directory of `adhere eval` (TRL's conversational format)",
+            description=f"Write {what} from the candidates an `adhere eval` run considered (a --strategy's "
+            "candidates, or --samples), scored by the verifiers, with a data card beside the file.",
+        )  # fmt: skip
+        maker.add_argument("run", metavar="RUN_DIR")
+        maker.add_argument("--out", required=True, help="JSONL file to write")
+
     listing = commands.add_parser("constraints", help="list the registered constraints and their kwargs")
     listing.add_argument("--benchmark", default=None, help="only this benchmark's constraints")
     return parser
@@ -344,6 +353,25 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _make_data(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+
+    from adhere.jsonl import atomic_write
+    from adhere.synth.card import write_card
+    from adhere.synth.datasets import make_training_data
+
+    kind = "sft" if args.command == "make-sft" else "pairs"
+    rows, card = make_training_data(args.run, kind)
+    with atomic_write(args.out) as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    path = write_card(args.out, {**card, "file": str(args.out)})
+    Console(stderr=True).print(f"wrote {len(rows)} rows to {args.out} and their card to {path}", soft_wrap=True)
+    return 0
+
+
 def _constraints(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -361,7 +389,7 @@ def _constraints(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "constraints": _constraints}
+    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "constraints": _constraints}
     try:
         return handlers[args.command](args)
     except AdhereError as error:

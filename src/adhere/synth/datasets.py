@@ -1,0 +1,129 @@
+"""Training data from a run: rejection-sampled SFT rows and preference pairs, in TRL's formats.
+
+Input: a run directory of ``adhere eval`` (usually on ``adhere synth`` prompts, often with
+``--strategy``). Every response the run considered for a prompt is a candidate: a strategy's
+candidates, or the ``--samples`` rows of a plain run. Each is scored with the verifiers (the
+fraction of the prompt's constraints it follows, strict).
+
+* SFT (``make-sft``): per prompt, the best candidate, kept only if it follows every constraint
+  (rejection sampling). Rows: ``{"messages": [user, assistant], "provenance": {...}}``, TRL's
+  conversational SFT format.
+* Pairs (``make-pairs``): per prompt, chosen = the best candidate that follows every
+  constraint (for ``decrim``/``spar`` runs with none, the last refinement if it beats the
+  original), rejected = a failing candidate (the original answer of a refinement chain, else the
+  lowest-scoring one). Rows: ``{"prompt": [user], "chosen": [assistant], "rejected": [assistant]}``,
+  TRL's conversational DPO format, with provenance.
+
+Prompts that repeat (same text) are kept once; the card counts what was removed.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+from pathlib import Path
+from typing import Any
+
+from adhere.bench.items import constraints_of, read_inputs
+from adhere.errors import InputError
+from adhere.improve.base import Candidate, best_index, score
+
+
+def _run(run_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    run = Path(run_dir)
+    config_path, responses_path = run / "config.json", run / "responses.jsonl"
+    if not config_path.exists() or not responses_path.exists():
+        raise InputError(f"{run}: not a run directory of `adhere eval` (needs config.json and responses.jsonl)")
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    data = config.get("data")
+    if not data or not Path(data).is_file():
+        raise InputError(f"{run}: its prompts ({data}) are not a local file; training data needs the prompts' constraints")
+    prompts = [row for _, row in read_inputs(data)][: config.get("limit") or None]
+    by_key: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+    for line in responses_path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            by_key[json.dumps(row["key"])].append(row)
+    return config, prompts, by_key
+
+
+def _candidates(rows: list[dict[str, Any]], constraints) -> list[Candidate]:
+    out = []
+    for row in rows:
+        if row.get("candidates"):
+            out += [Candidate(**c) for c in row["candidates"]]
+        elif row.get("response") is not None:
+            out.append(score(row["response"], constraints, f"sample {row.get('sample', 0)}"))
+    return out
+
+
+def make_training_data(run_dir: str | Path, kind: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(rows, card) for ``kind`` "sft" or "pairs"."""
+    config, prompts, by_key = _run(run_dir)
+    model, strategy = config.get("model"), config.get("strategy")
+    rows, seen = [], set()
+    stats = collections.Counter()
+    per_id = collections.Counter()
+    for line, prompt in enumerate(prompts, start=1):
+        ids, constraints = constraints_of(prompt, f"{config['data']} prompt {line}")
+        candidates = _candidates(by_key.get(json.dumps(prompt["key"]), []), constraints)
+        if not candidates:
+            stats["no_response"] += 1
+            continue
+        stats["prompts_with_candidates"] += 1
+        stats["candidates"] += len(candidates)
+        stats["passing_candidates"] += sum(c.strict == 1.0 for c in candidates)
+        if prompt["prompt"] in seen:
+            stats["duplicate_prompts_removed"] += 1
+            continue
+        best = best_index(candidates)
+        provenance = {"key": prompt["key"], "model": model, "strategy": strategy,
+                      "instruction_id_list": list(ids)}  # fmt: skip
+        user = [{"role": "user", "content": prompt["prompt"]}]
+        if kind == "sft":
+            if candidates[best].strict < 1.0:
+                stats["rejected_no_passing_candidate"] += 1
+                continue
+            chosen = candidates[best]
+            rows.append({"messages": [*user, {"role": "assistant", "content": chosen.text}],
+                         "provenance": {**provenance, "origin": chosen.origin, "strict": chosen.strict,
+                                        "loose": chosen.loose, "candidates": len(candidates)}})  # fmt: skip
+        else:
+            pair = _pair(candidates, best)
+            if pair is None:
+                stats["no_pair"] += 1
+                continue
+            chosen, rejected = pair
+            rows.append({"prompt": user, "chosen": [{"role": "assistant", "content": chosen.text}],
+                         "rejected": [{"role": "assistant", "content": rejected.text}],
+                         "provenance": {**provenance, "chosen": {"origin": chosen.origin, "strict": chosen.strict},
+                                        "rejected": {"origin": rejected.origin, "strict": rejected.strict,
+                                                     "failed": rejected.failed}}})  # fmt: skip
+        seen.add(prompt["prompt"])
+        per_id.update(ids)
+    card = {
+        "kind": "SFT (TRL conversational 'messages')" if kind == "sft" else "preference pairs (TRL conversational DPO)",
+        "source_run": str(Path(run_dir)),
+        "model": model,
+        "strategy": strategy,
+        "rows": len(rows),
+        "prompts": len(prompts),
+        **dict(stats),
+        "candidate_pass_rate": stats["passing_candidates"] / stats["candidates"] if stats["candidates"] else None,
+        "prompt_pass_rate": len(rows) / stats["prompts_with_candidates"] if kind == "sft" and stats["prompts_with_candidates"] else None,
+        "per_instruction_id": dict(sorted(per_id.items())),
+    }
+    return rows, card
+
+
+def _pair(candidates: list[Candidate], best: int) -> tuple[Candidate, Candidate] | None:
+    chosen = candidates[best]
+    refinements = any(c.parent is not None for c in candidates)
+    if chosen.strict < 1.0 and not (refinements and chosen.parent is not None):
+        return None  # nothing follows every constraint, and no refinement to prefer
+    failing = [c for c in candidates if c.strict < chosen.strict]
+    if not failing:
+        return None
+    roots = [c for c in failing if c.parent is None]
+    rejected = roots[0] if refinements and roots else min(failing, key=lambda c: c.strict)
+    return chosen, rejected

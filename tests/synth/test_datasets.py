@@ -1,0 +1,86 @@
+"""make-sft and make-pairs on a run folder: rejection sampling, pairs, TRL's formats, the card."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import read_jsonl, write_jsonl
+
+NO_COMMA = {"instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]}
+
+
+def candidate(text, strict, origin, parent=None):
+    return {"text": text, "strict": strict, "loose": strict, "origin": origin, "parent": parent, "failed": []}
+
+
+@pytest.fixture
+def run(tmp_path):
+    prompts = write_jsonl(tmp_path / "prompts.jsonl", [
+        {"key": "a", "prompt": "Say hi without commas.", **NO_COMMA},
+        {"key": "b", "prompt": "Describe rain without commas.", **NO_COMMA},
+        {"key": "c", "prompt": "Say hi without commas.", **NO_COMMA},  # same text as a
+        {"key": "d", "prompt": "Count to three without commas.", **NO_COMMA},
+    ])  # fmt: skip
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"data": str(prompts), "model": "local", "strategy": "best-of-n:2", "limit": None}))
+    rows = [
+        {"key": "a", "sample": 0, "response": "hi there", "candidates": [candidate("hi, there", 0.0, "sample 0"), candidate("hi there", 1.0, "sample 1")]},
+        {"key": "b", "sample": 0, "response": "rain, rain", "candidates": [candidate("rain, rain", 0.0, "sample 0"), candidate("rain, more", 0.0, "sample 1")]},
+        {"key": "c", "sample": 0, "response": "hi", "candidates": [candidate("hi", 1.0, "sample 0"), candidate("hi, you", 0.0, "sample 1")]},
+        {"key": "d", "sample": 0, "response": None, "error": "boom"},
+    ]  # fmt: skip
+    write_jsonl(folder / "responses.jsonl", rows)
+    return folder
+
+
+def adhere(*args):
+    return subprocess.run([sys.executable, "-m", "adhere.cli", *map(str, args)], capture_output=True, text=True)
+
+
+def test_make_sft_keeps_only_verified_best_responses(run, tmp_path):
+    out = tmp_path / "sft.jsonl"
+    result = adhere("make-sft", run, "--out", out)
+    assert result.returncode == 0, result.stderr
+    rows = read_jsonl(out)
+    assert [r["messages"] for r in rows] == [[{"role": "user", "content": "Say hi without commas."},
+                                              {"role": "assistant", "content": "hi there"}]]  # fmt: skip
+    assert rows[0]["provenance"]["origin"] == "sample 1" and rows[0]["provenance"]["strategy"] == "best-of-n:2"
+    card = json.loads((tmp_path / "sft.card.json").read_text())
+    assert card["rows"] == 1 and card["duplicate_prompts_removed"] == 1 and card["no_response"] == 1
+    assert card["rejected_no_passing_candidate"] == 1
+    assert card["candidate_pass_rate"] == pytest.approx(2 / 6)
+    assert card["per_instruction_id"] == {"punctuation:no_comma": 1}
+
+
+def test_make_pairs_writes_chosen_and_rejected(run, tmp_path):
+    out = tmp_path / "pairs.jsonl"
+    assert adhere("make-pairs", run, "--out", out).returncode == 0
+    rows = read_jsonl(out)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["prompt"] == [{"role": "user", "content": "Say hi without commas."}]
+    assert row["chosen"] == [{"role": "assistant", "content": "hi there"}]
+    assert row["rejected"] == [{"role": "assistant", "content": "hi, there"}]
+    card = json.loads((tmp_path / "pairs.card.json").read_text())
+    assert card["rows"] == 1 and card["no_pair"] == 1
+
+
+def test_pairs_from_a_refinement_chain_prefer_the_refinement(tmp_path, run):
+    rows = read_jsonl(run / "responses.jsonl")
+    rows[1]["candidates"] = [candidate("rain, rain", 0.0, "answer"), candidate("rain and more", 0.5, "refinement 1", 0)]
+    write_jsonl(run / "responses.jsonl", rows)
+    assert adhere("make-pairs", run, "--out", tmp_path / "p.jsonl").returncode == 0
+    pairs = read_jsonl(tmp_path / "p.jsonl")
+    refined = [p for p in pairs if p["prompt"][0]["content"].startswith("Describe rain")]
+    assert refined[0]["chosen"][0]["content"] == "rain and more" and refined[0]["rejected"][0]["content"] == "rain, rain"
+
+
+def test_not_a_run_directory(tmp_path):
+    result = adhere("make-sft", tmp_path, "--out", tmp_path / "x.jsonl")
+    assert result.returncode == 2 and "not a run directory" in result.stderr
+    assert not (tmp_path / "x.jsonl").exists()
