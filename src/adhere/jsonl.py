@@ -93,3 +93,20 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
     with atomic_write(path) as handle:
         json.dump(data, handle, indent=2, ensure_ascii=False)
         handle.write("\n")
+
+
+def read_run_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """JSON lines of a run's file, read-only; a torn last line (a killed writer) is skipped."""
+    path = Path(path)
+    rows = []
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            if number == len(lines):  # no newline after it: the writer was killed mid-line
+                break
+            raise InputError(f"{path}:{number}: not valid JSON; is this an adhere run directory?") from None
+    return rows

@@ -23,7 +23,7 @@ from adhere.bench.run import RunDir
 from adhere.bench.scoring import write_scores
 from adhere.errors import InputError
 from adhere.models.base import Backend, ModelCallError, load_backend
-from adhere.models.cache import ResponseCache, cache_key
+from adhere.models.cache import ResponseCache, cached_complete
 from adhere.models.config import GenerationConfig
 from adhere.report.summary import Summary
 
@@ -66,9 +66,6 @@ async def _generate(
     strategy: Any = None,
     constraints: dict[Any, Any] | None = None,
 ) -> None:
-    identity = backend.identity()
-    # The number of samples does not change any one sample, so it is not part of the key.
-    key_config = {k: v for k, v in config.to_dict().items() if k != "samples"}
     # A backend may queue requests itself (concurrency None): then all of them go at once.
     limit = getattr(backend, "concurrency", 1)
     semaphore = asyncio.Semaphore(limit) if limit is not None else contextlib.nullcontext()
@@ -80,7 +77,7 @@ async def _generate(
             async with semaphore:
                 result = await strategy.run(Model(backend, config, cache), row["prompt"], constraints[row["key"]])
         except ModelCallError as error:
-            run.append({"key": row["key"], "sample": sample, "response": None, "error": str(error)})
+            run.append_error(row["key"], sample, error)
             if progress:
                 progress(0)
             return
@@ -99,27 +96,14 @@ async def _generate(
             await improved(row, sample)
             return
         messages = messages_for(row["prompt"], config)
-        key = cache_key(identity, messages, key_config, sample)
-        record = cache.get(key) if cache is not None else None
-        cached = record is not None
-        if record is None:
-            try:
-                async with semaphore:
-                    completion = await backend.complete(messages, config, sample)
-            except ModelCallError as error:
-                run.append({"key": row["key"], "sample": sample, "response": None, "error": str(error)})
-                if progress:
-                    progress(0)
-                return
-            record = dataclasses.asdict(completion)
-            if cache is not None:
-                cache.put(key, backend.name, record)
-        run.append(
-            {"key": row["key"], "sample": sample, "response": record["text"], "error": None,
-             "finish_reason": record["finish_reason"], "prompt_tokens": record["prompt_tokens"],
-             "completion_tokens": record["completion_tokens"], "latency_s": record["latency_s"],
-             "cached": cached}
-        )  # fmt: skip
+        try:
+            record, cached = await cached_complete(backend, cache, messages, config, sample, gate=semaphore)
+        except ModelCallError as error:
+            run.append_error(row["key"], sample, error)
+            if progress:
+                progress(0)
+            return
+        run.append_response(row["key"], sample, record, cached)
         if progress:
             progress(record["completion_tokens"] or 0)
 
@@ -134,6 +118,38 @@ async def _check(backend: Backend) -> None:
         await backend.check()
     finally:
         await backend.aclose()  # its connections belong to this event loop
+
+
+def start_run(
+    out: str | Path,
+    model: str,
+    backend_options: dict[str, Any],
+    generation: GenerationConfig,
+    command: list[str] | None,
+    fields: dict[str, Any],
+) -> tuple[Backend, RunDir]:
+    """Load (and check) the model, then open the run directory with its ``config.json``: what
+    every run records (version, command, model and identity, chat template, backend options,
+    sampling), plus the run kind's own ``fields``."""
+    from adhere import __version__
+
+    backend = load_backend(model, **backend_options)
+    if hasattr(backend, "check"):
+        asyncio.run(_check(backend))
+    run = RunDir(out)
+    run.start(
+        {
+            "adhere_version": __version__,
+            "command": command if command is not None else sys.argv,
+            **fields,
+            "model": model,
+            "model_identity": backend.identity(),
+            "chat_template": getattr(backend, "chat_template", None),
+            "backend_options": backend_options,
+            "generation": generation.to_dict(),
+        }
+    )
+    return backend, run
 
 
 def plan(options: EvalOptions) -> tuple[list[dict[str, Any]], list[tuple[Any, Any]], str]:
@@ -157,8 +173,6 @@ def run_eval(
     command: list[str] | None = None,
 ) -> Summary:
     """Generate (resuming whatever ``out`` already holds), then score into ``out``."""
-    from adhere import __version__
-
     prompts, checks, source = plan(options)
     strategy = None
     if options.strategy is not None:
@@ -167,26 +181,11 @@ def run_eval(
         strategy = load_strategy(options.strategy)
         if options.generation.samples != 1:
             raise InputError("--strategy makes one response per prompt from its own samples; drop --samples")
-    backend = load_backend(options.model, **options.backend_options)
-    if hasattr(backend, "check"):
-        asyncio.run(_check(backend))
-    run = RunDir(out)
-    run.start(
-        {
-            "adhere_version": __version__,
-            "command": command if command is not None else sys.argv,
-            "benchmark": options.benchmark,
-            "data": source,
-            "limit": options.limit,
-            "prompts": len(prompts),
-            "model": options.model,
-            "model_identity": backend.identity(),
-            "chat_template": getattr(backend, "chat_template", None),
-            "backend_options": options.backend_options,
-            "generation": options.generation.to_dict(),
-            "strategy": options.strategy,
-        }
-    )
+    backend, run = start_run(
+        out, options.model, options.backend_options, options.generation, command,
+        {"benchmark": options.benchmark, "data": source, "limit": options.limit, "prompts": len(prompts),
+         "strategy": options.strategy},
+    )  # fmt: skip
     done = run.finished()
     pairs = [(row, s) for row in prompts for s in range(options.generation.samples)]
     # A pair is done once it has a response; a recorded error is tried again.

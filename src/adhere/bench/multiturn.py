@@ -23,19 +23,19 @@ import contextlib
 import dataclasses
 import json
 import random
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from adhere.bench.generate import messages_for, start_run
 from adhere.bench.run import RunDir
 from adhere.bench.tasks import TASKS
 from adhere.constraints import build, evaluate
 from adhere.constraints.sampling import sample_compatible
 from adhere.errors import InputError
 from adhere.jsonl import atomic_write, write_json
-from adhere.models.base import Backend, ModelCallError, load_backend
-from adhere.models.cache import ResponseCache, cache_key
+from adhere.models.base import Backend, ModelCallError
+from adhere.models.cache import ResponseCache, cached_complete
 from adhere.models.config import GenerationConfig
 from adhere.report.stats import bootstrap_mean_interval
 from adhere.report.summary import Summary
@@ -91,53 +91,39 @@ async def _rollout(
     cache: ResponseCache | None,
     run: RunDir,
     done: dict[tuple[Any, int], dict[str, Any]],
-    key_config: dict[str, Any],
     progress: Callable[[int], None] | None,
 ) -> None:
     """One rollout: the turns in order, each answered with the history of this rollout."""
-    identity = backend.identity()
-    messages: list[dict[str, str]] = [{"role": "system", "content": config.system_prompt}] if config.system_prompt else []
+    messages = messages_for(conversation["turns"][0]["user"], config)
     for turn, spec in enumerate(conversation["turns"]):
-        messages = [*messages, {"role": "user", "content": spec["user"]}]
+        if turn:
+            messages = [*messages, {"role": "user", "content": spec["user"]}]
         key = _turn_key(conversation["key"], turn)
         previous = done.get((key, sample))
         if previous is not None and previous.get("response") is not None:
             messages.append({"role": "assistant", "content": previous["response"]})
             continue
-        ck = cache_key(identity, messages, key_config, sample)
-        record = cache.get(ck) if cache is not None else None
-        cached = record is not None
-        if record is None:
-            try:
-                completion = await backend.complete(messages, config, sample)
-            except ModelCallError as error:
-                run.append({"key": key, "sample": sample, "response": None, "error": str(error)})
-                if progress:
-                    progress(0)
-                return  # later turns need this answer: the next run retries from here
-            record = dataclasses.asdict(completion)
-            if cache is not None:
-                cache.put(ck, backend.name, record)
-        run.append(
-            {"key": key, "sample": sample, "response": record["text"], "error": None,
-             "finish_reason": record["finish_reason"], "prompt_tokens": record["prompt_tokens"],
-             "completion_tokens": record["completion_tokens"], "latency_s": record["latency_s"],
-             "cached": cached}
-        )  # fmt: skip
+        try:
+            record, cached = await cached_complete(backend, cache, messages, config, sample)
+        except ModelCallError as error:
+            run.append_error(key, sample, error)
+            if progress:
+                progress(0)
+            return  # later turns need this answer: the next run retries from here
+        run.append_response(key, sample, record, cached)
         if progress:
             progress(record["completion_tokens"] or 0)
         messages.append({"role": "assistant", "content": record["text"]})
 
 
 async def _generate_all(backend, conversations, config, cache, run, done, progress) -> None:
-    key_config = {k: v for k, v in config.to_dict().items() if k != "samples"}
     limit = getattr(backend, "concurrency", 1)
     semaphore = asyncio.Semaphore(limit) if limit is not None else contextlib.nullcontext()
 
     async def guarded(conversation, sample):
         # A rollout is sequential; bounded concurrency applies across rollouts.
         async with semaphore:
-            await _rollout(backend, conversation, sample, config, cache, run, done, key_config, progress)
+            await _rollout(backend, conversation, sample, config, cache, run, done, progress)
 
     try:
         await asyncio.gather(*(guarded(c, s) for c in conversations for s in range(config.samples)))
@@ -215,30 +201,12 @@ def run_multiturn(
     command: list[str] | None = None,
 ) -> tuple[dict[str, Any], Summary]:
     """Build, generate (resuming what ``out`` holds), score; write the run directory."""
-    from adhere import __version__
-
     conversations = build_conversations(spec)
-    backend = load_backend(model, **backend_options)
-    if hasattr(backend, "check"):
-        from adhere.bench.generate import _check
-
-        asyncio.run(_check(backend))
-    run = RunDir(out)
-    run.start(
-        {
-            "adhere_version": __version__,
-            "command": command if command is not None else sys.argv,
-            "benchmark": "multiturn",
-            "data": "adhere built-in task pool",
-            "conversation_spec": dataclasses.asdict(spec),
-            "prompts": spec.conversations * spec.turns,
-            "model": model,
-            "model_identity": backend.identity(),
-            "chat_template": getattr(backend, "chat_template", None),
-            "backend_options": backend_options,
-            "generation": generation.to_dict(),
-        }
-    )
+    backend, run = start_run(
+        out, model, backend_options, generation, command,
+        {"benchmark": "multiturn", "data": "adhere built-in task pool",
+         "conversation_spec": dataclasses.asdict(spec), "prompts": spec.conversations * spec.turns},
+    )  # fmt: skip
     with atomic_write(run.path / "conversations.jsonl") as handle:
         for conversation in conversations:
             handle.write(json.dumps(conversation, ensure_ascii=False) + "\n")

@@ -78,6 +78,19 @@ class RunDir:
         self._sink.write(json.dumps(row, ensure_ascii=False) + "\n")
         self._sink.flush()
 
+    def append_response(self, key: Any, sample: int, record: dict[str, Any], cached: bool, **extra: Any) -> None:
+        """A finished call's row: the response, its finish reason, tokens, latency, cache hit."""
+        self.append(
+            {"key": key, "sample": sample, "response": record["text"], "error": None,
+             "finish_reason": record["finish_reason"], "prompt_tokens": record["prompt_tokens"],
+             "completion_tokens": record["completion_tokens"], "latency_s": record["latency_s"],
+             "cached": cached, **extra}
+        )  # fmt: skip
+
+    def append_error(self, key: Any, sample: int, error: BaseException) -> None:
+        """A failed call's row (retried by the next run)."""
+        self.append({"key": key, "sample": sample, "response": None, "error": str(error)})
+
     def close(self) -> None:
         if self._sink is not None:
             self._sink.close()

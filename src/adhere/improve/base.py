@@ -8,14 +8,13 @@ scored with the same checkers as evaluation (``adhere.constraints.evaluate``).
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from adhere.constraints import Constraint, evaluate
 from adhere.errors import InputError
 from adhere.models.base import Backend, Completion, Messages
-from adhere.models.cache import ResponseCache, cache_key
+from adhere.models.cache import ResponseCache, cached_complete
 from adhere.models.config import GenerationConfig
 
 
@@ -69,30 +68,14 @@ class Model:
 
     def __init__(self, backend: Backend, config: GenerationConfig, cache: ResponseCache | None):
         self.backend, self.config, self.cache = backend, config, cache
-        self.identity = backend.identity()
 
     async def complete(self, messages: Messages, calls: list[Call], *, purpose: str, sample: int = 0,
                        temperature: float | None = None) -> Completion:  # fmt: skip
         config = self.config if temperature is None else dataclasses.replace(self.config, temperature=temperature)
-        key_config = {k: v for k, v in config.to_dict().items() if k != "samples"}
-        key = cache_key(self.identity, messages, key_config, sample)
-        record = self.cache.get(key) if self.cache is not None else None
-        cached = record is not None
-        if record is None:
-            start = time.perf_counter()
-            completion = await self.backend.complete(messages, config, sample)
-            record = dataclasses.asdict(completion)
-            record["latency_s"] = record.get("latency_s") or time.perf_counter() - start
-            if self.cache is not None:
-                self.cache.put(key, self.backend.name, record)
+        record, cached = await cached_complete(self.backend, self.cache, messages, config, sample)
         calls.append(Call(purpose, record.get("prompt_tokens") or 0, record.get("completion_tokens") or 0,
                           record.get("latency_s") or 0.0, cached))  # fmt: skip
         return Completion(**{f.name: record.get(f.name) for f in dataclasses.fields(Completion)})
-
-
-def user_messages(prompt: str, config: GenerationConfig) -> Messages:
-    system = [{"role": "system", "content": config.system_prompt}] if config.system_prompt else []
-    return [*system, {"role": "user", "content": prompt}]
 
 
 def score(text: str, constraints: Sequence[Constraint], origin: str, parent: int | None = None) -> Candidate:
@@ -113,9 +96,11 @@ def best_index(candidates: Sequence[Candidate]) -> int:
 
 def refine_messages(prompt: str, previous: str, failed: Sequence[str], config: GenerationConfig) -> Messages:
     """Ask for a rewrite that fixes the listed failures (DeCRIM's refine step)."""
+    from adhere.bench.generate import messages_for
+
     problems = "\n".join(f"- {line}" for line in failed)
     return [
-        *user_messages(prompt, config),
+        *messages_for(prompt, config),
         {"role": "assistant", "content": previous},
         {"role": "user", "content": "Your answer does not yet follow every instruction of my first message. "
          f"Problems found:\n{problems}\nRewrite your answer so that it follows all of the instructions. "

@@ -20,6 +20,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
+from adhere.bench.generate import messages_for
 from adhere.constraints import Constraint
 from adhere.improve.base import (
     Call,
@@ -29,7 +30,6 @@ from adhere.improve.base import (
     best_index,
     refine_messages,
     score,
-    user_messages,
 )
 from adhere.models.base import Messages
 
@@ -96,7 +96,7 @@ class BestOfN:
         calls: list[Call] = []
         candidates = []
         for sample in range(self.n):
-            reply = await model.complete(user_messages(prompt, model.config), calls, purpose="sample",
+            reply = await model.complete(messages_for(prompt, model.config), calls, purpose="sample",
                                          sample=sample, temperature=temperature)  # fmt: skip
             candidates.append(score(reply.text, constraints, f"sample {sample}"))
         chosen = best_index(candidates)
@@ -119,7 +119,7 @@ class DeCRIM:
         calls: list[Call] = []
         judge = None if constraints else Judge(model, calls)
         items = await judge.decompose(prompt) if judge else []
-        reply = await model.complete(user_messages(prompt, model.config), calls, purpose="answer")
+        reply = await model.complete(messages_for(prompt, model.config), calls, purpose="answer")
         candidates = [await _scored(model, judge, prompt, constraints, items, reply.text, "answer")]
         for round_ in range(1, self.rounds + 1):
             current = candidates[-1]
@@ -155,7 +155,7 @@ class SPaR:
         judge = None if constraints else Judge(model, calls, self.judgments)
         items = await judge.decompose(prompt) if judge else []
         temperature = model.config.temperature or SAMPLING_TEMPERATURE
-        reply = await model.complete(user_messages(prompt, model.config), calls, purpose="answer")
+        reply = await model.complete(messages_for(prompt, model.config), calls, purpose="answer")
         candidates = [await _scored(model, judge, prompt, constraints, items, reply.text, "root")]
         level = [0]
         for depth in range(1, self.depth + 1):

@@ -9,6 +9,7 @@ retries it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -42,6 +43,34 @@ def cache_key(model: dict[str, Any], messages: list[dict[str, str]], config: dic
     payload = {"model": model, "messages": messages, "config": config, "sample": sample}
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+async def cached_complete(
+    backend: Any,
+    cache: ResponseCache | None,
+    messages: list[dict[str, str]],
+    config: Any,
+    sample: int,
+    *,
+    gate: contextlib.AbstractAsyncContextManager[Any] | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """A completion record for ``messages`` and whether it came from the cache.
+
+    A miss calls the backend (inside ``gate``, e.g. a semaphore bounding calls in flight) and
+    caches the result; a ``ModelCallError`` propagates and nothing is cached. The number of
+    samples does not change any one sample, so it is not part of the key.
+    """
+    key_config = {k: v for k, v in config.to_dict().items() if k != "samples"}
+    key = cache_key(backend.identity(), messages, key_config, sample)
+    record = cache.get(key) if cache is not None else None
+    if record is not None:
+        return record, True
+    async with gate if gate is not None else contextlib.nullcontext():
+        completion = await backend.complete(messages, config, sample)
+    record = dataclasses.asdict(completion)
+    if cache is not None:
+        cache.put(key, backend.name, record)
+    return record, False
 
 
 class ResponseCache:

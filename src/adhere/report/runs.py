@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from adhere.errors import InputError
+from adhere.jsonl import read_run_rows
 from adhere.report.summary import Summary
 
 #: Failures kept per run for the HTML list (a million-row run would make a page nobody can open).
@@ -61,22 +62,6 @@ class Run:
             f"incomplete: {self.answered} of {self.expected} responses; the other "
             f"{self.expected - self.answered} count as not followed"
         )
-
-
-def _read_rows(path: Path) -> list[dict[str, Any]]:
-    """JSON lines of a file, read-only; a torn last line (a killed writer) is skipped."""
-    rows = []
-    lines = path.read_text(encoding="utf-8").split("\n")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            if number == len(lines):  # no newline after it: the writer was killed mid-line
-                break
-            raise InputError(f"{path}:{number}: not valid JSON; is this an adhere run directory?") from None
-    return rows
 
 
 def _results_from_verdicts(rows: list[dict[str, Any]], where: Path) -> list[PromptResult]:
@@ -127,7 +112,7 @@ def load_run(path: str | Path) -> Run:
         summary_path = path / "summary.json"
         if summary_path.exists():
             benchmark = json.loads(summary_path.read_text(encoding="utf-8")).get("benchmark", benchmark)
-        results = _results_from_verdicts(_read_rows(verdicts_path), verdicts_path)
+        results = _results_from_verdicts(read_run_rows(verdicts_path), verdicts_path)
         return Run(path, path.name, benchmark, None, results, _summary(benchmark, results))
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
@@ -137,13 +122,13 @@ def load_run(path: str | Path) -> Run:
     samples = int((config.get("generation") or {}).get("samples", 1))
     expected = int(config.get("prompts", 0)) * samples
     responses_path = path / "responses.jsonl"
-    responses = _read_rows(responses_path) if responses_path.exists() else []
+    responses = read_run_rows(responses_path) if responses_path.exists() else []
     by_pair = {(json.dumps(r.get("key")), r.get("sample", 0)): r for r in responses}
     answered = sum(1 for r in by_pair.values() if r.get("response") is not None)
     errors = sum(1 for r in by_pair.values() if r.get("response") is None)
     complete = verdicts_path.exists() and len(by_pair) >= expected
     if complete:
-        results = _results_from_verdicts(_read_rows(verdicts_path), verdicts_path)
+        results = _results_from_verdicts(read_run_rows(verdicts_path), verdicts_path)
     else:
         results = _rescore(path, config, by_pair, samples)
     prompts = _prompt_texts(config)

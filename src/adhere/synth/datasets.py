@@ -27,6 +27,7 @@ from typing import Any
 from adhere.bench.items import constraints_of, read_inputs
 from adhere.errors import InputError
 from adhere.improve.base import Candidate, best_index, score
+from adhere.jsonl import read_run_rows
 
 
 def _run(run_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
@@ -40,10 +41,8 @@ def _run(run_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], dic
         raise InputError(f"{run}: its prompts ({data}) are not a local file; training data needs the prompts' constraints")
     prompts = [row for _, row in read_inputs(data)][: config.get("limit") or None]
     by_key: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
-    for line in responses_path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            by_key[json.dumps(row["key"])].append(row)
+    for row in read_run_rows(responses_path):
+        by_key[json.dumps(row["key"])].append(row)
     return config, prompts, by_key
 
 
