@@ -106,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--min-constraints", type=int, default=1)
     synth.add_argument("--max-constraints", type=int, default=3)
     synth.add_argument("--skill-mix", action="store_true", help="also ask for two sampled skills per prompt")
+    synth.add_argument("--ids", help="comma-separated constraint ids to draw from (default: every samplable IFEval id)")
+    synth.add_argument("--require", action="append", default=[], metavar="ID",
+                       help="a constraint id every prompt carries (repeatable)")  # fmt: skip
     synth.add_argument("--seeds", help="task seeds: a JSONL file (a 'task' or 'prompt' field per row) or hf:NAME[:SPLIT[:FIELD]]")
     synth.add_argument(
         "--decontaminate", action="append", default=[], metavar="PROMPTS.jsonl",
@@ -324,6 +327,8 @@ def _synth(args: argparse.Namespace) -> int:
     config = SynthConfig(
         count=args.count, seed=args.seed, min_constraints=args.min_constraints,
         max_constraints=args.max_constraints, skill_mix=args.skill_mix,
+        ids=tuple(i.strip() for i in args.ids.split(",") if i.strip()) if args.ids else None,
+        require=tuple(args.require),
     )  # fmt: skip
     if args.ngram < 3:
         from adhere.errors import InputError

@@ -92,12 +92,29 @@ def test_cli_writes_prompts_and_their_card(tmp_path):
         (["--count", "0"], "--count must be at least 1"),
         (["--min-constraints", "3", "--max-constraints", "2"], "--min-constraints"),
         (["--ngram", "1"], "--ngram"),
+        (["--require", "punctuation:no_comma", "--require", "detectable_format:json_format"],
+         "cannot be satisfied together (IFEval's conflict table): punctuation:no_comma with detectable_format:json_format"),
+        (["--ids", "keywords:existence,no:such"], "constraint id 'no:such' cannot be sampled"),
+        (["--require", "combination:repeat_prompt"], "'combination:repeat_prompt' cannot be sampled"),
+        (["--require", "punctuation:no_comma", "--require", "keywords:existence", "--max-constraints", "1"],
+         "2 required constraints do not fit"),
     ],
 )
 def test_bad_options_are_one_line(tmp_path, args, message):
     result = adhere("synth", "--out", tmp_path / "x.jsonl", *args)
     assert result.returncode == 2 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.jsonl").exists()
+
+
+def test_ids_and_required_constraints():
+    config = SynthConfig(count=200, seed=1, max_constraints=3, ids=("keywords:existence", "detectable_format:title",
+                         "startend:quotation"), require=("punctuation:no_comma",))  # fmt: skip
+    rows = synthesize(config, builtin_seeds())
+    for row in rows:
+        ids = row["instruction_id_list"]
+        assert ids[0] == "punctuation:no_comma" and len(set(ids)) == len(ids)
+        assert set(ids[1:]) <= {"keywords:existence", "detectable_format:title", "startend:quotation"}
+    assert {len(r["instruction_id_list"]) for r in rows} == {1, 2, 3}
 
 
 def test_a_bad_seed_row_names_its_line(tmp_path):

@@ -77,14 +77,31 @@ def sample_constraint(rng: random.Random, *, avoid: Sequence[str] = (), ids: Seq
     return build(cid, SAMPLERS[cid](rng))
 
 
-def sample_compatible(rng: random.Random, count: int) -> list[Constraint]:
-    """``count`` mutually compatible constraints. A draw that leaves no room for the rest
+def check_pool(ids: Sequence[str] | None = None, require: Sequence[str] = ()) -> None:
+    """Refuse ids that cannot be sampled and required ids that IFEval forbids together, naming them."""
+    for cid in [*(ids or ()), *require]:
+        if cid not in SAMPLERS:
+            raise InputError(f"constraint id {cid!r} cannot be sampled; samplable ids: {', '.join(sorted(SAMPLERS))}")
+    pairs = conflicts(list(require))
+    if pairs:
+        named = "; ".join(f"{a} with {b}" for a, b in pairs)
+        raise InputError(f"the required constraints cannot be satisfied together (IFEval's conflict table): {named}")
+
+
+def sample_compatible(
+    rng: random.Random, count: int, *, ids: Sequence[str] | None = None, require: Sequence[str] = ()
+) -> list[Constraint]:
+    """``count`` mutually compatible constraints: every id of ``require``, the rest drawn from ``ids``
+    (default: every samplable id). A draw that leaves no room for the rest
     (``detectable_format:json_format`` conflicts with most ids) is started over."""
+    check_pool(ids, require)
+    if count < len(require):
+        raise InputError(f"{len(require)} required constraints do not fit in {count} per prompt; raise the count")
     for _ in range(1000):
-        chosen: list[Constraint] = []
+        chosen: list[Constraint] = [build(cid, SAMPLERS[cid](rng)) for cid in require]
         try:
-            for _ in range(count):
-                chosen.append(sample_constraint(rng, avoid=[c.id for c in chosen]))
+            while len(chosen) < count:
+                chosen.append(sample_constraint(rng, avoid=[c.id for c in chosen], ids=ids))
         except ValueError:
             continue
         return chosen

@@ -16,7 +16,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from adhere.constraints.sampling import sample_compatible
+from adhere.constraints.sampling import check_pool, sample_compatible
 from adhere.errors import InputError
 from adhere.synth.seeds import SKILLS
 
@@ -35,6 +35,10 @@ class SynthConfig:
     """Most constraints per prompt."""
     skill_mix: bool = False
     """Also ask for two sampled skills per prompt."""
+    ids: tuple[str, ...] | None = None
+    """Constraint ids to draw from; None: every samplable IFEval id."""
+    require: tuple[str, ...] = ()
+    """Constraint ids every prompt carries (with sampled kwargs)."""
 
     def validate(self) -> None:
         if self.count < 1:
@@ -43,6 +47,11 @@ class SynthConfig:
             raise InputError(
                 "constraints per prompt must satisfy 1 <= --min-constraints <= --max-constraints <= 5, "
                 f"got {self.min_constraints} and {self.max_constraints}"
+            )
+        check_pool(self.ids, self.require)
+        if len(self.require) > self.max_constraints:
+            raise InputError(
+                f"{len(self.require)} required constraints do not fit in --max-constraints {self.max_constraints}"
             )
 
 
@@ -55,7 +64,8 @@ def synthesize(config: SynthConfig, seeds: Sequence[str]) -> list[dict[str, Any]
     rows = []
     for number in range(config.count):
         task = rng.choice(seeds).strip()
-        constraints = sample_compatible(rng, rng.randint(config.min_constraints, config.max_constraints))
+        count = rng.randint(max(config.min_constraints, len(config.require)), config.max_constraints)
+        constraints = sample_compatible(rng, count, ids=config.ids, require=config.require)
         parts = [task]
         skills: list[str] = []
         if config.skill_mix:
