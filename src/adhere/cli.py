@@ -125,6 +125,22 @@ def _parser() -> argparse.ArgumentParser:
         maker.add_argument("run", metavar="RUN_DIR")
         maker.add_argument("--out", required=True, help="JSONL file to write")
 
+    choose = commands.add_parser(
+        "select", help="keep the best fraction of a data file by InstructMining-style indicators, near-duplicates removed",
+        description="Score every row of an SFT, pair or prompt/response JSONL file by indicators (length, MTLD, "
+        "perplexity under a reference model, verifier score), rank by a linear rule, remove near-duplicate prompts "
+        "(MinHash), keep the top fraction, and write a data card beside the output.",
+    )  # fmt: skip
+    choose.add_argument("data", metavar="DATA.jsonl")
+    choose.add_argument("--out", required=True, help="JSONL file to write (its card goes beside it)")
+    choose.add_argument("--rule", help="linear rule over length, mtld, perplexity, verifier (default: "
+                        "'verifier + 0.5*mtld - 0.5*perplexity' with --perplexity-model, else 'verifier + 0.5*mtld')")  # fmt: skip
+    choose.add_argument("--keep", type=float, default=0.5, help="fraction of rows to keep after deduplication (default 0.5)")
+    choose.add_argument("--raw", action="store_true", help="weight raw indicator values (default: z-scores)")
+    choose.add_argument("--dedup", type=float, default=None, metavar="THRESHOLD",
+                        help="remove near-duplicate prompts at this MinHash Jaccard similarity, e.g. 0.8")  # fmt: skip
+    choose.add_argument("--perplexity-model", metavar="MODEL", help="reference model for perplexity: local or gguf:PATH")
+
     listing = commands.add_parser("constraints", help="list the registered constraints and their kwargs")
     listing.add_argument("--benchmark", default=None, help="only this benchmark's constraints")
     return parser
@@ -377,6 +393,56 @@ def _make_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _select(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from adhere.errors import InputError
+    from adhere.jsonl import atomic_write, read_jsonl
+    from adhere.synth import select
+    from adhere.synth.card import write_card
+
+    rule = args.rule or (select.DEFAULT_RULE if args.perplexity_model else select.DEFAULT_RULE_NO_MODEL)
+    weights = select.parse_rule(rule)
+    if "perplexity" in weights and not args.perplexity_model:
+        raise InputError("the rule uses perplexity: pass --perplexity-model local (or gguf:PATH)")
+    if not 0.0 < args.keep <= 1.0:
+        raise InputError(f"--keep must be a fraction in (0, 1], got {args.keep}")
+    rows, examples = [], []
+    for line, row in read_jsonl(args.data):
+        examples.append(select.example(row, line, args.data))
+        rows.append(row)
+    if not rows:
+        raise InputError(f"{args.data}: no rows")
+    scorer = None
+    if "perplexity" in weights:
+        from adhere.models.perplexity import Perplexity
+
+        scorer = Perplexity(args.perplexity_model)
+    err = Console(stderr=True)
+    columns = (TextColumn("indicators"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task("indicators", total=len(rows))
+            values = select.indicators(examples, list(weights), scorer, progress=lambda n: bar.advance(task, n))
+    finally:
+        if scorer is not None:
+            scorer.close()
+    kept, card = select.select(rows, examples, values, rule=rule, keep=args.keep, raw=args.raw,
+                               dedup_threshold=args.dedup, where=str(args.data))  # fmt: skip
+    with atomic_write(args.out) as handle:
+        for row in kept:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    card = {**card, "source": str(args.data), "file": str(args.out), "perplexity_model": args.perplexity_model}
+    path = write_card(args.out, card)
+    removed = card["near_duplicates"]["removed"]
+    err.print(f"kept {len(kept)} of {len(rows)} rows ({removed} near-duplicates removed) in {args.out}; card: {path}",
+              soft_wrap=True)  # fmt: skip
+    return 0
+
+
 def _constraints(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -394,7 +460,7 @@ def _constraints(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "constraints": _constraints}
+    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "constraints": _constraints}
     try:
         return handlers[args.command](args)
     except AdhereError as error:

@@ -62,6 +62,23 @@ def check_gguf(path: Path) -> None:
         raise ModelUnavailableError(f"{path} is not a GGUF file (it starts with {magic!r}, not b'GGUF')")
 
 
+def chat_formatter(model: Any, path: Path) -> Any:
+    """The GGUF's own chat template, as llama-cpp-python's chat handler renders it (``model``: a
+    llama-cpp-python ``LlamaModel``)."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = model.metadata().get("tokenizer.chat_template")
+    if not template:
+        raise ModelUnavailableError(f"{path} has no chat template (tokenizer.chat_template)")
+    eos, bos = model.token_eos(), model.token_bos()
+    return Jinja2ChatFormatter(
+        template=template,
+        eos_token=model.token_get_text(eos) if eos != -1 else "",
+        bos_token=model.token_get_text(bos) if bos != -1 else "",
+        stop_token_ids=[eos],
+    )
+
+
 class LlamaCppBackend:
     """One llama.cpp model in this process, decoding up to ``n_parallel`` prompts at once.
 
@@ -80,7 +97,6 @@ class LlamaCppBackend:
     ):
         try:
             import llama_cpp  # noqa: F401
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         except ImportError:
             raise MissingExtraError(f"local GGUF models need llama-cpp-python: {INSTALL_HINT}") from None
         from adhere.models.llama_engine import LlamaEngine
@@ -99,19 +115,13 @@ class LlamaCppBackend:
         self._engine = LlamaEngine(
             self.path, n_ctx=n_ctx, n_parallel=n_parallel, n_threads=n_threads or os.cpu_count() or 1
         )
-        model = self._engine.model
-        self.chat_template = model.metadata().get("tokenizer.chat_template")
-        if not self.chat_template:
+        try:
+            self._formatter = chat_formatter(self._engine.model, self.path)
+        except ModelUnavailableError:
             self._engine.close()
-            raise ModelUnavailableError(f"{self.path} has no chat template (tokenizer.chat_template)")
-        eos, bos = model.token_eos(), model.token_bos()
-        self._eos_text = model.token_get_text(eos) if eos != -1 else ""
-        self._formatter = Jinja2ChatFormatter(
-            template=self.chat_template,
-            eos_token=self._eos_text,
-            bos_token=model.token_get_text(bos) if bos != -1 else "",
-            stop_token_ids=[eos],
-        )
+            raise
+        self.chat_template = self._formatter.template
+        self._eos_text = self._formatter.eos_token
 
     def identity(self) -> dict[str, Any]:
         return {"backend": "gguf", "path": str(self.path), "sha256": file_sha256(self.path)}
