@@ -125,6 +125,34 @@ def _parser() -> argparse.ArgumentParser:
         maker.add_argument("run", metavar="RUN_DIR")
         maker.add_argument("--out", required=True, help="JSONL file to write")
 
+    instruct = commands.add_parser(
+        "self-instruct", help="new task seeds written by a model (Self-Instruct), near-duplicates filtered",
+        description="Show a model tasks from the seed pool and have it write new ones; keep those that pass the "
+        "filters (length, text-only, ROUGE-L below --rouge against every pooled task, optional MinHash and "
+        "n-gram decontamination). Output rows have a 'task' field, for `adhere synth --seeds`. Rerun the same "
+        "command to resume: every call is cached.",
+    )  # fmt: skip
+    instruct.add_argument("--model", default="local", help="local (default), gguf:PATH, openai:NAME, hf:PATH_OR_ID")
+    instruct.add_argument("--out", required=True, help="JSONL file to write (its card goes beside it)")
+    instruct.add_argument("--count", type=int, default=100, help="new tasks to keep (default 100)")
+    instruct.add_argument("--seeds", help="starting tasks: a JSONL file or hf:NAME[:SPLIT[:FIELD]] (default: built-in)")
+    instruct.add_argument("--seed", type=int, default=0)
+    instruct.add_argument("--examples", type=int, default=8, help="tasks shown per request (default 8)")
+    instruct.add_argument("--from-generated", type=int, default=2, help="of which generated ones (default 2)")
+    instruct.add_argument("--batch", type=int, default=8, help="requests in flight together (default 8)")
+    instruct.add_argument("--max-requests", type=int, default=None, help="stop after this many requests (default 10 x --count)")
+    instruct.add_argument("--rouge", type=float, default=0.7, help="drop tasks with ROUGE-L F1 >= this against the pool (default 0.7)")
+    instruct.add_argument("--minhash", type=float, default=None, metavar="THRESHOLD", help="also drop MinHash near-duplicates")
+    instruct.add_argument("--decontaminate", action="append", default=[], metavar="PROMPTS.jsonl",
+                          help="drop tasks sharing a word n-gram with a prompt of this file (repeatable)")  # fmt: skip
+    instruct.add_argument("--ngram", type=int, default=8)
+    instruct.add_argument("--temperature", type=float, default=0.7)
+    instruct.add_argument("--top-p", type=float, default=0.95)
+    instruct.add_argument("--max-tokens", type=int, default=512)
+    instruct.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+    instruct.add_argument("--api-key-env", help="environment variable holding the API key")
+    instruct.add_argument("--cache", help="response cache file (default: ~/.cache/adhere/cache.sqlite)")
+
     choose = commands.add_parser(
         "select", help="keep the best fraction of a data file by InstructMining-style indicators, near-duplicates removed",
         description="Score every row of an SFT, pair or prompt/response JSONL file by indicators (length, MTLD, "
@@ -393,6 +421,57 @@ def _make_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _self_instruct(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from adhere.errors import InputError
+    from adhere.jsonl import atomic_write
+    from adhere.models.base import load_backend, parse_spec
+    from adhere.models.cache import ResponseCache
+    from adhere.models.config import GenerationConfig
+    from adhere.synth.card import write_card
+    from adhere.synth.decontaminate import NgramIndex
+    from adhere.synth.seeds import builtin_seeds
+    from adhere.synth.self_instruct import SelfInstructConfig, self_instruct
+    from adhere.synth.sources import eval_prompts, load_seeds
+
+    config = SelfInstructConfig(
+        count=args.count, seed=args.seed, examples=args.examples, from_generated=args.from_generated,
+        batch=args.batch, max_requests=args.max_requests, rouge=args.rouge, minhash=args.minhash,
+    )  # fmt: skip
+    config.validate()
+    if args.ngram < 3:
+        raise InputError(f"--ngram must be at least 3, got {args.ngram}")
+    generation = GenerationConfig(temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, seed=args.seed)
+    seeds = load_seeds(args.seeds) if args.seeds else list(builtin_seeds())
+    against = NgramIndex([p for path in args.decontaminate for p in eval_prompts(path)], args.ngram)
+    options = {"openai": {"base_url": args.base_url, "api_key_env": args.api_key_env},
+               "local": {"n_parallel": args.batch}, "gguf": {"n_parallel": args.batch}}.get(parse_spec(args.model)[0], {})  # fmt: skip
+    backend = load_backend(args.model, **options)
+    err = Console(stderr=True)
+    columns = (TextColumn("new tasks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("tasks", total=config.count)
+        rows, card = asyncio.run(self_instruct(backend, ResponseCache(args.cache), seeds, config, generation,
+                                               against=against or None, progress=lambda n: bar.advance(task, n)))  # fmt: skip
+    with atomic_write(args.out) as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    path = write_card(args.out, {**card, "file": str(args.out), "seeds": args.seeds or "builtin",
+                                 "decontaminate": args.decontaminate})  # fmt: skip
+    err.print(f"kept {len(rows)} new tasks of {card['candidates']} written in {card['requests']} requests "
+              f"({', '.join(f'{k}: {v}' for k, v in card['dropped'].items()) or 'none dropped'}) in {args.out}; card: {path}",
+              soft_wrap=True)  # fmt: skip
+    if len(rows) < config.count:
+        err.print(f"[yellow]warning:[/yellow] only {len(rows)} of {config.count} tasks after {card['requests']} requests; "
+                  "raise --max-requests or loosen --rouge", soft_wrap=True)  # fmt: skip
+    return 0
+
+
 def _select(args: argparse.Namespace) -> int:
     import json
 
@@ -460,7 +539,7 @@ def _constraints(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "constraints": _constraints}
+    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "constraints": _constraints}
     try:
         return handlers[args.command](args)
     except AdhereError as error:

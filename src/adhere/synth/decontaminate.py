@@ -21,6 +21,25 @@ def ngrams(text: str, n: int) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
+class NgramIndex:
+    """The word n-grams of evaluation prompts; ``hit(text)`` names an eval prompt ``text`` overlaps."""
+
+    def __init__(self, eval_prompts: Iterable[tuple[str, str]], n: int = 8):
+        self.n = n
+        self._index: dict[tuple[str, ...], str] = {}
+        for where, prompt in eval_prompts:
+            for gram in ngrams(prompt, n):
+                self._index.setdefault(gram, where)
+
+    def __bool__(self) -> bool:
+        return bool(self._index)
+
+    def hit(self, text: str) -> tuple[str, str] | None:
+        """(where, the shared n-gram) of the first overlap, or None."""
+        gram = next((gram for gram in ngrams(text, self.n) if gram in self._index), None)
+        return None if gram is None else (self._index[gram], " ".join(gram))
+
+
 def decontaminate(
     rows: list[dict[str, Any]], eval_prompts: Iterable[tuple[str, str]], n: int = 8
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -28,16 +47,12 @@ def decontaminate(
 
     ``eval_prompts`` are (where, prompt text) pairs, e.g. ("ifeval:1000", "Write a ...").
     """
-    index: dict[tuple[str, ...], str] = {}
-    for where, prompt in eval_prompts:
-        for gram in ngrams(prompt, n):
-            index.setdefault(gram, where)
+    index = NgramIndex(eval_prompts, n)
     kept, dropped = [], []
     for row in rows:
-        text = (row.get("source") or {}).get("task") or row["prompt"]
-        hit = next((gram for gram in ngrams(text, n) if gram in index), None)
+        hit = index.hit((row.get("source") or {}).get("task") or row["prompt"])
         if hit is None:
             kept.append(row)
         else:
-            dropped.append({"key": row["key"], "overlaps": index[hit], "ngram": " ".join(hit)})
+            dropped.append({"key": row["key"], "overlaps": hit[0], "ngram": hit[1]})
     return kept, dropped

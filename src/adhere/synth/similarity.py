@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from adhere.errors import InputError, MissingExtraError
 
@@ -78,6 +79,38 @@ def shingles(text: str, size: int = 3) -> set[str]:
     return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
+class MinHashIndex:
+    """MinHash signatures of word shingles in a datasketch LSH index. ``match(text)`` is the key
+    of an added text whose estimated Jaccard similarity with ``text`` reaches the threshold."""
+
+    def __init__(self, threshold: float = 0.8, *, num_perm: int = 128, shingle: int = 3):
+        if not 0.0 < threshold <= 1.0:
+            raise InputError(f"the near-duplicate threshold must be in (0, 1], got {threshold}")
+        try:
+            from datasketch import MinHash, MinHashLSH
+        except ImportError:
+            raise MissingExtraError(f"MinHash near-duplicate removal needs datasketch: {_HINT}") from None
+        self._minhash = MinHash
+        self.threshold, self.num_perm, self.shingle = threshold, num_perm, shingle
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self._signatures: dict[Any, Any] = {}
+
+    def _signature(self, text: str) -> Any:
+        signature = self._minhash(num_perm=self.num_perm, seed=1)
+        signature.update_batch([s.encode("utf-8") for s in shingles(text, self.shingle)])
+        return signature
+
+    def match(self, text: str) -> Any:
+        signature = self._signature(text)
+        found = [k for k in self._lsh.query(signature) if self._signatures[k].jaccard(signature) >= self.threshold]
+        return min(found) if found else None
+
+    def add(self, key: Any, text: str) -> None:
+        signature = self._signature(text)
+        self._lsh.insert(key, signature)
+        self._signatures[key] = signature
+
+
 def near_duplicates(
     texts: Sequence[str],
     *,
@@ -88,22 +121,12 @@ def near_duplicates(
 ) -> dict[int, int]:
     """``{index: index of the kept text it nearly duplicates}``. Texts are visited in ``order``
     (default: as given); the first of each group is kept, so put the best first."""
-    if not 0.0 < threshold <= 1.0:
-        raise InputError(f"the near-duplicate threshold must be in (0, 1], got {threshold}")
-    try:
-        from datasketch import MinHash, MinHashLSH
-    except ImportError:
-        raise MissingExtraError(f"MinHash near-duplicate removal needs datasketch: {_HINT}") from None
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    kept: dict[int, MinHash] = {}
+    index = MinHashIndex(threshold, num_perm=num_perm, shingle=shingle)
     duplicates: dict[int, int] = {}
-    for index in order if order is not None else range(len(texts)):
-        signature = MinHash(num_perm=num_perm, seed=1)
-        signature.update_batch([s.encode("utf-8") for s in shingles(texts[index], shingle)])
-        matches = [m for m in lsh.query(signature) if kept[m].jaccard(signature) >= threshold]
-        if matches:
-            duplicates[index] = min(matches)
-            continue
-        lsh.insert(index, signature)
-        kept[index] = signature
+    for position in order if order is not None else range(len(texts)):
+        match = index.match(texts[position])
+        if match is not None:
+            duplicates[position] = match
+        else:
+            index.add(position, texts[position])
     return duplicates
