@@ -66,6 +66,7 @@ def run(backend, config, cache=None, against=None):
 
 def test_parse_tasks():
     assert parse_tasks("Sure!\n1. Do a.\n2) Do b\n  3: \"Do c\"\nTask 4. *Do d*\nnot numbered") == ["Do a.", "Do b", "Do c", "Do d"]
+    assert parse_tasks("1. 8. Bake bread.\n2. 3) 2. Plan a trip.") == ["Bake bread.", "Plan a trip."]
 
 
 def test_filters_keep_new_text_tasks_and_report_why_others_went():

@@ -39,6 +39,7 @@ NOT_TEXT = (
     "files", "attached", "screenshot", "spreadsheet", "url", "link below", "go to",
 )  # fmt: skip
 _NOT_TEXT = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in NOT_TEXT) + r")\b", re.IGNORECASE)
+_NUMBER = re.compile(r"^(?:\d{1,3}\s*[.):]\s*)+")
 _ITEM = re.compile(r"^\s*(?:task\s*)?\d{1,3}\s*[.):]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -86,8 +87,9 @@ def request_messages(examples: Sequence[str], wanted: int) -> list[dict[str, str
 
 
 def parse_tasks(text: str) -> list[str]:
-    """The numbered items of a reply, quotes and markdown emphasis stripped."""
-    return [m.group(1).strip().strip("\"'*_`").strip() for m in _ITEM.finditer(text)]
+    """The numbered items of a reply, extra numbering, quotes and markdown emphasis stripped."""
+    # A small model often numbers twice ("3. 2. Plan a trip"): every leading number goes.
+    return [_NUMBER.sub("", m.group(1)).strip().strip("\"'*_`").strip() for m in _ITEM.finditer(text)]
 
 
 class _Filter:
