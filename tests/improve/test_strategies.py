@@ -133,6 +133,7 @@ def test_eval_with_a_strategy_records_candidates_and_cost(tmp_path):
         assert all(r["strategy"] == "best-of-n:3" and len(r["candidates"]) == 3 for r in responses)
         summary = json.loads((out / "summary.json").read_text())
         assert summary["cost"]["calls"] == 12 and summary["cost"]["strategy"] == "best-of-n:3"
+        assert "cost (best-of-n:3): 12 model calls" in " ".join(result.stdout.split())
         assert len(server.requests()) == 12
         assert json.loads((out / "config.json").read_text())["strategy"] == "best-of-n:3"
     finally:

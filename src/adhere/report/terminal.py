@@ -43,7 +43,15 @@ def summary_renderable(summary: Summary) -> Group:
     for cid in sorted(summary.strict.per_id):
         strict, loose = summary.strict.per_id[cid], summary.loose.per_id[cid]
         per_id.add_row(cid, _pct(strict), _pct(loose), str(strict.total))
-    return Group(head, per_id)
+    parts: list[Any] = [head, per_id]
+    cost = summary.extra.get("cost")
+    if cost:
+        strategy = cost.get("strategy") or "one call per prompt"
+        parts.append(
+            f"cost ({strategy}): {cost['calls']} model calls, {cost['prompt_tokens']} prompt + "
+            f"{cost['completion_tokens']} completion tokens; {cost['generation_seconds_this_run']:.0f} s generating in this run"
+        )
+    return Group(*parts)
 
 
 def print_summary(summary: Summary, console: Console | None = None) -> None:
