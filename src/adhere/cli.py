@@ -153,6 +153,30 @@ def _parser() -> argparse.ArgumentParser:
     instruct.add_argument("--api-key-env", help="environment variable holding the API key")
     instruct.add_argument("--cache", help="response cache file (default: ~/.cache/adhere/cache.sqlite)")
 
+    trainer = commands.add_parser(
+        "train", help="fine-tune with TRL (LoRA by default) on SFT rows or preference pairs",
+        description="SFT or DPO with TRL and PEFT on the transformers model loaded from the GGUF the embedded "
+        "backend runs (or hf:PATH_OR_ID). Checkpoints, log.jsonl (loss, rewards) and final/ go to --out; rerun "
+        "the same command to resume from the last checkpoint.",
+    )  # fmt: skip
+    trainer.add_argument("kind", choices=["sft", "dpo"])
+    trainer.add_argument("data", metavar="DATA.jsonl", help="make-sft rows (sft) or make-pairs rows (dpo)")
+    trainer.add_argument("--out", required=True, help="training folder (checkpoints, log, final model)")
+    trainer.add_argument("--model", default="local", help="local (default), gguf:PATH or hf:PATH_OR_ID")
+    trainer.add_argument("--epochs", type=float, default=1.0)
+    trainer.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps")
+    trainer.add_argument("--learning-rate", type=float, default=None)
+    trainer.add_argument("--batch-size", type=int, default=4)
+    trainer.add_argument("--grad-accum", type=int, default=1)
+    trainer.add_argument("--max-length", type=int, default=1024, help="tokens per example (default 1024)")
+    trainer.add_argument("--full", action="store_true", help="train every weight instead of a LoRA adapter")
+    trainer.add_argument("--lora-r", type=int, default=16)
+    trainer.add_argument("--lora-alpha", type=int, default=32)
+    trainer.add_argument("--beta", type=float, default=0.1, help="DPO beta (default 0.1)")
+    trainer.add_argument("--save-steps", type=int, default=50)
+    trainer.add_argument("--logging-steps", type=int, default=5)
+    trainer.add_argument("--seed", type=int, default=0)
+
     choose = commands.add_parser(
         "select", help="keep the best fraction of a data file by InstructMining-style indicators, near-duplicates removed",
         description="Score every row of an SFT, pair or prompt/response JSONL file by indicators (length, MTLD, "
@@ -472,6 +496,25 @@ def _self_instruct(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from adhere.train.trainer import TrainConfig, train
+
+    config = TrainConfig(
+        kind=args.kind, data=args.data, out=args.out, model=args.model, epochs=args.epochs, max_steps=args.max_steps,
+        learning_rate=args.learning_rate, batch_size=args.batch_size, grad_accum=args.grad_accum,
+        max_length=args.max_length, full=args.full, lora_r=args.lora_r, lora_alpha=args.lora_alpha, beta=args.beta,
+        save_steps=args.save_steps, logging_steps=args.logging_steps, seed=args.seed,
+    )  # fmt: skip
+    result = train(config)
+    Console(stderr=True).print(
+        f"trained {result['steps']} steps on {result['rows']} rows (loss {result['train_loss']:.4f}); "
+        f"{'adapter' if result['adapter'] else 'model'} in {result['final']}", soft_wrap=True,
+    )  # fmt: skip
+    return 0
+
+
 def _select(args: argparse.Namespace) -> int:
     import json
 
@@ -539,7 +582,7 @@ def _constraints(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "constraints": _constraints}
+    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "train": _train, "constraints": _constraints}
     try:
         return handlers[args.command](args)
     except AdhereError as error:

@@ -1,0 +1,1 @@
+"""Fine-tuning with TRL and PEFT: SFT and DPO on the model the embedded backend runs."""

@@ -1,0 +1,215 @@
+"""``adhere train sft|dpo``: LoRA (or full) fine-tuning with TRL on the model the embedded backend runs.
+
+The transformers model is loaded from the same GGUF file llama.cpp runs (``gguf_file=``): as dense
+fp32 weights, with the GGUF quantizer detached so that transformers lets it train. ``hf:`` loads
+any transformers checkpoint instead.
+
+The output folder holds TRL's checkpoints (``checkpoint-N``, every ``save_steps``), ``log.jsonl``
+(one row per logging step: loss, learning rate, and for DPO the rewards and their margin),
+``train_config.json`` and, at the end, ``final/`` (the LoRA adapter, or the whole model, with the
+tokenizer) and ``result.json``. Rerunning the same command resumes from the last checkpoint; a
+different configuration in the same folder is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from adhere.errors import InputError, MissingExtraError, first_line
+from adhere.jsonl import write_json
+from adhere.train.data import load_rows
+
+INSTALL_HINT = "pip install 'adhere[train]' (and a torch build for your hardware, e.g. torch==2.13.0 on CPU)"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    kind: str
+    """"sft" or "dpo"."""
+    data: str
+    out: str
+    model: str = "local"
+    epochs: float = 1.0
+    max_steps: int = -1
+    """Stop after this many optimizer steps (-1: run the epochs)."""
+    learning_rate: float | None = None
+    """Default: 2e-4 (LoRA) / 2e-5 (full) for SFT, 5e-5 (LoRA) / 5e-7 (full) for DPO."""
+    batch_size: int = 4
+    grad_accum: int = 1
+    max_length: int = 1024
+    """Tokens per example (prompt and answer); longer ones are cut."""
+    full: bool = False
+    """Train every weight instead of a LoRA adapter."""
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    beta: float = 0.1
+    """DPO's beta."""
+    save_steps: int = 50
+    logging_steps: int = 5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("sft", "dpo"):
+            raise InputError(f"training kind must be sft or dpo, got {self.kind!r}")
+        checks = {
+            "--epochs": self.epochs > 0, "--batch-size": self.batch_size >= 1, "--grad-accum": self.grad_accum >= 1,
+            "--max-length": self.max_length >= 16, "--lora-r": self.lora_r >= 1, "--save-steps": self.save_steps >= 1,
+            "--logging-steps": self.logging_steps >= 1, "--max-steps": self.max_steps == -1 or self.max_steps >= 1,
+            "--beta": self.beta > 0, "--learning-rate": self.learning_rate is None or self.learning_rate > 0,
+        }  # fmt: skip
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise InputError(f"bad training setting {bad[0]}: {getattr(self, bad[0][2:].replace('-', '_'))!r}")
+
+    @property
+    def lr(self) -> float:
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return {("sft", False): 2e-4, ("sft", True): 2e-5, ("dpo", False): 5e-5, ("dpo", True): 5e-7}[(self.kind, self.full)]
+
+    def resumable_fields(self) -> dict[str, Any]:
+        """What must match for a rerun to continue an existing run (not its length)."""
+        data = dataclasses.asdict(self)
+        for name in ("epochs", "max_steps", "save_steps", "logging_steps"):
+            data.pop(name)
+        data["learning_rate"] = self.lr
+        return data
+
+
+def _imports() -> Any:
+    try:
+        import peft  # noqa: F401
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+        import trl
+    except ImportError as error:
+        raise MissingExtraError(f"training needs {error.name}: {INSTALL_HINT}") from None
+    return trl
+
+
+def model_source(spec: str) -> tuple[dict[str, Any], str]:
+    """``from_pretrained`` arguments for a model spec, and a description of it."""
+    from adhere.models.base import parse_spec
+
+    kind, arg = parse_spec(spec)
+    if kind in ("local", "gguf"):
+        from adhere.models.perplexity import model_path
+
+        path = model_path(spec).resolve()
+        return {"pretrained_model_name_or_path": str(path.parent), "gguf_file": path.name}, str(path)
+    if kind == "hf":
+        return {"pretrained_model_name_or_path": arg}, arg
+    raise InputError(f"training needs weights on this machine: local, gguf:PATH or hf:PATH_OR_ID, got {spec!r}")
+
+
+def load_model(spec: str) -> tuple[Any, Any]:
+    """(model, tokenizer), trainable: fp32, the GGUF quantizer detached."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source, where = model_source(spec)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(**source)
+        model = AutoModelForCausalLM.from_pretrained(**source, dtype=torch.float32)
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot load {where} with transformers: {first_line(error)[:200]}") from None
+    quantizer = getattr(model, "hf_quantizer", None)
+    if quantizer is not None:
+        # transformers refuses to train a model loaded through a quantizer; GGUF weights are
+        # already dequantized to fp32, so the quantizer only has to be detached.
+        quantizer.remove_quantization_config(model)
+        model.config._is_quantized = False
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
+
+
+def _log_callback(path: Path, resumed_step: int) -> Any:
+    from transformers import TrainerCallback
+
+    # A resumed run repeats the steps after its checkpoint: their old rows go.
+    if path.exists():
+        rows = [line for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and json.loads(line).get("step", 0) <= resumed_step]  # fmt: skip
+        path.write_text("".join(f"{line}\n" for line in rows), encoding="utf-8")
+
+    class JsonlLog(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+            if state.is_world_process_zero and logs:
+                row = {"step": state.global_step, "epoch": state.epoch, "time": round(time.time(), 3), **logs}
+                with path.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(row) + "\n")
+
+    return JsonlLog()
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Train (resuming from the last checkpoint in ``config.out``); returns the result summary."""
+    trl = _imports()
+    from transformers.trainer_utils import get_last_checkpoint
+
+    rows = load_rows(config.data, config.kind)
+    out = Path(config.out)
+    saved = out / "train_config.json"
+    if saved.exists():
+        before = json.loads(saved.read_text(encoding="utf-8"))
+        now = config.resumable_fields()
+        changed = sorted(k for k in now if before.get(k) != now[k])
+        if changed:
+            raise InputError(f"{out} holds a training run with other settings ({', '.join(changed)}); use a new --out")
+    elif out.exists() and any(out.iterdir()):
+        raise InputError(f"{out} is not empty and holds no adhere training run; use a new --out")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(saved, {**dataclasses.asdict(config), **config.resumable_fields()})
+    checkpoint = get_last_checkpoint(str(out))
+    resumed_step = int(checkpoint.rsplit("-", 1)[1]) if checkpoint else 0
+
+    import datasets
+
+    model, tokenizer = load_model(config.model)
+    peft_config = None
+    if not config.full:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                                 target_modules="all-linear", task_type="CAUSAL_LM")  # fmt: skip
+    common = dict(
+        output_dir=str(out), num_train_epochs=config.epochs, max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size, gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.lr, lr_scheduler_type="cosine", warmup_steps=0.05, logging_steps=config.logging_steps,
+        save_steps=config.save_steps, save_total_limit=2, seed=config.seed, report_to=[], max_length=config.max_length,
+        use_cpu=not _has_accelerator(), dataloader_num_workers=0,
+    )  # fmt: skip
+    dataset = datasets.Dataset.from_list(rows)
+    callback = _log_callback(out / "log.jsonl", resumed_step)
+    if config.kind == "sft":
+        args = trl.SFTConfig(**common, completion_only_loss=True)
+        trainer = trl.SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                                 peft_config=peft_config, callbacks=[callback])  # fmt: skip
+    else:
+        args = trl.DPOConfig(**common, beta=config.beta)
+        trainer = trl.DPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                                 peft_config=peft_config, callbacks=[callback])  # fmt: skip
+    started = time.monotonic()
+    output = trainer.train(resume_from_checkpoint=checkpoint)
+    final = out / "final"
+    trainer.save_model(str(final))
+    tokenizer.save_pretrained(str(final))
+    result = {
+        "kind": config.kind, "model": config.model, "rows": len(rows), "steps": trainer.state.global_step,
+        "resumed_from_step": resumed_step, "train_loss": output.training_loss, "seconds_this_run": round(time.monotonic() - started, 1),
+        "adapter": not config.full, "final": str(final),
+    }  # fmt: skip
+    write_json(out / "result.json", result)
+    return result
+
+
+def _has_accelerator() -> bool:
+    import torch
+
+    return torch.cuda.is_available() or (hasattr(torch.backends, "mps") and torch.backends.mps.is_available())

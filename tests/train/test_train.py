@@ -1,0 +1,103 @@
+"""`adhere train`: rows checked before loading a model, real LoRA SFT and DPO steps, resume."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from adhere.errors import InputError
+from adhere.train.data import load_rows
+from adhere.train.trainer import TrainConfig, train
+from tests.conftest import read_jsonl, write_jsonl
+
+WORDS = ["river", "garden", "window", "morning", "signal", "balance", "journey", "harbor"]
+
+
+def user(text):
+    return [{"role": "user", "content": text}]
+
+
+def assistant(text):
+    return [{"role": "assistant", "content": text}]
+
+
+def sft_rows():
+    return [{"messages": user(f"Write the word {w} in capitals.") + assistant(w.upper()), "provenance": {"key": i}}
+            for i, w in enumerate(WORDS)]  # fmt: skip
+
+
+def dpo_rows():
+    return [{"prompt": user(f"Write the word {w} in capitals."), "chosen": assistant(w.upper()),
+             "rejected": assistant(w)} for w in WORDS[:4]]  # fmt: skip
+
+
+def test_rows_become_prompt_completion_and_extra_fields_go(tmp_path):
+    rows = load_rows(write_jsonl(tmp_path / "s.jsonl", sft_rows()), "sft")
+    assert rows[0] == {"prompt": user("Write the word river in capitals."), "completion": assistant("RIVER")}
+    pairs = load_rows(write_jsonl(tmp_path / "p.jsonl", [{"prompt": "Hi?", "chosen": "Hello", "rejected": "Go"}]), "dpo")
+    assert pairs == [{"prompt": user("Hi?"), "chosen": assistant("Hello"), "rejected": assistant("Go")}]
+
+
+@pytest.mark.parametrize(
+    ("kind", "row", "message"),
+    [
+        ("sft", {"text": "hi"}, "an SFT row needs 'messages'"),
+        ("sft", {"messages": user("hi")}, "must end with a assistant message"),
+        ("sft", {"messages": assistant("hi")}, "needs a user turn"),
+        ("sft", {"messages": [{"role": "user", "content": 3}, *assistant("x")]}, "message 0 needs a role"),
+        ("dpo", {"prompt": "hi", "chosen": "a"}, "missing rejected"),
+        ("dpo", {"prompt": "hi", "chosen": "a", "rejected": "a"}, "are the same answer"),
+        ("dpo", {"prompt": [], "chosen": "a", "rejected": "b"}, "'prompt' must be a non-empty list"),
+    ],
+)
+def test_bad_rows_name_their_line(tmp_path, kind, row, message):
+    path = write_jsonl(tmp_path / "d.jsonl", [sft_rows()[0] if kind == "sft" else dpo_rows()[0], row])
+    with pytest.raises(InputError, match=message) as error:
+        load_rows(path, kind)
+    assert f"{path}:2:" in str(error.value)
+
+
+def test_bad_settings():
+    with pytest.raises(InputError, match="--batch-size"):
+        TrainConfig(kind="sft", data="x", out="y", batch_size=0)
+    with pytest.raises(InputError, match="sft or dpo"):
+        TrainConfig(kind="ppo", data="x", out="y")
+
+
+def test_lora_sft_trains_logs_and_resumes(tmp_path):
+    data = write_jsonl(tmp_path / "sft.jsonl", sft_rows())
+    config = dict(kind="sft", data=str(data), out=str(tmp_path / "run"), batch_size=2, save_steps=1,
+                  logging_steps=1, max_length=64)  # fmt: skip
+    first = train(TrainConfig(**config, max_steps=2))
+    assert first["steps"] == 2 and first["resumed_from_step"] == 0 and first["adapter"]
+    log = read_jsonl(tmp_path / "run" / "log.jsonl")
+    losses = [row["loss"] for row in log if "loss" in row]
+    assert len(losses) == 2 and all(loss > 0 for loss in losses)
+    assert (tmp_path / "run" / "final" / "adapter_model.safetensors").exists()
+    # The same run, longer: it continues from checkpoint-2 instead of starting over.
+    second = train(TrainConfig(**config, max_steps=3))
+    assert second["resumed_from_step"] == 2 and second["steps"] == 3
+    steps = [row["step"] for row in read_jsonl(tmp_path / "run" / "log.jsonl") if "loss" in row]
+    assert steps == [1, 2, 3]
+    with pytest.raises(InputError, match="other settings \\(lora_r\\)"):
+        train(TrainConfig(**{**config, "lora_r": 4}, max_steps=3))
+
+
+def test_lora_dpo_logs_rewards(tmp_path):
+    data = write_jsonl(tmp_path / "pairs.jsonl", dpo_rows())
+    result = train(TrainConfig(kind="dpo", data=str(data), out=str(tmp_path / "run"), batch_size=2, max_steps=1,
+                               logging_steps=1, max_length=64))  # fmt: skip
+    assert result["steps"] == 1
+    logged = [row for row in read_jsonl(tmp_path / "run" / "log.jsonl") if "loss" in row]
+    assert logged and any(key.startswith("rewards/") for key in logged[0])
+
+
+def test_cli_refuses_a_bad_row_before_loading_anything(tmp_path):
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps(sft_rows()[0]) + "\n" + json.dumps({"prompt": "x"}) + "\n")
+    result = subprocess.run([sys.executable, "-m", "adhere.cli", "train", "sft", str(data), "--out", str(tmp_path / "o")],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 2 and f"{data}:2:" in result.stderr and len(result.stderr.strip().splitlines()) == 1
