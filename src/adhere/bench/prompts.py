@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from adhere.errors import InputError, MissingExtraError, first_line
+from adhere.errors import InputError
+from adhere.hub import load_hub_dataset
 
 #: The benchmarks adhere knows, and the Hub dataset (name, split) of each one's prompts.
 HUB_DATASETS = {
@@ -31,18 +32,5 @@ def load_prompts(benchmark: str, path: str | os.PathLike[str] | None) -> tuple[l
     if benchmark not in HUB_DATASETS:
         raise InputError(f"no Hub dataset known for {benchmark!r}; pass --data PATH")
     name, split = HUB_DATASETS[benchmark]
-    try:
-        import datasets
-    except ImportError:
-        raise MissingExtraError(
-            f"loading {name} from the Hugging Face Hub needs `datasets`: pip install 'adhere[hub]', "
-            "or pass --data PATH to a local JSONL copy"
-        ) from None
-    try:
-        rows = datasets.load_dataset(name, split=split)
-    except Exception as error:  # datasets raises many types for "offline" / "not found"
-        raise InputError(
-            f"cannot load {name} from the Hugging Face Hub ({first_line(error)[:160]}); "
-            "pass --data PATH to a local JSONL copy"
-        ) from None
+    rows = load_hub_dataset(name, split, instead="pass --data PATH to a local JSONL copy")
     return [json.loads(json.dumps(dict(row))) for row in rows], f"hf:{name}:{split}"

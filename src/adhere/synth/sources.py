@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adhere.errors import InputError, MissingExtraError, first_line
+from adhere.errors import InputError
+from adhere.hub import load_hub_dataset
 from adhere.jsonl import read_jsonl
 
 _FIELDS = ("task", "prompt", "instruction")
@@ -29,14 +30,7 @@ def load_seeds(source: str) -> list[str]:
 def _hub(source: str) -> list[str]:
     parts = source[3:].split(":")
     name, split, field = parts[0], parts[1] if len(parts) > 1 else "train", parts[2] if len(parts) > 2 else None
-    try:
-        import datasets
-    except ImportError:
-        raise MissingExtraError("--seeds hf:... needs `datasets`: pip install 'adhere[hub]'") from None
-    try:
-        rows = datasets.load_dataset(name, split=split)
-    except Exception as error:  # datasets raises many types for offline / not found
-        raise InputError(f"cannot load {name} from the Hugging Face Hub ({first_line(error)[:160]}); pass a JSONL file") from None
+    rows = load_hub_dataset(name, split, instead="pass a JSONL file")
     field = field or next((f for f in _FIELDS if f in rows.column_names), None)
     if field is None or field not in rows.column_names:
         raise InputError(f"{name}: no {field or 'task/prompt/instruction'} column; name it: hf:{name}:{split}:FIELD")
