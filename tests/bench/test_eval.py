@@ -141,15 +141,16 @@ def test_model_errors_are_recorded_and_retried_by_the_next_run(tmp_path, prompts
         server.kill()
 
 
-def test_hub_path_fails_with_one_clear_line(tmp_path, env):
+@pytest.mark.parametrize(("benchmark", "dataset"), [("ifeval", "google/IFEval"), ("ifbench", "allenai/IFBench_test")])
+def test_hub_path_fails_with_one_clear_line_naming_its_dataset(tmp_path, env, benchmark, dataset):
     result = subprocess.run(
-        [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:x",
+        [sys.executable, "-m", "adhere.cli", "eval", benchmark, "--model", "openai:x",
          "--base-url", "http://127.0.0.1:9/v1", "--out", str(tmp_path / "o")],
         env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "google/IFEval" in lines[0] and "--data PATH" in lines[0]
+    assert len(lines) == 1 and dataset in lines[0] and "--data PATH" in lines[0]
 
 
 def test_cache_info_and_clear(tmp_path, prompts, env):
@@ -184,14 +185,3 @@ def test_eval_ifbench_scores_with_the_ifbench_checkers(tmp_path, env):
         assert json.loads((out / "config.json").read_text())["benchmark"] == "ifbench"
     finally:
         server.kill()
-
-
-def test_ifbench_hub_path_names_its_dataset(tmp_path, env):
-    result = subprocess.run(
-        [sys.executable, "-m", "adhere.cli", "eval", "ifbench", "--model", "openai:x",
-         "--base-url", "http://127.0.0.1:9/v1", "--out", str(tmp_path / "o")],
-        env=env, capture_output=True, text=True,
-    )  # fmt: skip
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "allenai/IFBench_test" in lines[0] and "--data PATH" in lines[0]

@@ -79,6 +79,18 @@ def chat_formatter(model: Any, path: Path) -> Any:
     )
 
 
+def gguf_path(spec: str, needed_by: str) -> Path:
+    """The GGUF file of a ``local`` or ``gguf:PATH`` spec, checked, for code that reads the file
+    itself (``needed_by`` names it in the error for any other spec)."""
+    if spec == "local":
+        return bundled_model_path()
+    if spec.startswith("gguf:"):
+        path = Path(spec[5:]).expanduser()
+        check_gguf(path)
+        return path
+    raise InputError(f"{needed_by} needs a llama.cpp model: 'local' or 'gguf:PATH', got {spec!r}")
+
+
 class LlamaCppBackend:
     """One llama.cpp model in this process, decoding up to ``n_parallel`` prompts at once.
 

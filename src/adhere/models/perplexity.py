@@ -10,21 +10,9 @@ from __future__ import annotations
 import logging
 import math
 import os
-from pathlib import Path
 
-from adhere.errors import InputError, MissingExtraError
-from adhere.models.llamacpp import INSTALL_HINT, bundled_model_path, chat_formatter, check_gguf
-
-
-def model_path(spec: str) -> Path:
-    """``local`` or ``gguf:PATH`` to the GGUF file."""
-    if spec == "local":
-        return bundled_model_path()
-    if spec.startswith("gguf:"):
-        path = Path(spec[5:]).expanduser()
-        check_gguf(path)
-        return path
-    raise InputError(f"perplexity needs a llama.cpp model: 'local' or 'gguf:PATH', got {spec!r}")
+from adhere.errors import MissingExtraError
+from adhere.models.llamacpp import INSTALL_HINT, chat_formatter, gguf_path
 
 
 class Perplexity:
@@ -38,7 +26,7 @@ class Perplexity:
             raise MissingExtraError(f"perplexity needs llama-cpp-python: {INSTALL_HINT}") from None
         self._np = numpy
         self.spec = spec
-        self.path = model_path(spec)
+        self.path = gguf_path(spec, "perplexity")
         logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
         self._llm = llama_cpp.Llama(
             model_path=str(self.path), n_ctx=n_ctx, logits_all=True, verbose=False,

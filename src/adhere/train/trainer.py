@@ -98,9 +98,9 @@ def model_source(spec: str) -> tuple[dict[str, Any], str]:
 
     kind, arg = parse_spec(spec)
     if kind in ("local", "gguf"):
-        from adhere.models.perplexity import model_path
+        from adhere.models.llamacpp import gguf_path
 
-        path = model_path(spec).resolve()
+        path = gguf_path(spec, "training").resolve()
         return {"pretrained_model_name_or_path": str(path.parent), "gguf_file": path.name}, str(path)
     if kind == "hf":
         return {"pretrained_model_name_or_path": arg}, arg
