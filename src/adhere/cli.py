@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
         help="sequences decoded together in each llama.cpp batch (local, gguf); 1 decodes "
         "one stream, as llama-cpp-python does",
     )  # fmt: skip
+    evaluate.add_argument("--lora", metavar="ADAPTER.gguf", help="a llama.cpp LoRA GGUF applied to the model "
+                          "(local, gguf), e.g. from `adhere export --type lora`")  # fmt: skip
     evaluate.add_argument("--batch-size", type=int, default=16, help="prompts per batch (hf)")
     evaluate.add_argument("--temperature", type=float, default=0.0)
     evaluate.add_argument("--top-p", type=float, default=1.0)
@@ -177,6 +179,18 @@ def _parser() -> argparse.ArgumentParser:
     trainer.add_argument("--logging-steps", type=int, default=5)
     trainer.add_argument("--seed", type=int, default=0)
 
+    exporter = commands.add_parser(
+        "export", help="write a trained model as a GGUF file llama.cpp runs (merged q8_0/f16/f32, or a LoRA GGUF)",
+        description="Merge a training run's LoRA adapter (or take its full weights) into the base GGUF it was trained "
+        "from and write a GGUF for --model gguf:PATH; or write the adapter as a llama.cpp LoRA GGUF for "
+        "--model local --lora PATH. Offline: the base GGUF's metadata and tokenizer are copied as they are.",
+    )  # fmt: skip
+    exporter.add_argument("run", metavar="TRAIN_DIR", help="folder of `adhere train`, its final/, or a checkpoint-N folder")
+    exporter.add_argument("--out", required=True, help="the .gguf file to write")
+    exporter.add_argument("--type", default="q8_0", choices=["q8_0", "f16", "f32", "lora"],
+                          help="q8_0 (default; keeps what was learned), f16, f32, or lora (an adapter GGUF)")  # fmt: skip
+    exporter.add_argument("--base", help="base model the run was trained from (default: from its train_config.json)")
+
     choose = commands.add_parser(
         "select", help="keep the best fraction of a data file by InstructMining-style indicators, near-duplicates removed",
         description="Score every row of an SFT, pair or prompt/response JSONL file by indicators (length, MTLD, "
@@ -263,6 +277,12 @@ def _eval(args: argparse.Namespace) -> int:
         "hf": {"batch_size": args.batch_size},
         "vllm": {"max_model_len": args.max_model_len, "tensor_parallel_size": args.tensor_parallel_size},
     }.get(parse_spec(args.model)[0], {})
+    if args.lora:
+        if parse_spec(args.model)[0] not in ("local", "gguf"):
+            from adhere.errors import InputError
+
+            raise InputError(f"--lora applies to llama.cpp models (local, gguf:PATH), not {args.model!r}")
+        backend_options["lora"] = args.lora  # recorded only when given: older runs' settings stay the same
     if args.benchmark == "multiturn" and (args.data or args.limit or args.strategy):
         from adhere.errors import InputError
 
@@ -515,6 +535,23 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from adhere.train.export import export
+
+    with Console(stderr=True).status(f"writing {args.out}"):
+        result = export(Path(args.run), Path(args.out), args.type, base=args.base)
+    use = f"--model local --lora {args.out}" if args.type == "lora" else f"--model gguf:{args.out}"
+    Console(stderr=True).print(
+        f"wrote {args.out} ({args.type}, {result['bytes'] / 2**20:.0f} MiB, {result['tensors_changed']} trained "
+        f"tensors, base {Path(result['base']).name}); evaluate it with: adhere eval ifeval {use}", soft_wrap=True,
+    )  # fmt: skip
+    return 0
+
+
 def _select(args: argparse.Namespace) -> int:
     import json
 
@@ -582,7 +619,7 @@ def _constraints(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "train": _train, "constraints": _constraints}
+    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "train": _train, "export": _export, "constraints": _constraints}
     try:
         return handlers[args.command](args)
     except AdhereError as error:

@@ -64,7 +64,7 @@ class _Sequence:
 class LlamaEngine:
     """A llama.cpp model with ``n_parallel`` decoding slots, served by one thread."""
 
-    def __init__(self, path: Path, *, n_ctx: int, n_parallel: int, n_threads: int):
+    def __init__(self, path: Path, *, n_ctx: int, n_parallel: int, n_threads: int, lora: Path | None = None):
         import llama_cpp
         from llama_cpp import _internals
 
@@ -96,6 +96,9 @@ class LlamaEngine:
         except ValueError as error:
             self.model.close()
             raise ModelUnavailableError(f"llama.cpp could not make a context for {path}: {error}") from None
+        self._adapter = None
+        if lora is not None:
+            self._apply_lora(path, lora)
         self.batch = _internals.LlamaBatch(n_tokens=N_BATCH, embd=0, n_seq_max=1, verbose=False)
         self.vocab = self.model.vocab
         self._pieces: dict[int, bytes] = {}
@@ -149,7 +152,27 @@ class LlamaEngine:
             self._thread.join()
             self.batch.close()
             self.context.close()
+            if self._adapter is not None:
+                self._llama_cpp.llama_adapter_lora_free(self._adapter)
             self.model.close()
+
+    def _apply_lora(self, path: Path, lora: Path) -> None:
+        """Apply a llama.cpp LoRA adapter GGUF (scale 1) to every sequence of this context."""
+        llama_cpp = self._llama_cpp
+        self._adapter = llama_cpp.llama_adapter_lora_init(self.model.model, str(lora).encode("utf-8"))
+        failed = not self._adapter
+        if not failed:
+            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(self._adapter)
+            failed = bool(llama_cpp.llama_set_adapters_lora(self.context.ctx, adapters, 1, (ctypes.c_float * 1)(1.0)))
+        if failed:
+            self.context.close()
+            if self._adapter:
+                llama_cpp.llama_adapter_lora_free(self._adapter)
+            self.model.close()
+            raise ModelUnavailableError(
+                f"llama.cpp could not apply the LoRA adapter {lora} to {path}; is it a LoRA GGUF "
+                "(adhere export --type lora) of this base model?"
+            )
 
     # -- the serving loop ----------------------------------------------------------------------
 

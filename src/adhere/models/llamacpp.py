@@ -106,6 +106,7 @@ class LlamaCppBackend:
         n_ctx: int = 2048,
         n_parallel: int = 8,
         n_threads: int | None = None,
+        lora: str | Path | None = None,
     ):
         try:
             import llama_cpp  # noqa: F401
@@ -117,6 +118,11 @@ class LlamaCppBackend:
         for option, value in (("n_ctx", n_ctx), ("n_parallel", n_parallel)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InputError(f"{option} must be a positive integer, got {value!r}")
+        self.lora = None
+        if lora is not None:
+            self.lora = Path(lora).expanduser().resolve()
+            check_gguf(self.lora)
+            name = f"{name}+lora:{lora}"
         self.name = name
         self.path = path.resolve()
         self.n_ctx = n_ctx
@@ -125,7 +131,7 @@ class LlamaCppBackend:
         self.concurrency: int | None = None
         self._batch: list[Any] = []
         self._engine = LlamaEngine(
-            self.path, n_ctx=n_ctx, n_parallel=n_parallel, n_threads=n_threads or os.cpu_count() or 1
+            self.path, n_ctx=n_ctx, n_parallel=n_parallel, n_threads=n_threads or os.cpu_count() or 1, lora=self.lora
         )
         try:
             self._formatter = chat_formatter(self._engine.model, self.path)
@@ -136,7 +142,10 @@ class LlamaCppBackend:
         self._eos_text = self._formatter.eos_token
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": "gguf", "path": str(self.path), "sha256": file_sha256(self.path)}
+        identity = {"backend": "gguf", "path": str(self.path), "sha256": file_sha256(self.path)}
+        if self.lora is not None:  # an adapter changes every answer: its own cache entries
+            identity["lora"] = {"path": str(self.lora), "sha256": file_sha256(self.lora)}
+        return identity
 
     def prompt_tokens(self, messages: Messages) -> list[int]:
         """The tokens the model reads: the chat template rendered, its special tokens parsed."""
@@ -197,4 +206,4 @@ def _local(_: str, **options: Any) -> LlamaCppBackend:
 
 
 def _llama_options(options: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in options.items() if k in ("n_ctx", "n_parallel", "n_threads")}
+    return {k: v for k, v in options.items() if k in ("n_ctx", "n_parallel", "n_threads", "lora")}
