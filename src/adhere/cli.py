@@ -401,16 +401,11 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    import json
-
     from rich.console import Console
 
-    from adhere.jsonl import atomic_write
-    from adhere.synth.card import coverage, write_card
-    from adhere.synth.decontaminate import decontaminate
     from adhere.synth.seeds import builtin_seeds
     from adhere.synth.sources import eval_prompts, load_seeds
-    from adhere.synth.synthesize import SynthConfig, synthesize
+    from adhere.synth.synthesize import SynthConfig, write_prompts
 
     config = SynthConfig(
         count=args.count, seed=args.seed, min_constraints=args.min_constraints,
@@ -424,21 +419,8 @@ def _synth(args: argparse.Namespace) -> int:
         raise InputError(f"--ngram must be at least 3, got {args.ngram}")
     seeds, seeds_source = (load_seeds(args.seeds), args.seeds) if args.seeds else (list(builtin_seeds()), "builtin")
     against = [pair for path in args.decontaminate for pair in eval_prompts(path)]
-    rows = synthesize(config, seeds)
-    kept, dropped = decontaminate(rows, against, args.ngram) if against else (rows, [])
-    with atomic_write(args.out) as handle:
-        for row in kept:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    card = {
-        "kind": "synthesized prompts",
-        "file": str(args.out),
-        "config": {**config.__dict__, "seeds": seeds_source, "seed_count": len(seeds)},
-        "coverage": coverage(kept),
-        "decontamination": {
-            "against": args.decontaminate, "ngram": args.ngram, "dropped": len(dropped), "dropped_rows": dropped,
-        },
-    }  # fmt: skip
-    path = write_card(args.out, card)
+    kept, dropped, path = write_prompts(config, seeds, seeds_source, args.out, against=against,
+                                        against_names=args.decontaminate, ngram=args.ngram)  # fmt: skip
     console = Console(stderr=True)
     console.print(f"wrote {len(kept)} prompts to {args.out} and their card to {path}", soft_wrap=True)
     if dropped:
@@ -447,20 +429,12 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _make_data(args: argparse.Namespace) -> int:
-    import json
-
     from rich.console import Console
 
-    from adhere.jsonl import atomic_write
-    from adhere.synth.card import write_card
-    from adhere.synth.datasets import make_training_data
+    from adhere.synth.datasets import write_training_data
 
     kind = "sft" if args.command == "make-sft" else "pairs"
-    rows, card = make_training_data(args.run, kind)
-    with atomic_write(args.out) as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    path = write_card(args.out, {**card, "file": str(args.out)})
+    rows, _, path = write_training_data(args.run, kind, args.out)
     Console(stderr=True).print(f"wrote {len(rows)} rows to {args.out} and their card to {path}", soft_wrap=True)
     return 0
 

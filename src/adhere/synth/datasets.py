@@ -126,3 +126,18 @@ def _pair(candidates: list[Candidate], best: int) -> tuple[Candidate, Candidate]
     roots = [c for c in failing if c.parent is None]
     rejected = roots[0] if refinements and roots else min(failing, key=lambda c: c.strict)
     return chosen, rejected
+
+
+def write_training_data(
+    run_dir: str | Path, kind: str, out: str | Path
+) -> tuple[list[dict[str, Any]], dict[str, Any], Path]:
+    """``make_training_data`` written to ``out`` (JSONL) with its card beside it: (rows, card, card path)."""
+    from adhere.jsonl import atomic_write
+    from adhere.synth.card import write_card
+
+    rows, card = make_training_data(run_dir, kind)
+    with atomic_write(out) as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    card = {**card, "file": str(out)}
+    return rows, card, write_card(out, card)

@@ -12,8 +12,11 @@ With ``skill_mix`` a prompt also asks for two sampled skills (Instruct-SkillMix)
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import random
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from adhere.constraints.sampling import check_pool, sample_compatible
@@ -82,3 +85,37 @@ def synthesize(config: SynthConfig, seeds: Sequence[str]) -> list[dict[str, Any]
             }
         )
     return rows
+
+
+def write_prompts(
+    config: SynthConfig,
+    seeds: Sequence[str],
+    seeds_source: str,
+    out: str | os.PathLike[str],
+    *,
+    against: Sequence[tuple[str, str]] = (),
+    against_names: Sequence[str] = (),
+    ngram: int = 8,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Path]:
+    """Synthesize, drop prompts whose task overlaps ``against`` (evaluation prompts, as
+    ``(where, text)``) by an ``ngram``-gram, write ``out`` and its card: (kept, dropped, card path)."""
+    from adhere.jsonl import atomic_write
+    from adhere.synth.card import coverage, write_card
+    from adhere.synth.decontaminate import decontaminate
+
+    rows = synthesize(config, seeds)
+    kept, dropped = decontaminate(rows, against, ngram) if against else (rows, [])
+    with atomic_write(out) as handle:
+        for row in kept:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    card = {
+        "kind": "synthesized prompts",
+        "file": str(out),
+        "config": {**config.__dict__, "seeds": seeds_source, "seed_count": len(seeds)},
+        "coverage": coverage(kept),
+        "decontamination": {
+            "against": list(against_names), "eval_prompts": len(against), "ngram": ngram,
+            "dropped": len(dropped), "dropped_rows": dropped,
+        },
+    }  # fmt: skip
+    return kept, dropped, write_card(out, card)
