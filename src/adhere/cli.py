@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from adhere import __version__
 from adhere.bench.prompts import BENCHMARKS
@@ -191,6 +193,38 @@ def _parser() -> argparse.ArgumentParser:
                           help="q8_0 (default; keeps what was learned), f16, f32, or lora (an adapter GGUF)")  # fmt: skip
     exporter.add_argument("--base", help="base model the run was trained from (default: from its train_config.json)")
 
+    looper = commands.add_parser(
+        "loop", help="the whole improvement loop: synthesize, sample, verify, train, export, evaluate, per round",
+        description="Each round: synthesize verifiable prompts (decontaminated against IFEval and IFBench), sample "
+        "answers with --strategy and verify them, make SFT rows and pairs, train (LoRA), export a GGUF, and "
+        "evaluate it on IFEval and IFBench beside the base model. Every stage is cached in --out; kill it anywhere "
+        "and rerun the same command to resume. report.html shows each round's accuracies and their significance.",
+    )  # fmt: skip
+    looper.add_argument("--out", required=True, help="run directory")
+    looper.add_argument("--model", default="local", help="base model: local (default) or gguf:PATH")
+    looper.add_argument("--rounds", type=int, default=1)
+    looper.add_argument("--prompts", type=int, default=1000, help="synthesized prompts per round (default 1000)")
+    looper.add_argument("--strategy", default="best-of-n:4", help="how answers are sampled (default best-of-n:4)")
+    looper.add_argument("--train", default="sft", choices=["sft", "dpo", "sft+dpo"], help="default: sft")
+    looper.add_argument("--epochs", type=float, default=2.0)
+    looper.add_argument("--max-steps", type=int, default=-1, help="stop training after this many steps")
+    looper.add_argument("--learning-rate", type=float, default=None)
+    looper.add_argument("--batch-size", type=int, default=4)
+    looper.add_argument("--grad-accum", type=int, default=1)
+    looper.add_argument("--max-length", type=int, default=768, help="training tokens per example (default 768)")
+    looper.add_argument("--lora-r", type=int, default=16)
+    looper.add_argument("--lora-alpha", type=int, default=32)
+    looper.add_argument("--beta", type=float, default=0.1, help="DPO beta")
+    looper.add_argument("--save-steps", type=int, default=25, help="training checkpoint interval (default 25)")
+    looper.add_argument("--max-tokens", type=int, default=256, help="tokens per answer, sampling and evaluating (default 256)")
+    looper.add_argument("--ifeval-data", help="local IFEval prompts (default: the Hub copy)")
+    looper.add_argument("--ifbench-data", help="local IFBench prompts (default: the Hub copy)")
+    looper.add_argument("--eval-limit", type=int, help="evaluate on the first N prompts of each benchmark only")
+    looper.add_argument("--export", default="q8_0", choices=["q8_0", "f16"], help="merged GGUF type (default q8_0)")
+    looper.add_argument("--seed", type=int, default=0)
+    looper.add_argument("--ngram", type=int, default=8, help="decontamination n-gram length (default 8)")
+    looper.add_argument("--cache", help="response cache file (default: ~/.cache/adhere/cache.sqlite)")
+
     choose = commands.add_parser(
         "select", help="keep the best fraction of a data file by InstructMining-style indicators, near-duplicates removed",
         description="Score every row of an SFT, pair or prompt/response JSONL file by indicators (length, MTLD, "
@@ -242,12 +276,39 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
-def _eval(args: argparse.Namespace) -> int:
-    import re
+@contextlib.contextmanager
+def generation_bar(err: Any, out: Any, label: str) -> Iterator[tuple[Callable[[int], None], Callable[[int, int], None]]]:
+    """A progress bar for a generation run on ``err`` (a rich Console): ``(progress, on_start)``."""
     import time
 
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    tokens, finished, started = [0], [0], [0.0]
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+               TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("generate", total=None, rate="")
+
+        def on_start(total: int, remaining: int) -> None:
+            started[0] = time.monotonic()
+            bar.update(task, total=total, completed=total - remaining)
+            if remaining < total:
+                err.print(f"resuming {out}: {total - remaining} of {total} responses already done", soft_wrap=True)
+
+        def progress(new_tokens: int) -> None:
+            tokens[0] += new_tokens
+            finished[0] += 1
+            elapsed = max(time.monotonic() - started[0], 1e-9)
+            rate = f"{finished[0] / elapsed:.2f} items/s, {tokens[0] / elapsed:.0f} tok/s"
+            bar.update(task, advance=1, rate=rate)
+
+        yield progress, on_start
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import re
+
+    from rich.console import Console
 
     from adhere.bench.generate import EvalOptions, run_eval
     from adhere.models.base import parse_spec
@@ -300,34 +361,7 @@ def _eval(args: argparse.Namespace) -> int:
     out = args.out or f"runs/{args.benchmark}-{slug}"
     cache = None if args.no_cache else ResponseCache(args.cache)
     console, err = Console(), Console(stderr=True)
-    tokens, finished = [0], [0]
-    columns = (
-        TextColumn("generating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task("generate", total=None, rate="")
-        started = [0.0]
-
-        def on_start(total: int, remaining: int) -> None:
-            started[0] = time.monotonic()
-            bar.update(task, total=total, completed=total - remaining)
-            if remaining < total:
-                err.print(
-                    f"resuming {out}: {total - remaining} of {total} responses already done",
-                    soft_wrap=True,
-                )
-
-        def progress(new_tokens: int) -> None:
-            tokens[0] += new_tokens
-            finished[0] += 1
-            elapsed = max(time.monotonic() - started[0], 1e-9)
-            rate = f"{finished[0] / elapsed:.2f} items/s, {tokens[0] / elapsed:.0f} tok/s"
-            bar.update(task, advance=1, rate=rate)
-
+    with generation_bar(err, out, "generating") as (progress, on_start):
         if args.benchmark == "multiturn":
             from adhere.bench.multiturn import ConversationSpec, run_multiturn
 
@@ -509,6 +543,44 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _loop(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from adhere.loop import BENCHMARKS, HEADLINE, Loop, LoopConfig, Reporter, iter_rounds
+    from adhere.models.cache import ResponseCache
+
+    fields = [f for f in LoopConfig.__dataclass_fields__ if f != "cache"]
+    config = LoopConfig(**{f: getattr(args, f) for f in fields})
+    err = Console(stderr=True)
+
+    class Show(Reporter):
+        def stage(self, label: str) -> None:
+            err.print(f"[bold]▶ {label}[/bold]", soft_wrap=True)
+
+        def skipped(self, label: str) -> None:
+            err.print(f"[dim]✓ {label} (done before)[/dim]", soft_wrap=True)
+
+        def generation(self, label: str):  # noqa: ANN202
+            return generation_bar(err, label, label)
+
+    summary = Loop(config, cache=ResponseCache(args.cache), reporter=Show()).run()
+    console = Console()
+    for name, row in iter_rounds(summary):
+        parts = []
+        for benchmark in BENCHMARKS:
+            run, comparison = row[benchmark]
+            metric = HEADLINE[benchmark]
+            text = f"{benchmark} {metric.replace('_level_', ' ')} {100 * run['accuracy'][metric]:.1f}%"
+            if comparison:
+                entry = comparison["metrics"][metric]
+                low, high = entry["interval"]
+                text += f" ({100 * entry['delta']:+.1f} pts, 95% CI [{100 * low:+.1f}, {100 * high:+.1f}])"
+            parts.append(text)
+        console.print(f"{name}: " + "; ".join(parts), soft_wrap=True)
+    err.print(f"wrote {args.out}/report.html and loop.json (total {summary['total_seconds'] / 60:.1f} min)", soft_wrap=True)
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -593,7 +665,7 @@ def _constraints(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "train": _train, "export": _export, "constraints": _constraints}
+    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "train": _train, "export": _export, "loop": _loop, "constraints": _constraints}
     try:
         return handlers[args.command](args)
     except AdhereError as error:

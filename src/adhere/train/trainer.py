@@ -151,8 +151,6 @@ def _log_callback(path: Path, resumed_step: int) -> Any:
 def train(config: TrainConfig) -> dict[str, Any]:
     """Train (resuming from the last checkpoint in ``config.out``); returns the result summary."""
     trl = _imports()
-    from transformers.trainer_utils import get_last_checkpoint
-
     rows = load_rows(config.data, config.kind)
     out = Path(config.out)
     saved = out / "train_config.json"
@@ -166,8 +164,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
         raise InputError(f"{out} is not empty and holds no adhere training run; use a new --out")
     out.mkdir(parents=True, exist_ok=True)
     write_json(saved, {**dataclasses.asdict(config), **config.resumable_fields()})
-    checkpoint = get_last_checkpoint(str(out))
-    resumed_step = int(checkpoint.rsplit("-", 1)[1]) if checkpoint else 0
+    found = last_checkpoint(out)
+    checkpoint = str(found) if found else None
+    resumed_step = int(found.name.rsplit("-", 1)[1]) if found else 0
 
     import datasets
 
@@ -207,6 +206,24 @@ def train(config: TrainConfig) -> dict[str, Any]:
     }  # fmt: skip
     write_json(out / "result.json", result)
     return result
+
+
+def last_checkpoint(out: Path) -> Path | None:
+    """The newest complete checkpoint in ``out``. TRL writes ``trainer_state.json`` last, so a
+    checkpoint without it is a save cut short (killed, out of memory or disk): it is removed and
+    its steps are trained again from the checkpoint before."""
+    import shutil
+
+    steps = {}
+    for folder in out.glob("checkpoint-*"):
+        step = folder.name.rsplit("-", 1)[1]
+        if folder.is_dir() and step.isdigit():
+            steps[int(step)] = folder
+    for step in sorted(steps, reverse=True):
+        if (steps[step] / "trainer_state.json").exists():
+            return steps[step]
+        shutil.rmtree(steps[step])
+    return None
 
 
 def _has_accelerator() -> bool:

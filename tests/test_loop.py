@@ -1,0 +1,118 @@
+"""`adhere loop`: a real (tiny) loop on the bundled model, killed mid-training and resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from adhere.errors import InputError
+from adhere.loop import Loop, LoopConfig
+from adhere.train.trainer import last_checkpoint
+from tests.conftest import IFBENCH, IFEVAL, read_jsonl
+
+pytest.importorskip("trl")
+pytest.importorskip("llama_cpp")
+
+
+def loop_command(out, cache, **changes):
+    settings = {
+        "--prompts": "16", "--strategy": "best-of-n:2", "--max-tokens": "48", "--eval-limit": "3",
+        "--max-steps": "3", "--save-steps": "1", "--batch-size": "1",
+        "--ifeval-data": str(IFEVAL / "input_data.jsonl"), "--ifbench-data": str(IFBENCH / "IFBench_test.jsonl"),
+        **changes,
+    }  # fmt: skip
+    return [sys.executable, "-m", "adhere.cli", "loop", "--out", str(out), "--cache", str(cache),
+            *[part for pair in settings.items() for part in pair]]  # fmt: skip
+
+
+def test_a_loop_killed_while_training_resumes_and_reports(tmp_path):
+    out, cache = tmp_path / "loop", tmp_path / "cache.sqlite"
+    command = loop_command(out, cache)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    second = out / "round-1" / "train-sft" / "checkpoint-2"
+    deadline = time.monotonic() + 600
+    while not second.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, "the loop ended before it could be killed while training"
+    os.kill(process.pid, signal.SIGKILL)  # as an out-of-memory kill would: no clean-up runs
+    process.wait()
+    assert not (out / "loop.json").exists()
+
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "(done before)" in done.stderr and "base: ifeval prompt strict" in done.stdout
+
+    attempts = read_jsonl(out / "stages.jsonl")
+    finished = [row["stage"] for row in attempts if row["finished"]]
+    # Every stage finished exactly once: nothing before the kill was done again.
+    assert sorted(finished) == sorted(set(finished)) and len(finished) == 9
+    training = json.loads((out / "round-1" / "train-sft" / "result.json").read_text())
+    assert training["steps"] == 3 and training["resumed_from_step"] in (1, 2)
+    logged = [row["step"] for row in read_jsonl(out / "round-1" / "train-sft" / "log.jsonl") if "loss" in row]
+    assert logged == sorted(set(logged))
+    samples = read_jsonl(out / "round-1" / "samples" / "responses.jsonl")
+    assert len(samples) == len({json.dumps(row["key"]) for row in samples})
+
+    summary = json.loads((out / "loop.json").read_text())
+    data = summary["rounds"][0]["data"]["result"]
+    assert data["sft"]["rows"] >= 1 and data["contamination"] == {"rows_checked": data["sft"]["rows"] + data["pairs"]["rows"],
+                                                                  "overlapping": 0, "ngram": 8}  # fmt: skip
+    assert summary["rounds"][0]["synth"]["result"]["eval_prompts_checked"] == 541 + 300
+    for benchmark in ("ifeval", "ifbench"):
+        runs = summary["benchmarks"][benchmark]["runs"]
+        assert [run["name"] for run in runs] == ["base", "round-1"] and all(run["prompts"] == 3 for run in runs)
+        assert summary["benchmarks"][benchmark]["comparisons"][0]["b"] == "round-1"
+        config = json.loads((out / "round-1" / benchmark / "config.json").read_text())
+        assert config["model"] == f"gguf:{out / 'round-1' / 'model.gguf'}"
+    page = (out / "report.html").read_text()
+    assert "Accuracy by round" in page and "round-1-train-sft" in page
+    assert (out / "report-ifeval.html").exists() and (out / "report-ifbench.html").exists()
+
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and len(read_jsonl(out / "stages.jsonl")) == len(attempts)
+
+    changed = subprocess.run(loop_command(out, cache, **{"--prompts": "20"}), capture_output=True, text=True)
+    assert changed.returncode == 2
+    assert "holds a loop with other settings (prompts)" in changed.stderr
+    assert len(changed.stderr.strip().splitlines()) == 1
+
+
+def test_a_checkpoint_cut_short_is_removed_and_the_one_before_used(tmp_path):
+    for step, complete in ((2, True), (4, True), (6, False)):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        (folder / "adapter_model.safetensors").write_bytes(b"")
+        if complete:
+            (folder / "trainer_state.json").write_text("{}")
+    assert last_checkpoint(tmp_path) == tmp_path / "checkpoint-4"
+    assert not (tmp_path / "checkpoint-6").exists() and (tmp_path / "checkpoint-2").exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"model": "openai:gpt"}, "the loop trains and runs a GGUF model"),
+        ({"rounds": 0}, "bad loop setting --rounds: 0"),
+        ({"train": "ppo"}, "--train must be one of sft, dpo, sft\\+dpo"),
+        ({"strategy": "best-of-three"}, "strategy"),
+        ({"batch_size": 0}, "bad training setting --batch-size: 0"),
+        ({"export": "q4_1"}, "--export must be q8_0 or f16"),
+    ],
+)
+def test_bad_loop_settings_are_refused_before_anything_runs(tmp_path, changes, message):
+    with pytest.raises(InputError, match=message):
+        Loop(LoopConfig(out=str(tmp_path / "x"), **changes))
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_folder_that_is_not_a_loop_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="is not empty and holds no adhere loop"):
+        Loop(LoopConfig(out=str(tmp_path), ifeval_data=str(IFEVAL / "input_data.jsonl"))).run()
+    assert (tmp_path / "notes.txt").read_text() == "mine"
