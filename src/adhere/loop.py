@@ -221,7 +221,7 @@ class Loop:
         from adhere.synth.seeds import builtin_seeds
         from adhere.synth.synthesize import SynthConfig, write_prompts
 
-        config = SynthConfig(count=self.config.prompts, seed=self.config.seed * 1000 + round_)
+        config = SynthConfig(count=self.config.prompts, seed=self.config.seed + 1000 * (round_ - 1))
         against = self._evaluation_prompts()
         kept, dropped, card = write_prompts(config, list(builtin_seeds()), "builtin", folder / "prompts.jsonl",
                                             against=against, against_names=list(BENCHMARKS), ngram=self.config.ngram)  # fmt: skip

@@ -42,3 +42,37 @@ def test_missing_columns_and_bad_completions_are_one_clear_error():
         instruction_following_reward(["p"], ["c"])
     with pytest.raises(InputError, match="text or chat messages"):
         instruction_following_reward(["p"], [3], instruction_id_list=[["punctuation:no_comma"]], kwargs=[[{}]])
+
+
+def test_the_reward_drives_trl_grpo(tmp_path):
+    # One real GRPO step: the dataset's constraint columns reach the reward through TRL's pipeline,
+    # and what TRL logs is what the reward returned for the completions it sampled.
+    import datasets
+    import trl
+
+    from adhere.train.rewards import loose_instruction_following_reward
+    from adhere.train.trainer import load_model
+
+    calls = []
+
+    def recorded_reward(prompts, completions, **columns):
+        rewards = instruction_following_reward(prompts, completions, **columns)
+        calls.append((completions, columns["instruction_id_list"], rewards))
+        return rewards
+
+    model, tokenizer = load_model("local")
+    rows = [{"prompt": [{"role": "user", "content": f"Say hello to {name}. Do not use the word zeppelin."}],
+             "instruction_id_list": ["keywords:forbidden_words"], "kwargs": [{"forbidden_words": ["zeppelin"]}]}
+            for name in ("Ann", "Bob")]  # fmt: skip
+    args = trl.GRPOConfig(output_dir=str(tmp_path), max_steps=1, per_device_train_batch_size=2, num_generations=2,
+                          max_completion_length=6, logging_steps=1, report_to=[], use_cpu=True, save_strategy="no")  # fmt: skip
+    trainer = trl.GRPOTrainer(model=model, reward_funcs=[recorded_reward, loose_instruction_following_reward],
+                              args=args, train_dataset=datasets.Dataset.from_list(rows), processing_class=tokenizer)  # fmt: skip
+    trainer.train()
+    (completions, ids, rewards), = calls
+    assert ids == [["keywords:forbidden_words"]] * len(completions)
+    texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
+    assert rewards == [0.0 if "zeppelin" in t.lower() else 1.0 for t in texts]
+    logged = trainer.state.log_history[0]
+    assert logged["rewards/recorded_reward/mean"] == pytest.approx(sum(rewards) / len(rewards))
+    assert "rewards/loose_instruction_following_reward/mean" in logged

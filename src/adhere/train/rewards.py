@@ -10,7 +10,8 @@ nulls are fine. Completions may be text or chat messages (the last assistant mes
     from adhere.train.rewards import instruction_following_reward
     trainer = GRPOTrainer(model=..., reward_funcs=[instruction_following_reward], train_dataset=prompts, ...)
 
-``loose=True`` (via ``functools.partial``) judges as IFEval's loose mode does.
+``loose_instruction_following_reward`` judges as IFEval's loose mode does (a named function, as
+TRL logs each reward under its function's ``__name__``).
 """
 
 from __future__ import annotations
@@ -51,3 +52,10 @@ def instruction_following_reward(
         verdicts = result.loose if loose else result.strict
         rewards.append(sum(v.passed for v in verdicts) / len(verdicts))
     return rewards
+
+
+def loose_instruction_following_reward(
+    prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (), **columns: Any
+) -> list[float]:
+    """``instruction_following_reward`` in IFEval's loose mode."""
+    return instruction_following_reward(prompts, completions, loose=True, **columns)
