@@ -13,6 +13,20 @@ from adhere.bench.prompts import BENCHMARKS
 from adhere.errors import AdhereError
 
 
+def _executor_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--executor", default="local", choices=["local", "ray"],
+                         help="where the work runs: here (default) or on Ray (extra 'ray'); the same outputs")  # fmt: skip
+    command.add_argument("--ray-address", help="an existing Ray cluster (host:port or ray://host:10001); "
+                         "default: a local Ray runtime")  # fmt: skip
+    command.add_argument("--ray-workers", type=int, help="Ray workers (model copies); default: one per CPU")
+
+
+def _executor(args: argparse.Namespace) -> Any:
+    from adhere.bench.distributed import executor_from_args
+
+    return executor_from_args(args.executor, args.ray_address, args.ray_workers)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="adhere", description="Measure and improve how well language models follow instructions."
@@ -40,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         help="processes to score in (default: 1 for small files, one per CPU core for large ones)",
     )
     score.add_argument("--quiet", action="store_true", help="print no table, only warnings")
+    _executor_options(score)
 
     evaluate = commands.add_parser(
         "eval",
@@ -80,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--build-seed", type=int, default=0, help="multiturn: seed of the conversations")
     evaluate.add_argument("--cache", help="response cache file (default: ~/.cache/adhere/cache.sqlite)")
     evaluate.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    _executor_options(evaluate)
 
     cache = commands.add_parser("cache", help="inspect or clear the response cache")
     cache.add_argument("action", choices=["info", "clear"])
@@ -254,6 +270,7 @@ def _score(args: argparse.Namespace) -> int:
     from adhere.report.terminal import print_summary
 
     out, err = Console(), Console(stderr=True)
+    executor = _executor(args)
     total = expected_count(args.responses, args.inputs)
     columns = (TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True, disable=args.quiet) as bar:
@@ -265,6 +282,7 @@ def _score(args: argparse.Namespace) -> int:
             out=args.out,
             workers=args.workers,
             progress=lambda n: bar.advance(task, n),
+            executor=executor,
         )
     if args.quiet:
         for warning in summary.warnings():
@@ -360,6 +378,11 @@ def _eval(args: argparse.Namespace) -> int:
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", args.model).strip("-")
     out = args.out or f"runs/{args.benchmark}-{slug}"
     cache = None if args.no_cache else ResponseCache(args.cache)
+    if args.executor == "ray" and args.benchmark == "multiturn":
+        from adhere.errors import InputError
+
+        raise InputError("--executor ray runs ifeval and ifbench so far; run multiturn with the local executor")
+    executor = _executor(args)
     console, err = Console(), Console(stderr=True)
     with generation_bar(err, out, "generating") as (progress, on_start):
         if args.benchmark == "multiturn":
@@ -371,7 +394,7 @@ def _eval(args: argparse.Namespace) -> int:
                 cache=cache, progress=progress, on_start=on_start,
             )  # fmt: skip
         else:
-            summary = run_eval(options, out, cache=cache, progress=progress, on_start=on_start)
+            summary = run_eval(options, out, cache=cache, progress=progress, on_start=on_start, executor=executor)
     if args.benchmark == "multiturn":
         from adhere.report.terminal import print_multiturn
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from adhere.bench.items import Item, Pairing, constraints_of
 from adhere.bench.prompts import load_prompts
-from adhere.bench.run import RunDir
+from adhere.bench.run import Rows, RunDir
 from adhere.bench.scoring import write_scores
 from adhere.errors import InputError
 from adhere.models.base import Backend, ModelCallError, load_backend
@@ -56,12 +56,12 @@ def messages_for(prompt: str, config: GenerationConfig) -> list[dict[str, str]]:
     return [*system, {"role": "user", "content": prompt}]
 
 
-async def _generate(
+async def generate_rows(
     backend: Backend,
     todo: list[tuple[dict[str, Any], int]],
     config: GenerationConfig,
     cache: ResponseCache | None,
-    run: RunDir,
+    run: RunDir | Rows,
     progress: Progress | None,
     strategy: Any = None,
     constraints: dict[Any, Any] | None = None,
@@ -107,10 +107,14 @@ async def _generate(
         if progress:
             progress(record["completion_tokens"] or 0)
 
+    await asyncio.gather(*(one(row, sample) for row, sample in todo))
+
+
+async def _generate_and_close(backend: Backend, *args: Any) -> None:
     try:
-        await asyncio.gather(*(one(row, sample) for row, sample in todo))
+        await generate_rows(backend, *args)
     finally:
-        await backend.aclose()
+        await backend.aclose()  # its connections belong to this event loop
 
 
 async def _check(backend: Backend) -> None:
@@ -171,8 +175,12 @@ def run_eval(
     progress: Progress | None = None,
     on_start: Callable[[int, int], None] | None = None,
     command: list[str] | None = None,
+    executor: Any = None,
 ) -> Summary:
-    """Generate (resuming whatever ``out`` already holds), then score into ``out``."""
+    """Generate (resuming whatever ``out`` already holds), then score into ``out``.
+
+    ``executor``: None runs here; a ``RayExecutor`` generates and scores in Ray workers (the run
+    directory, the cache and the verdicts are the same)."""
     prompts, checks, source = plan(options)
     strategy = None
     if options.strategy is not None:
@@ -184,7 +192,7 @@ def run_eval(
     backend, run = start_run(
         out, options.model, options.backend_options, options.generation, command,
         {"benchmark": options.benchmark, "data": source, "limit": options.limit, "prompts": len(prompts),
-         "strategy": options.strategy},
+         "strategy": options.strategy, "executor": "local" if executor is None else executor.name},
     )  # fmt: skip
     done = run.finished()
     pairs = [(row, s) for row in prompts for s in range(options.generation.samples)]
@@ -195,7 +203,11 @@ def run_eval(
     started = time.perf_counter()
     by_key = {row["key"]: constraints for row, (_, constraints) in zip(prompts, checks)}
     try:
-        asyncio.run(_generate(backend, todo, options.generation, cache, run, progress, strategy, by_key))
+        if executor is None:
+            asyncio.run(_generate_and_close(backend, todo, options.generation, cache, run, progress, strategy, by_key))
+        else:
+            asyncio.run(backend.aclose())  # the workers load their own copies
+            executor.generate(options, todo, cache, run, progress)
     finally:
         run.close()
     generation_seconds = time.perf_counter() - started
@@ -216,4 +228,6 @@ def run_eval(
         cost["calls"] += (row.get("cost") or {}).get("calls", 1 if row.get("response") is not None else 0)
         cost["prompt_tokens"] += row.get("prompt_tokens") or 0
         cost["completion_tokens"] += row.get("completion_tokens") or 0
-    return write_scores(items, run.path, options.benchmark, pairing=pairing, source=source, extra={"cost": cost})
+    scorer = None if executor is None else executor.score
+    return write_scores(items, run.path, options.benchmark, pairing=pairing, source=source, extra={"cost": cost},
+                        scorer=scorer)  # fmt: skip

@@ -18,7 +18,30 @@ from adhere.errors import InputError
 from adhere.jsonl import atomic_write, write_json
 
 #: Config fields that may change between a run and its resumption.
-VOLATILE = ("adhere_version", "command")
+VOLATILE = ("adhere_version", "command", "executor")
+
+
+def response_row(key: Any, sample: int, record: dict[str, Any], cached: bool, **extra: Any) -> dict[str, Any]:
+    """A finished call's row: the response, its finish reason, tokens, latency, cache hit."""
+    return {"key": key, "sample": sample, "response": record["text"], "error": None,
+            "finish_reason": record["finish_reason"], "prompt_tokens": record["prompt_tokens"],
+            "completion_tokens": record["completion_tokens"], "latency_s": record["latency_s"],
+            "cached": cached, **extra}  # fmt: skip
+
+
+def error_row(key: Any, sample: int, error: BaseException) -> dict[str, Any]:
+    """A failed call's row (retried by the next run)."""
+    return {"key": key, "sample": sample, "response": None, "error": str(error)}
+
+
+class Rows(list):
+    """Response rows collected in memory, with ``RunDir``'s append methods (for remote workers)."""
+
+    def append_response(self, key: Any, sample: int, record: dict[str, Any], cached: bool, **extra: Any) -> None:
+        self.append(response_row(key, sample, record, cached, **extra))
+
+    def append_error(self, key: Any, sample: int, error: BaseException) -> None:
+        self.append(error_row(key, sample, error))
 
 
 class RunDir:
@@ -79,17 +102,10 @@ class RunDir:
         self._sink.flush()
 
     def append_response(self, key: Any, sample: int, record: dict[str, Any], cached: bool, **extra: Any) -> None:
-        """A finished call's row: the response, its finish reason, tokens, latency, cache hit."""
-        self.append(
-            {"key": key, "sample": sample, "response": record["text"], "error": None,
-             "finish_reason": record["finish_reason"], "prompt_tokens": record["prompt_tokens"],
-             "completion_tokens": record["completion_tokens"], "latency_s": record["latency_s"],
-             "cached": cached, **extra}
-        )  # fmt: skip
+        self.append(response_row(key, sample, record, cached, **extra))
 
     def append_error(self, key: Any, sample: int, error: BaseException) -> None:
-        """A failed call's row (retried by the next run)."""
-        self.append({"key": key, "sample": sample, "response": None, "error": str(error)})
+        self.append(error_row(key, sample, error))
 
     def close(self) -> None:
         if self._sink is not None:

@@ -78,6 +78,7 @@ def score(
     out: str | os.PathLike[str] | None = None,
     workers: int | None = 1,
     progress: Callable[[int], None] | None = None,
+    executor: Any = None,
 ) -> Summary:
     """Score a responses file; with ``out``, write ``verdicts.jsonl`` and ``summary.json`` there.
 
@@ -91,13 +92,14 @@ def score(
         raise InputError(f"unknown benchmark {benchmark!r}; available: {', '.join(BENCHMARKS)}")
     if Path(responses).is_dir():
         responses, inputs = _run_dir_files(Path(responses), inputs)
-    if workers is None:
+    if executor is None and workers is None:
         workers = auto_workers(expected_count(responses, inputs))
-    if workers < 1:
+    if workers is not None and workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
     pairing = Pairing()
     items = iter_items(responses, inputs, pairing)
-    return write_scores(items, out, benchmark, workers, progress, pairing, source=str(responses))
+    scorer = None if executor is None else executor.score
+    return write_scores(items, out, benchmark, workers or 1, progress, pairing, source=str(responses), scorer=scorer)
 
 
 def _run_dir_files(run: Path, inputs: str | os.PathLike[str] | None) -> tuple[Path, Any]:
@@ -125,11 +127,15 @@ def write_scores(
     pairing: Pairing | None = None,
     source: str = "input",
     extra: dict[str, Any] | None = None,
+    scorer: Callable[[Iterable[Item]], Iterator[dict[str, Any]]] | None = None,
 ) -> Summary:
-    """Score items into a summary and, with ``out``, ``verdicts.jsonl`` and ``summary.json``."""
+    """Score items into a summary and, with ``out``, ``verdicts.jsonl`` and ``summary.json``.
+
+    ``scorer`` turns items into verdict rows in item order (default: ``score_items`` in
+    ``workers`` processes; a Ray executor passes its own)."""
     pairing = pairing if pairing is not None else Pairing()
     summary = Summary(benchmark=benchmark, extra=dict(extra or {}))
-    rows = score_items(items, workers)
+    rows = score_items(items, workers) if scorer is None else scorer(items)
     with contextlib.ExitStack() as stack:
         sink = None
         if out is not None:

@@ -1,0 +1,216 @@
+"""``--executor ray``: the same runs on a Ray cluster (extra ``ray``).
+
+Generation: the (prompt, sample) pairs still to do become a Ray Dataset, and ``map_batches`` runs
+them in a pool of actors, each holding one model (a llama.cpp or transformers instance, or an
+OpenAI-compatible client with its share of ``--concurrency``). A worker runs exactly the local
+code (``generate_rows``: the response cache, the strategies, the row format) and returns the rows;
+the driver appends them to ``responses.jsonl`` as they stream back, so the run directory is the
+local one and a killed driver loses nothing the cache has. Ray restarts an actor whose process
+dies and retries its batch; rows are keyed by (key, sample), so a retried batch never doubles one.
+
+Verification: items are scored in CPU ``map_batches`` tasks, in order, with the local checkers,
+into the same ``verdicts.jsonl`` and ``summary.json``.
+
+The cache is a SQLite file: on one machine every worker shares it; on a multi-node cluster give
+``--cache`` a path on a filesystem every node mounts (else each node keeps its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pickle
+import socket
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import urlparse
+
+from adhere.errors import AdhereError, InputError, MissingExtraError, first_line
+
+INSTALL_HINT = "pip install 'adhere[ray]'"
+#: Items per verification task: large enough that Ray's per-task cost is small beside the checks.
+SCORE_BATCH = 2048
+
+
+def _ray() -> Any:
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise MissingExtraError(f"--executor ray needs Ray: {INSTALL_HINT}") from None
+    return ray
+
+
+def check_address(address: str, timeout: float = 5.0) -> None:
+    """One clear line for a Ray address nothing answers at (``host:port`` or ``ray://host:port``)."""
+    if address == "auto":
+        return
+    parsed = urlparse(address if "://" in address else f"ray://{address}")
+    if not parsed.hostname or not parsed.port:
+        raise InputError(f"--ray-address {address!r}: give host:port (e.g. 10.0.0.5:6379) or ray://host:10001")
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port), timeout=timeout):
+            pass
+    except OSError as error:
+        raise InputError(f"--ray-address {address}: no Ray cluster answers there ({error.strerror or error}); "
+                         "start one with `ray start --head` or check the address") from None  # fmt: skip
+
+
+class RayExecutor:
+    """Runs generation and verification in Ray; ``workers`` model actors (default: one per CPU)."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, workers: int | None = None, cpus_per_worker: float = 1.0):
+        ray = _ray()
+        if workers is not None and workers < 1:
+            raise InputError(f"--ray-workers must be at least 1, got {workers}")
+        if address:
+            check_address(address)
+        if not ray.is_initialized():
+            options: dict[str, Any] = {"log_to_driver": False, "include_dashboard": False, "configure_logging": False}
+            if address:
+                ray.init(address=address, **options)
+            else:
+                ray.init(num_cpus=max(workers or 0, os.cpu_count() or 1), **options)
+        import logging
+
+        logging.getLogger("ray").setLevel(logging.ERROR)  # Ray Data's per-dataset INFO lines
+        self._ray = ray
+        self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
+        self.cpus_per_worker = cpus_per_worker
+        context = ray.data.DataContext.get_current()
+        context.execution_options.preserve_order = True
+        context.enable_progress_bars = False
+        # A worker that cannot load its model fails the run at once, not after retries.
+        context.max_consecutive_actor_init_deaths = 1
+
+    # -- generation ----------------------------------------------------------------------------
+
+    def generate(self, options: Any, todo: list[tuple[dict[str, Any], int]], cache: Any, run: Any,
+                 progress: Any = None) -> None:  # fmt: skip
+        """Generate ``todo`` in the workers, appending each row to ``run`` as it arrives."""
+        if not todo:
+            return
+        ray = self._ray
+        backend_options = dict(options.backend_options)
+        if "concurrency" in backend_options:  # one budget for the whole cluster
+            backend_options["concurrency"] = max(1, backend_options["concurrency"] // self.workers)
+        if "n_threads" not in backend_options and options.model.split(":", 1)[0] in ("local", "gguf"):
+            backend_options["n_threads"] = max(1, int(self.cpus_per_worker))
+        items = [{"row": json.dumps(row, ensure_ascii=False), "sample": sample} for row, sample in todo]
+        batch = max(1, min(16, len(items) // (self.workers * 4) or 1))
+        dataset = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), self.workers * 8)))
+        generated = dataset.map_batches(
+            _GenerationWorker, batch_size=batch, batch_format="pyarrow", num_cpus=self.cpus_per_worker,
+            compute=ray.data.ActorPoolStrategy(size=min(self.workers, len(items))),
+            fn_constructor_kwargs={
+                "model": options.model, "backend_options": backend_options,
+                "generation": options.generation.to_dict(), "cache": None if cache is None else str(cache.path),
+                "strategy": options.strategy,
+            },
+        )  # fmt: skip
+        try:
+            for batch_rows in generated.iter_batches(batch_size=None, batch_format="pyarrow"):
+                for text in batch_rows.column("row").to_pylist():
+                    row = json.loads(text)
+                    run.append(row)
+                    if progress:
+                        progress(row.get("completion_tokens") or 0)
+        except Exception as error:  # a Ray error wraps the worker's own
+            raise _worker_error(error) from None
+
+    # -- verification --------------------------------------------------------------------------
+
+    def score(self, items: Iterable[Any]) -> Iterator[dict[str, Any]]:
+        """Verdict rows in item order, scored in Ray tasks."""
+        ray = self._ray
+        payload = [{"item": pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)} for item in items]
+        if not payload:
+            return
+        blocks = max(1, min(len(payload) // SCORE_BATCH + 1, self.workers * 16))
+        dataset = ray.data.from_items(payload, override_num_blocks=blocks)
+        scored = dataset.map_batches(_score_batch, batch_size=SCORE_BATCH, batch_format="pyarrow", num_cpus=1)
+        try:
+            for batch in scored.iter_batches(batch_size=None, batch_format="pyarrow"):
+                for text in batch.column("verdict").to_pylist():
+                    yield json.loads(text)
+        except Exception as error:
+            raise _worker_error(error) from None
+
+
+def _worker_error(error: Exception) -> AdhereError:
+    """The worker's own error, on one line, instead of Ray's nested traceback."""
+    cause = error
+    while getattr(cause, "cause", None) is not None and cause.cause is not cause:
+        cause = cause.cause
+    if isinstance(cause, AdhereError):
+        return type(cause)(f"a Ray worker failed: {first_line(cause)}")
+    text = str(cause)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # Ray's message ends with the exception raised in the worker: "SomeError: what happened".
+    last = next((line for line in reversed(lines) if ": " in line and not line.startswith("File ")), lines[-1] if lines else repr(cause))
+    return AdhereError(f"a Ray worker failed: {last[:300]}")
+
+
+def _score_batch(batch: Any) -> dict[str, list[str]]:
+    import pyarrow as pa
+
+    from adhere.bench.scoring import score_item
+
+    verdicts = [json.dumps(score_item(pickle.loads(raw)), ensure_ascii=False) for raw in batch.column("item").to_pylist()]
+    return pa.table({"verdict": verdicts})
+
+
+class _GenerationWorker:
+    """One model in one Ray actor: batches of (prompt row, sample) in, response rows out."""
+
+    def __init__(self, model: str, backend_options: dict[str, Any], generation: dict[str, Any], cache: str | None,
+                 strategy: str | None):  # fmt: skip
+        from adhere.models.base import load_backend
+        from adhere.models.cache import ResponseCache
+        from adhere.models.config import GenerationConfig
+
+        self.loop = asyncio.new_event_loop()
+        self.backend = load_backend(model, **backend_options)
+        if hasattr(self.backend, "check"):
+            self.loop.run_until_complete(self.backend.check())
+        self.config = GenerationConfig.from_dict(generation)
+        self.cache = ResponseCache(cache) if cache else None
+        self.strategy = None
+        if strategy:
+            from adhere.improve import load_strategy
+
+            self.strategy = load_strategy(strategy)
+
+    def __call__(self, batch: Any) -> Any:
+        import pyarrow as pa
+
+        from adhere.bench.generate import generate_rows
+        from adhere.bench.items import constraints_of
+        from adhere.bench.run import Rows
+
+        rows = [json.loads(text) for text in batch.column("row").to_pylist()]
+        todo = list(zip(rows, batch.column("sample").to_pylist()))
+        constraints = None
+        if self.strategy is not None:
+            constraints = {row["key"]: constraints_of(row, f"prompt {row['key']}")[1] for row in rows}
+        out = Rows()
+        self.loop.run_until_complete(generate_rows(self.backend, todo, self.config, self.cache, out, None,
+                                                   self.strategy, constraints))  # fmt: skip
+        return pa.table({"row": [json.dumps(row, ensure_ascii=False) for row in out]})
+
+
+def executor_from_args(name: str, address: str | None, workers: int | None) -> RayExecutor | None:
+    """The executor the CLI options name (None: local)."""
+    if name == "local":
+        if address or workers:
+            raise InputError("--ray-address and --ray-workers need --executor ray")
+        return None
+    if name != "ray":
+        raise InputError(f"--executor must be local or ray, got {name!r}")
+    try:
+        return RayExecutor(address, workers)
+    except (ConnectionError, RuntimeError) as error:
+        raise InputError(f"cannot start or join Ray: {first_line(error)[:200]}") from None
