@@ -122,11 +122,16 @@ def test_a_worker_that_cannot_load_the_model_fails_the_run_early():
     from adhere.bench.generate import EvalOptions
     from adhere.bench.run import Rows
 
+    import ray
+
     executor = RayExecutor(workers=1)
-    started = time.monotonic()
-    todo = [({"key": 1, "prompt": "Hi", "instruction_id_list": [], "kwargs": []}, 0)]
-    with pytest.raises(AdhereError, match="a Ray worker failed: .*does not exist"):
-        executor.generate(EvalOptions(model="gguf:/nonexistent/model.gguf"), todo, None, Rows())
-    assert time.monotonic() - started < 120
-    with pytest.raises(InputError, match="--ray-workers must be at least 1"):
-        RayExecutor(workers=0)
+    try:
+        started = time.monotonic()
+        todo = [({"key": 1, "prompt": "Hi", "instruction_id_list": [], "kwargs": []}, 0)]
+        with pytest.raises(AdhereError, match="a Ray worker failed: .*does not exist"):
+            executor.generate(EvalOptions(model="gguf:/nonexistent/model.gguf"), todo, None, Rows())
+        assert time.monotonic() - started < 120
+        with pytest.raises(InputError, match="--ray-workers must be at least 1"):
+            RayExecutor(workers=0)
+    finally:
+        ray.shutdown()
