@@ -27,6 +27,20 @@ def _executor(args: argparse.Namespace) -> Any:
     return executor_from_args(args.executor, args.ray_address, args.ray_workers)
 
 
+def _training_options(command: argparse.ArgumentParser, *, epochs: float, max_length: int, save_steps: int) -> None:
+    """The training settings ``adhere train`` and ``adhere loop`` share (their defaults differ)."""
+    command.add_argument("--epochs", type=float, default=epochs, help=f"default {epochs:g}")
+    command.add_argument("--max-steps", type=int, default=-1, help="stop training after this many optimizer steps")
+    command.add_argument("--learning-rate", type=float, default=None)
+    command.add_argument("--batch-size", type=int, default=4)
+    command.add_argument("--grad-accum", type=int, default=1)
+    command.add_argument("--max-length", type=int, default=max_length, help=f"training tokens per example (default {max_length})")
+    command.add_argument("--lora-r", type=int, default=16)
+    command.add_argument("--lora-alpha", type=int, default=32)
+    command.add_argument("--beta", type=float, default=0.1, help="DPO beta (default 0.1)")
+    command.add_argument("--save-steps", type=int, default=save_steps, help=f"checkpoint interval (default {save_steps})")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="adhere", description="Measure and improve how well language models follow instructions."
@@ -183,17 +197,8 @@ def _parser() -> argparse.ArgumentParser:
     trainer.add_argument("data", metavar="DATA.jsonl", help="make-sft rows (sft) or make-pairs rows (dpo)")
     trainer.add_argument("--out", required=True, help="training folder (checkpoints, log, final model)")
     trainer.add_argument("--model", default="local", help="local (default), gguf:PATH or hf:PATH_OR_ID")
-    trainer.add_argument("--epochs", type=float, default=1.0)
-    trainer.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps")
-    trainer.add_argument("--learning-rate", type=float, default=None)
-    trainer.add_argument("--batch-size", type=int, default=4)
-    trainer.add_argument("--grad-accum", type=int, default=1)
-    trainer.add_argument("--max-length", type=int, default=1024, help="tokens per example (default 1024)")
+    _training_options(trainer, epochs=1.0, max_length=1024, save_steps=50)
     trainer.add_argument("--full", action="store_true", help="train every weight instead of a LoRA adapter")
-    trainer.add_argument("--lora-r", type=int, default=16)
-    trainer.add_argument("--lora-alpha", type=int, default=32)
-    trainer.add_argument("--beta", type=float, default=0.1, help="DPO beta (default 0.1)")
-    trainer.add_argument("--save-steps", type=int, default=50)
     trainer.add_argument("--logging-steps", type=int, default=5)
     trainer.add_argument("--seed", type=int, default=0)
 
@@ -222,16 +227,7 @@ def _parser() -> argparse.ArgumentParser:
     looper.add_argument("--prompts", type=int, default=1000, help="synthesized prompts per round (default 1000)")
     looper.add_argument("--strategy", default="best-of-n:4", help="how answers are sampled (default best-of-n:4)")
     looper.add_argument("--train", default="sft", choices=["sft", "dpo", "sft+dpo"], help="default: sft")
-    looper.add_argument("--epochs", type=float, default=2.0)
-    looper.add_argument("--max-steps", type=int, default=-1, help="stop training after this many steps")
-    looper.add_argument("--learning-rate", type=float, default=None)
-    looper.add_argument("--batch-size", type=int, default=4)
-    looper.add_argument("--grad-accum", type=int, default=1)
-    looper.add_argument("--max-length", type=int, default=768, help="training tokens per example (default 768)")
-    looper.add_argument("--lora-r", type=int, default=16)
-    looper.add_argument("--lora-alpha", type=int, default=32)
-    looper.add_argument("--beta", type=float, default=0.1, help="DPO beta")
-    looper.add_argument("--save-steps", type=int, default=25, help="training checkpoint interval (default 25)")
+    _training_options(looper, epochs=2.0, max_length=768, save_steps=25)
     looper.add_argument("--max-tokens", type=int, default=256, help="tokens per answer, sampling and evaluating (default 256)")
     looper.add_argument("--ifeval-data", help="local IFEval prompts (default: the Hub copy)")
     looper.add_argument("--ifbench-data", help="local IFBench prompts (default: the Hub copy)")
@@ -572,8 +568,7 @@ def _loop(args: argparse.Namespace) -> int:
     from adhere.loop import BENCHMARKS, HEADLINE, Loop, LoopConfig, Reporter, iter_rounds
     from adhere.models.cache import ResponseCache
 
-    fields = [f for f in LoopConfig.__dataclass_fields__ if f != "cache"]
-    config = LoopConfig(**{f: getattr(args, f) for f in fields})
+    config = LoopConfig(**{field: getattr(args, field) for field in LoopConfig.__dataclass_fields__})
     err = Console(stderr=True)
 
     class Show(Reporter):

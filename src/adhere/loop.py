@@ -134,7 +134,7 @@ class Loop:
         self.out = Path(config.out)
         self.cache = cache
         self.reporter = reporter or Reporter()
-        self._eval_rows: dict[str, list[dict[str, Any]]] = {}
+        self._eval_prompts: list[tuple[str, str]] | None = None
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
@@ -189,14 +189,13 @@ class Loop:
         return self.config.ifeval_data if benchmark == "ifeval" else self.config.ifbench_data
 
     def _evaluation_prompts(self) -> list[tuple[str, str]]:
+        """(``benchmark:key``, prompt) of every IFEval and IFBench prompt, loaded once."""
         from adhere.bench.prompts import load_prompts
 
-        pairs = []
-        for benchmark in BENCHMARKS:
-            if benchmark not in self._eval_rows:
-                self._eval_rows[benchmark] = load_prompts(benchmark, self._eval_data(benchmark))[0]
-            pairs += [(f"{benchmark}:{row['key']}", row["prompt"]) for row in self._eval_rows[benchmark]]
-        return pairs
+        if self._eval_prompts is None:
+            self._eval_prompts = [(f"{benchmark}:{row['key']}", row["prompt"]) for benchmark in BENCHMARKS
+                                  for row in load_prompts(benchmark, self._eval_data(benchmark))[0]]  # fmt: skip
+        return self._eval_prompts
 
     def _generate(self, label: str, out: Path, benchmark: str, model: str, data: str | None, *,
                   limit: int | None = None, strategy: str | None = None) -> dict[str, Any]:  # fmt: skip

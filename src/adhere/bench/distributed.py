@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from adhere.errors import AdhereError, InputError, MissingExtraError, first_line
+from adhere.models.base import parse_spec
 
 INSTALL_HINT = "pip install 'adhere[ray]'"
 #: Items per verification task: large enough that Ray's per-task cost is small beside the checks.
@@ -97,7 +98,7 @@ class RayExecutor:
         backend_options = dict(options.backend_options)
         if "concurrency" in backend_options:  # one budget for the whole cluster
             backend_options["concurrency"] = max(1, backend_options["concurrency"] // self.workers)
-        if "n_threads" not in backend_options and options.model.split(":", 1)[0] in ("local", "gguf"):
+        if "n_threads" not in backend_options and parse_spec(options.model)[0] in ("local", "gguf"):
             backend_options["n_threads"] = max(1, int(self.cpus_per_worker))
         items = [{"row": json.dumps(row, ensure_ascii=False), "sample": sample} for row, sample in todo]
         batch = max(1, min(16, len(items) // (self.workers * 4) or 1))

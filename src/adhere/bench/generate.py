@@ -19,7 +19,7 @@ from typing import Any
 
 from adhere.bench.items import Item, Pairing, constraints_of
 from adhere.bench.prompts import load_prompts
-from adhere.bench.run import Rows, RunDir
+from adhere.bench.run import RowSink, RunDir
 from adhere.bench.scoring import write_scores
 from adhere.errors import InputError
 from adhere.models.base import Backend, ModelCallError, load_backend
@@ -61,7 +61,7 @@ async def generate_rows(
     todo: list[tuple[dict[str, Any], int]],
     config: GenerationConfig,
     cache: ResponseCache | None,
-    run: RunDir | Rows,
+    run: RowSink,
     progress: Progress | None,
     strategy: Any = None,
     constraints: dict[Any, Any] | None = None,

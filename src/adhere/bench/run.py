@@ -21,30 +21,31 @@ from adhere.jsonl import atomic_write, write_json
 VOLATILE = ("adhere_version", "command", "executor")
 
 
-def response_row(key: Any, sample: int, record: dict[str, Any], cached: bool, **extra: Any) -> dict[str, Any]:
-    """A finished call's row: the response, its finish reason, tokens, latency, cache hit."""
-    return {"key": key, "sample": sample, "response": record["text"], "error": None,
-            "finish_reason": record["finish_reason"], "prompt_tokens": record["prompt_tokens"],
-            "completion_tokens": record["completion_tokens"], "latency_s": record["latency_s"],
-            "cached": cached, **extra}  # fmt: skip
+class RowSink:
+    """The response rows of a run, appended one by one (``append`` is the subclass's)."""
 
-
-def error_row(key: Any, sample: int, error: BaseException) -> dict[str, Any]:
-    """A failed call's row (retried by the next run)."""
-    return {"key": key, "sample": sample, "response": None, "error": str(error)}
-
-
-class Rows(list):
-    """Response rows collected in memory, with ``RunDir``'s append methods (for remote workers)."""
+    def append(self, row: dict[str, Any]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
 
     def append_response(self, key: Any, sample: int, record: dict[str, Any], cached: bool, **extra: Any) -> None:
-        self.append(response_row(key, sample, record, cached, **extra))
+        """A finished call's row: the response, its finish reason, tokens, latency, cache hit."""
+        self.append(
+            {"key": key, "sample": sample, "response": record["text"], "error": None,
+             "finish_reason": record["finish_reason"], "prompt_tokens": record["prompt_tokens"],
+             "completion_tokens": record["completion_tokens"], "latency_s": record["latency_s"],
+             "cached": cached, **extra}
+        )  # fmt: skip
 
     def append_error(self, key: Any, sample: int, error: BaseException) -> None:
-        self.append(error_row(key, sample, error))
+        """A failed call's row (retried by the next run)."""
+        self.append({"key": key, "sample": sample, "response": None, "error": str(error)})
 
 
-class RunDir:
+class Rows(list, RowSink):  # type: ignore[misc]
+    """Response rows collected in memory (for remote workers), appended as a run directory appends them."""
+
+
+class RunDir(RowSink):
     """The files of one run."""
 
     def __init__(self, path: str | os.PathLike[str]):
@@ -100,12 +101,6 @@ class RunDir:
             self._sink = open(self.responses_path, "a", encoding="utf-8")
         self._sink.write(json.dumps(row, ensure_ascii=False) + "\n")
         self._sink.flush()
-
-    def append_response(self, key: Any, sample: int, record: dict[str, Any], cached: bool, **extra: Any) -> None:
-        self.append(response_row(key, sample, record, cached, **extra))
-
-    def append_error(self, key: Any, sample: int, error: BaseException) -> None:
-        self.append(error_row(key, sample, error))
 
     def close(self) -> None:
         if self._sink is not None:

@@ -215,7 +215,7 @@ def export(path: Path, out: Path, kind: str = "q8_0", base: str | None = None) -
             name = source.gguf_name(hf_name)
             lora[name] = (a.astype(np.float32), source.reorder(name, b.astype(np.float32)))
     else:
-        tied = source.field(f"{source.arch}.vocab_size") is not None and "output.weight" not in source.tensors
+        tied = "output.weight" not in source.tensors  # the output projection is the embedding
         for hf_name, value in _load_safetensors(weights / "model.safetensors").items():
             if hf_name == "lm_head.weight" and tied:
                 continue
