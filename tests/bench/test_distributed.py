@@ -135,3 +135,21 @@ def test_a_worker_that_cannot_load_the_model_fails_the_run_early():
             RayExecutor(workers=0)
     finally:
         ray.shutdown()
+
+
+def test_ray_scoring_streams_in_windows_and_keeps_the_order():
+    """Many small windows (3 tasks of 50 items each): the verdicts are the local ones, in order."""
+    import ray
+
+    from adhere.bench.distributed import RayExecutor
+    from adhere.bench.items import iter_items
+    from adhere.bench.scoring import score_items
+
+    responses = IFEVAL / "input_response_data_gpt4_20231107_145030.jsonl"
+    executor = RayExecutor(workers=2, score_batch=50, score_window=3)
+    try:
+        scored = list(executor.score(iter_items(responses, INPUTS)))
+    finally:
+        ray.shutdown()
+    local = list(score_items(iter_items(responses, INPUTS)))
+    assert len(local) == 541 and scored == local

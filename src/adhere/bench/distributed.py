@@ -18,6 +18,7 @@ The cache is a SQLite file: on one machine every worker shares it; on a multi-no
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import pickle
@@ -31,7 +32,9 @@ from adhere.models.base import parse_spec
 
 INSTALL_HINT = "pip install 'adhere[ray]'"
 #: Items per verification task: large enough that Ray's per-task cost is small beside the checks.
-SCORE_BATCH = 2048
+SCORE_BATCH = 1024
+#: Tasks per Ray Dataset when scoring: bounds what the driver holds (64k items) on any input size.
+SCORE_WINDOW = 64
 
 
 def _ray() -> Any:
@@ -63,7 +66,8 @@ class RayExecutor:
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, workers: int | None = None, cpus_per_worker: float = 1.0):
+    def __init__(self, address: str | None = None, workers: int | None = None, cpus_per_worker: float = 1.0,
+                 score_batch: int = SCORE_BATCH, score_window: int = SCORE_WINDOW):  # fmt: skip
         ray = _ray()
         if workers is not None and workers < 1:
             raise InputError(f"--ray-workers must be at least 1, got {workers}")
@@ -81,6 +85,7 @@ class RayExecutor:
         self._ray = ray
         self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
         self.cpus_per_worker = cpus_per_worker
+        self.score_batch, self.score_window = score_batch, score_window
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False
@@ -125,20 +130,33 @@ class RayExecutor:
     # -- verification --------------------------------------------------------------------------
 
     def score(self, items: Iterable[Any]) -> Iterator[dict[str, Any]]:
-        """Verdict rows in item order, scored in Ray tasks."""
+        """Verdict rows in item order, scored in Ray tasks.
+
+        Items stream through in windows of ``score_window`` batches of ``score_batch`` items (one
+        pickled list per batch, one task per batch), so the driver's memory is bounded whatever
+        the number of rows, and each window runs as one order-preserving ``map_batches``."""
         ray = self._ray
-        payload = [{"item": pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)} for item in items]
-        if not payload:
-            return
-        blocks = max(1, min(len(payload) // SCORE_BATCH + 1, self.workers * 16))
-        dataset = ray.data.from_items(payload, override_num_blocks=blocks)
-        scored = dataset.map_batches(_score_batch, batch_size=SCORE_BATCH, batch_format="pyarrow", num_cpus=1)
-        try:
-            for batch in scored.iter_batches(batch_size=None, batch_format="pyarrow"):
-                for text in batch.column("verdict").to_pylist():
-                    yield json.loads(text)
-        except Exception as error:
-            raise _worker_error(error) from None
+        iterator = iter(items)
+        while True:
+            blobs = []
+            for _ in range(self.score_window):
+                chunk = list(itertools.islice(iterator, self.score_batch))
+                if not chunk:
+                    break
+                blobs.append({"items": pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)})
+            if not blobs:
+                return
+            dataset = ray.data.from_items(blobs, override_num_blocks=len(blobs))
+            scored = dataset.map_batches(_score_batch, batch_size=1, batch_format="pyarrow", num_cpus=1,
+                                         compute=ray.data.TaskPoolStrategy(size=self.workers))
+            try:
+                for batch in scored.iter_batches(batch_size=None, batch_format="pyarrow"):
+                    for text in batch.column("verdicts").to_pylist():
+                        yield from map(json.loads, text.split("\n"))
+            except Exception as error:
+                raise _worker_error(error) from None
+            if len(blobs) < self.score_window:
+                return
 
 
 def _worker_error(error: Exception) -> AdhereError:
@@ -155,13 +173,16 @@ def _worker_error(error: Exception) -> AdhereError:
     return AdhereError(f"a Ray worker failed: {last[:300]}")
 
 
-def _score_batch(batch: Any) -> dict[str, list[str]]:
+def _score_batch(batch: Any) -> Any:
+    """One task: pickled lists of items in, their verdict rows (JSON lines, one string) out."""
     import pyarrow as pa
 
     from adhere.bench.scoring import score_item
 
-    verdicts = [json.dumps(score_item(pickle.loads(raw)), ensure_ascii=False) for raw in batch.column("item").to_pylist()]
-    return pa.table({"verdict": verdicts})
+    out = []
+    for blob in batch.column("items").to_pylist():
+        out.append("\n".join(json.dumps(score_item(item), ensure_ascii=False) for item in pickle.loads(blob)))
+    return pa.table({"verdicts": out})
 
 
 class _GenerationWorker:
