@@ -153,3 +153,22 @@ def test_ray_scoring_streams_in_windows_and_keeps_the_order():
         ray.shutdown()
     local = list(score_items(iter_items(responses, INPUTS)))
     assert len(local) == 541 and scored == local
+
+
+def test_vllm_engines_are_placed_on_gpus():
+    """A vLLM actor asks Ray for tensor-parallel-size GPUs; one engine per that many GPUs by default."""
+    import ray
+
+    from adhere.bench.distributed import RayExecutor
+
+    ray.init(num_cpus=2, num_gpus=4, include_dashboard=False, log_to_driver=False)  # logical GPUs
+    try:
+        executor = RayExecutor()
+        assert executor._placement("vllm", {}) == (1, 4, 256)
+        assert executor._placement("vllm", {"tensor_parallel_size": 2}) == (2, 2, 256)
+        assert executor._placement("gguf", {}) == (0, 2, 16)
+        with pytest.raises(InputError, match=r"needs GPU workers with 8 GPU\(s\) each; the cluster has 4"):
+            executor._placement("vllm", {"tensor_parallel_size": 8})
+        assert RayExecutor(workers=1)._placement("vllm", {}) == (1, 1, 256)
+    finally:
+        ray.shutdown()

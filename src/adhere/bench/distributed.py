@@ -83,6 +83,7 @@ class RayExecutor:
 
         logging.getLogger("ray").setLevel(logging.ERROR)  # Ray Data's per-dataset INFO lines
         self._ray = ray
+        self.explicit_workers = workers
         self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
         self.cpus_per_worker = cpus_per_worker
         self.score_batch, self.score_window = score_batch, score_window
@@ -106,11 +107,12 @@ class RayExecutor:
         if "n_threads" not in backend_options and parse_spec(options.model)[0] in ("local", "gguf"):
             backend_options["n_threads"] = max(1, int(self.cpus_per_worker))
         items = [{"row": json.dumps(row, ensure_ascii=False), "sample": sample} for row, sample in todo]
-        batch = max(1, min(16, len(items) // (self.workers * 4) or 1))
-        dataset = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), self.workers * 8)))
+        gpus, workers, largest = self._placement(parse_spec(options.model)[0], backend_options)
+        batch = max(1, min(largest, len(items) // (workers * 4) or 1))
+        dataset = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), workers * 8)))
         generated = dataset.map_batches(
             _GenerationWorker, batch_size=batch, batch_format="pyarrow", num_cpus=self.cpus_per_worker,
-            compute=ray.data.ActorPoolStrategy(size=min(self.workers, len(items))),
+            num_gpus=gpus, compute=ray.data.ActorPoolStrategy(size=min(workers, len(items))),
             fn_constructor_kwargs={
                 "model": options.model, "backend_options": backend_options,
                 "generation": options.generation.to_dict(), "cache": None if cache is None else str(cache.path),
@@ -126,6 +128,22 @@ class RayExecutor:
                         progress(row.get("completion_tokens") or 0)
         except Exception as error:  # a Ray error wraps the worker's own
             raise _worker_error(error) from None
+
+    def _placement(self, kind: str, backend_options: dict[str, Any]) -> tuple[float, int, int]:
+        """(GPUs per actor, actors, largest batch) for a model kind.
+
+        A vLLM engine takes ``tensor_parallel_size`` GPUs of one node and wants large batches (it
+        schedules them itself); without ``--ray-workers`` there is one engine per that many GPUs
+        in the cluster. Other kinds take CPUs (transformers on a GPU host: pass ``--ray-workers``
+        and the device option yourself) and get small batches, so rows stream back steadily."""
+        if kind != "vllm":
+            return 0, self.workers, 16
+        per_engine = int(backend_options.get("tensor_parallel_size", 1))
+        cluster_gpus = int(self._ray.cluster_resources().get("GPU", 0))
+        if cluster_gpus < per_engine:
+            raise InputError(f"--model vllm:... on Ray needs GPU workers with {per_engine} GPU(s) each; "
+                             f"the cluster has {cluster_gpus} GPU(s)")  # fmt: skip
+        return per_engine, self.explicit_workers or max(1, cluster_gpus // per_engine), 256
 
     # -- verification --------------------------------------------------------------------------
 
