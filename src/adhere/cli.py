@@ -236,6 +236,7 @@ def _parser() -> argparse.ArgumentParser:
     looper.add_argument("--seed", type=int, default=0)
     looper.add_argument("--ngram", type=int, default=8, help="decontamination n-gram length (default 8)")
     looper.add_argument("--cache", help="response cache file (default: ~/.cache/adhere/cache.sqlite)")
+    _executor_options(looper)
 
     choose = commands.add_parser(
         "select", help="keep the best fraction of a data file by InstructMining-style indicators, near-duplicates removed",
@@ -581,7 +582,7 @@ def _loop(args: argparse.Namespace) -> int:
         def generation(self, label: str):  # noqa: ANN202
             return generation_bar(err, label, label)
 
-    summary = Loop(config, cache=ResponseCache(args.cache), reporter=Show()).run()
+    summary = Loop(config, cache=ResponseCache(args.cache), reporter=Show(), executor=_executor(args)).run()
     console = Console()
     for name, row in iter_rounds(summary):
         parts = []

@@ -128,11 +128,15 @@ class Reporter:
 
 
 class Loop:
-    def __init__(self, config: LoopConfig, *, cache: Any = None, reporter: Reporter | None = None):
+    def __init__(self, config: LoopConfig, *, cache: Any = None, reporter: Reporter | None = None,
+                 executor: Any = None):  # fmt: skip
+        """``executor``: None generates and verifies here; a ``RayExecutor`` does both in Ray
+        (sampling and every evaluation; training and export stay on this machine)."""
         config.validate()
         self.config = config
         self.out = Path(config.out)
         self.cache = cache
+        self.executor = executor
         self.reporter = reporter or Reporter()
         self._eval_prompts: list[tuple[str, str]] | None = None
 
@@ -206,7 +210,7 @@ class Loop:
                               generation=GenerationConfig(max_tokens=self.config.max_tokens))  # fmt: skip
         with self.reporter.generation(label) as (progress, on_start):
             summary = run_eval(options, out, cache=self.cache, progress=progress, on_start=on_start,
-                               command=["adhere", "loop", "--out", str(self.out)])  # fmt: skip
+                               command=["adhere", "loop", "--out", str(self.out)], executor=self.executor)  # fmt: skip
         return {"run": str(out), "prompts": summary.prompts, "accuracy": summary.accuracies(),
                 "confidence_intervals": summary.intervals()}  # fmt: skip
 

@@ -172,3 +172,39 @@ def test_vllm_engines_are_placed_on_gpus():
         assert RayExecutor(workers=1)._placement("vllm", {}) == (1, 1, 256)
     finally:
         ray.shutdown()
+
+
+def test_the_loops_sampling_with_a_strategy_on_ray_is_the_local_run(tmp_path):
+    """The loop's sample stage (synthesized prompts, best-of-n:2) through a Ray executor writes the
+    local run's verdicts and rows, over the same cache."""
+    import dataclasses
+
+    import ray
+
+    from adhere.bench.distributed import RayExecutor
+    from adhere.loop import Loop, LoopConfig
+    from adhere.models.cache import ResponseCache
+    from tests.conftest import IFBENCH
+
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    config = LoopConfig(out=str(tmp_path / "local"), prompts=6, strategy="best-of-n:2", max_tokens=24,
+                        ifeval_data=INPUTS, ifbench_data=str(IFBENCH / "IFBench_test.jsonl"))  # fmt: skip
+    local = Loop(config, cache=cache)
+    local._synthesize(tmp_path, 1)
+    prompts = str(tmp_path / "prompts.jsonl")
+    local._generate("sample", tmp_path / "local", "ifeval", "local", prompts, strategy=config.strategy)
+    on_ray = Loop(dataclasses.replace(config, out=str(tmp_path / "ray")), cache=cache, executor=RayExecutor(workers=2))
+    try:
+        on_ray._generate("sample", tmp_path / "ray", "ifeval", "local", prompts, strategy=config.strategy)
+    finally:
+        ray.shutdown()
+    assert (tmp_path / "ray" / "verdicts.jsonl").read_bytes() == (tmp_path / "local" / "verdicts.jsonl").read_bytes()
+    # The same rows; on Ray every call was a cache hit, so only this run's cost and model time differ.
+    ray_rows = read_jsonl(tmp_path / "ray" / "responses.jsonl")
+    costs = [row.pop("cost") for row in ray_rows]
+    assert len(ray_rows) == 6 and all(cost["calls"] == 2 and cost["uncached_calls"] == 0 for cost in costs)
+    local_rows = read_jsonl(tmp_path / "local" / "responses.jsonl")
+    for row in ray_rows + local_rows:
+        row.pop("cached"), row.pop("cost", None), row.pop("latency_s")
+    assert ray_rows == local_rows and {row["strategy"] for row in ray_rows} == {"best-of-n:2"}
+    assert json.loads((tmp_path / "ray" / "config.json").read_text())["executor"] == "ray"
