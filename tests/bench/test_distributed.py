@@ -131,6 +131,9 @@ def test_a_worker_that_cannot_load_the_model_fails_the_run_early():
         with pytest.raises(AdhereError, match="a Ray worker failed: .*does not exist"):
             executor.generate(EvalOptions(model="gguf:/nonexistent/model.gguf"), todo, None, Rows())
         assert time.monotonic() - started < 120
+        # The driver never loads the model itself: a worker describes it, and its error is the run's.
+        with pytest.raises(AdhereError, match="a Ray worker failed: .*does not exist"):
+            executor.describe("gguf:/nonexistent/model.gguf", {})
         with pytest.raises(InputError, match="--ray-workers must be at least 1"):
             RayExecutor(workers=0)
     finally:

@@ -73,15 +73,17 @@ class RayExecutor:
             raise InputError(f"--ray-workers must be at least 1, got {workers}")
         if address:
             check_address(address)
+        import logging
+
+        # Ray's INFO/WARNING start-up lines (token authentication, Ray Data's per-dataset plans)
+        # are not the user's business; its errors still show.
+        logging.getLogger("ray").setLevel(logging.ERROR)
         if not ray.is_initialized():
             options: dict[str, Any] = {"log_to_driver": False, "include_dashboard": False, "configure_logging": False}
             if address:
                 ray.init(address=address, **options)
             else:
                 ray.init(num_cpus=max(workers or 0, os.cpu_count() or 1), **options)
-        import logging
-
-        logging.getLogger("ray").setLevel(logging.ERROR)  # Ray Data's per-dataset INFO lines
         self._ray = ray
         self.explicit_workers = workers
         self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
@@ -101,11 +103,7 @@ class RayExecutor:
         if not todo:
             return
         ray = self._ray
-        backend_options = dict(options.backend_options)
-        if "concurrency" in backend_options:  # one budget for the whole cluster
-            backend_options["concurrency"] = max(1, backend_options["concurrency"] // self.workers)
-        if "n_threads" not in backend_options and parse_spec(options.model)[0] in ("local", "gguf"):
-            backend_options["n_threads"] = max(1, int(self.cpus_per_worker))
+        backend_options = self._worker_options(options.model, options.backend_options)
         items = [{"row": json.dumps(row, ensure_ascii=False), "sample": sample} for row, sample in todo]
         gpus, workers, largest = self._placement(parse_spec(options.model)[0], backend_options)
         batch = max(1, min(largest, len(items) // (workers * 4) or 1))
@@ -126,6 +124,28 @@ class RayExecutor:
                     run.append(row)
                     if progress:
                         progress(row.get("completion_tokens") or 0)
+        except Exception as error:  # a Ray error wraps the worker's own
+            raise _worker_error(error) from None
+
+    def _worker_options(self, model: str, backend_options: dict[str, Any]) -> dict[str, Any]:
+        """The backend options of one worker's copy of the model."""
+        backend_options = dict(backend_options)
+        if "concurrency" in backend_options:  # one budget for the whole cluster
+            backend_options["concurrency"] = max(1, backend_options["concurrency"] // self.workers)
+        if "n_threads" not in backend_options and parse_spec(model)[0] in ("local", "gguf"):
+            backend_options["n_threads"] = max(1, int(self.cpus_per_worker))
+        return backend_options
+
+    def describe(self, model: str, backend_options: dict[str, Any]) -> dict[str, Any]:
+        """The model's identity and chat template, from a copy loaded and checked in a Ray worker
+        placed as the generation workers are: the driver needs neither the model nor its GPU, and
+        a model no worker can load fails here, before any work, with the worker's error."""
+        ray = self._ray
+        backend_options = self._worker_options(model, backend_options)
+        gpus, _, _ = self._placement(parse_spec(model)[0], backend_options)
+        task = ray.remote(num_cpus=self.cpus_per_worker, num_gpus=gpus, max_retries=0)(_describe)
+        try:
+            return ray.get(task.remote(model, backend_options))
         except Exception as error:  # a Ray error wraps the worker's own
             raise _worker_error(error) from None
 
@@ -201,6 +221,21 @@ def _score_batch(batch: Any) -> Any:
     for blob in batch.column("items").to_pylist():
         out.append("\n".join(json.dumps(score_item(item), ensure_ascii=False) for item in pickle.loads(blob)))
     return pa.table({"verdicts": out})
+
+
+def _describe(model: str, backend_options: dict[str, Any]) -> dict[str, Any]:
+    from adhere.models.base import load_backend
+
+    async def run() -> dict[str, Any]:
+        backend = load_backend(model, **backend_options)
+        try:
+            if hasattr(backend, "check"):
+                await backend.check()
+            return {"identity": backend.identity(), "chat_template": getattr(backend, "chat_template", None)}
+        finally:
+            await backend.aclose()
+
+    return asyncio.run(run())
 
 
 class _GenerationWorker:

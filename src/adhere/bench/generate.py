@@ -131,15 +131,23 @@ def start_run(
     generation: GenerationConfig,
     command: list[str] | None,
     fields: dict[str, Any],
-) -> tuple[Backend, RunDir]:
+    executor: Any = None,
+) -> tuple[Backend | None, RunDir]:
     """Load (and check) the model, then open the run directory with its ``config.json``: what
     every run records (version, command, model and identity, chat template, backend options,
-    sampling), plus the run kind's own ``fields``."""
+    sampling), plus the run kind's own ``fields``.
+
+    With an ``executor`` the model is loaded where it will run (a Ray worker, which may have the
+    GPU this machine lacks), described, and closed; no backend is returned."""
     from adhere import __version__
 
-    backend = load_backend(model, **backend_options)
-    if hasattr(backend, "check"):
-        asyncio.run(_check(backend))
+    if executor is not None:
+        backend, description = None, executor.describe(model, backend_options)
+    else:
+        backend = load_backend(model, **backend_options)
+        if hasattr(backend, "check"):
+            asyncio.run(_check(backend))
+        description = {"identity": backend.identity(), "chat_template": getattr(backend, "chat_template", None)}
     run = RunDir(out)
     run.start(
         {
@@ -147,8 +155,8 @@ def start_run(
             "command": command if command is not None else sys.argv,
             **fields,
             "model": model,
-            "model_identity": backend.identity(),
-            "chat_template": getattr(backend, "chat_template", None),
+            "model_identity": description["identity"],
+            "chat_template": description["chat_template"],
             "backend_options": backend_options,
             "generation": generation.to_dict(),
         }
@@ -193,6 +201,7 @@ def run_eval(
         out, options.model, options.backend_options, options.generation, command,
         {"benchmark": options.benchmark, "data": source, "limit": options.limit, "prompts": len(prompts),
          "strategy": options.strategy, "executor": "local" if executor is None else executor.name},
+        executor,
     )  # fmt: skip
     done = run.finished()
     pairs = [(row, s) for row in prompts for s in range(options.generation.samples)]
@@ -206,7 +215,6 @@ def run_eval(
         if executor is None:
             asyncio.run(_generate_and_close(backend, todo, options.generation, cache, run, progress, strategy, by_key))
         else:
-            asyncio.run(backend.aclose())  # the workers load their own copies
             executor.generate(options, todo, cache, run, progress)
     finally:
         run.close()
