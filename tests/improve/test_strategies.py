@@ -138,3 +138,47 @@ def test_eval_with_a_strategy_records_candidates_and_cost(tmp_path):
         assert json.loads((out / "config.json").read_text())["strategy"] == "best-of-n:3"
     finally:
         server.kill()
+
+
+class Queueing(Scripted):
+    """A backend that queues every request itself (concurrency None) and decodes two at a time."""
+
+    concurrency = None
+    n_parallel = 2
+
+    def __init__(self):
+        super().__init__({0: "one, two", 1: "three, four", 2: GOOD})
+        self.calls = 0
+        self.slots = None
+
+    async def complete(self, messages, config, sample):
+        self.slots = self.slots or asyncio.Semaphore(self.n_parallel)  # first come, first served
+        async with self.slots:
+            await asyncio.sleep(0.001)
+            self.calls += 1
+            return await super().complete(messages, config, sample)
+
+
+def test_strategy_rows_finish_steadily_on_a_backend_that_queues_itself():
+    """Rows of a best-of-n run are written as prompts finish, not after every prompt's first call."""
+    from adhere.bench.generate import generate_rows
+    from adhere.bench.run import Rows
+
+    backend = Queueing()
+    rows = [{"key": i, "prompt": "Describe the weather."} for i in range(40)]
+    calls_when_written = []
+
+    class Sink(Rows):
+        def append(self, row):
+            calls_when_written.append(backend.calls)
+            super().append(row)
+
+    sink = Sink()
+    constraints = {row["key"]: NO_COMMA_LOWER for row in rows}
+    config = GenerationConfig(temperature=1.0)
+    asyncio.run(generate_rows(backend, [(row, 0) for row in rows], config, None, sink, None,
+                              load_strategy("best-of-n:3"), constraints))  # fmt: skip
+    assert len(sink) == 40 and backend.calls == 120
+    assert {row["response"] for row in sink} == {GOOD}
+    # The first row comes after a few calls (4 runs in flight x 3 samples), not after all 40 first calls.
+    assert calls_when_written[0] <= 12 and calls_when_written == sorted(calls_when_written)

@@ -56,6 +56,10 @@ def messages_for(prompt: str, config: GenerationConfig) -> list[dict[str, str]]:
     return [*system, {"role": "user", "content": prompt}]
 
 
+#: Strategy runs in flight on a backend that queues requests itself and says nothing of its width.
+STRATEGY_RUNS_IN_FLIGHT = 256
+
+
 async def generate_rows(
     backend: Backend,
     todo: list[tuple[dict[str, Any], int]],
@@ -68,6 +72,11 @@ async def generate_rows(
 ) -> None:
     # A backend may queue requests itself (concurrency None): then all of them go at once.
     limit = getattr(backend, "concurrency", 1)
+    if strategy is not None and limit is None:
+        # A strategy's calls follow one another. Started all at once, its first calls would fill
+        # the backend's queue ahead of every second call, and no row would finish until nearly
+        # the end; twice as many as the backend decodes together keeps it busy and rows flowing.
+        limit = 2 * (getattr(backend, "n_parallel", None) or STRATEGY_RUNS_IN_FLIGHT // 2)
     semaphore = asyncio.Semaphore(limit) if limit is not None else contextlib.nullcontext()
 
     async def improved(row: dict[str, Any], sample: int) -> None:
