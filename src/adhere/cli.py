@@ -158,6 +158,10 @@ def _parser() -> argparse.ArgumentParser:
         )  # fmt: skip
         maker.add_argument("run", metavar="RUN_DIR")
         maker.add_argument("--out", required=True, help="JSONL file to write")
+        maker.add_argument("--repair", action="store_true",
+                           help="for a prompt no candidate passes, add the best candidate edited by the verifier-guided "
+                           "repairs (lowercase it, drop commas, add the postscript, regroup paragraphs...) when that "
+                           "makes it follow every constraint")  # fmt: skip
 
     instruct = commands.add_parser(
         "self-instruct", help="new task seeds written by a model (Self-Instruct), near-duplicates filtered",
@@ -227,6 +231,8 @@ def _parser() -> argparse.ArgumentParser:
     looper.add_argument("--prompts", type=int, default=1000, help="synthesized prompts per round (default 1000)")
     looper.add_argument("--strategy", default="best-of-n:4", help="how answers are sampled (default best-of-n:4)")
     looper.add_argument("--train", default="sft", choices=["sft", "dpo", "sft+dpo"], help="default: sft")
+    looper.add_argument("--repair", action="store_true",
+                        help="SFT rows and pairs also from verifier-guided repairs of failing samples (see make-sft --repair)")
     _training_options(looper, epochs=2.0, max_length=768, save_steps=25)
     looper.add_argument("--max-tokens", type=int, default=256, help="tokens per answer, sampling and evaluating (default 256)")
     looper.add_argument("--ifeval-data", help="local IFEval prompts (default: the Hub copy)")
@@ -488,7 +494,7 @@ def _make_data(args: argparse.Namespace) -> int:
     from adhere.synth.datasets import write_training_data
 
     kind = "sft" if args.command == "make-sft" else "pairs"
-    rows, _, path = write_training_data(args.run, kind, args.out)
+    rows, _, path = write_training_data(args.run, kind, args.out, repair=args.repair)
     Console(stderr=True).print(f"wrote {len(rows)} rows to {args.out} and their card to {path}", soft_wrap=True)
     return 0
 

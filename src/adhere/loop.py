@@ -48,6 +48,8 @@ class LoopConfig:
     """Synthesized prompts per round (fewer after decontamination)."""
     strategy: str = "best-of-n:4"
     """How answers are sampled and chosen (best-of-n:N, decrim[:K], spar[:WxD])."""
+    repair: bool = False
+    """SFT rows and pairs also from verifier-guided repairs of samples that fail (``--repair``)."""
     train: str = "sft"
     """sft, dpo, or sft+dpo (DPO on the SFT-trained model)."""
     epochs: float = 2.0
@@ -146,7 +148,9 @@ class Loop:
         saved = self.out / "loop_config.json"
         now = self.config.resumable()
         if saved.exists():
-            before = json.loads(saved.read_text(encoding="utf-8"))
+            # A setting added to adhere after the loop started counts as its default.
+            defaults = {f.name: f.default for f in dataclasses.fields(LoopConfig) if f.default is not dataclasses.MISSING}
+            before = {**defaults, **json.loads(saved.read_text(encoding="utf-8"))}
             before.pop("rounds", None)
             before.pop("out", None)
             changed = sorted(k for k in set(now) | set(before) if before.get(k) != now.get(k))
@@ -236,9 +240,9 @@ class Loop:
 
         result = {}
         for kind, file in (("sft", "sft.jsonl"), ("pairs", "pairs.jsonl")):
-            rows, card, _ = write_training_data(folder / "samples", kind, folder / file)
+            rows, card, _ = write_training_data(folder / "samples", kind, folder / file, repair=self.config.repair)
             result[kind] = {"rows": len(rows), "candidate_pass_rate": card.get("candidate_pass_rate"),
-                            "prompt_pass_rate": card.get("prompt_pass_rate")}  # fmt: skip
+                            "prompt_pass_rate": card.get("prompt_pass_rate"), "repaired": card.get("repaired", 0)}  # fmt: skip
         result["contamination"] = self._check_contamination(folder)
         return result
 

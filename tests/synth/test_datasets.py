@@ -84,3 +84,21 @@ def test_not_a_run_directory(tmp_path):
     result = adhere("make-sft", tmp_path, "--out", tmp_path / "x.jsonl")
     assert result.returncode == 2 and "not a run directory" in result.stderr
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_repair_adds_an_edited_answer_where_no_sample_passes(run, tmp_path):
+    """Prompt b has no passing sample: --repair edits its best one (commas dropped), re-verified."""
+    sft, pairs = tmp_path / "sft.jsonl", tmp_path / "pairs.jsonl"
+    assert adhere("make-sft", run, "--out", sft, "--repair").returncode == 0
+    assert adhere("make-pairs", run, "--out", pairs, "--repair").returncode == 0
+    rows = {r["messages"][0]["content"]: r for r in read_jsonl(sft)}
+    repaired = rows["Describe rain without commas."]
+    assert repaired["messages"][1]["content"] == "rain rain"
+    assert repaired["provenance"]["origin"] == "repair of sample 0" and repaired["provenance"]["strict"] == 1.0
+    assert rows["Say hi without commas."]["provenance"]["origin"] == "sample 1"  # a passing sample wins
+    card = json.loads((tmp_path / "sft.card.json").read_text())
+    assert card["rows"] == 2 and card["repaired"] == 1 and card["repair"] is True
+    pair = [p for p in read_jsonl(pairs) if p["prompt"][0]["content"].startswith("Describe rain")][0]
+    assert pair["chosen"][0]["content"] == "rain rain" and pair["rejected"][0]["content"] == "rain, rain"
+    # Without --repair nothing is edited.
+    assert adhere("make-sft", run, "--out", sft).returncode == 0 and len(read_jsonl(sft)) == 1

@@ -14,6 +14,11 @@ fraction of the prompt's constraints it follows, strict).
   lowest-scoring one). Rows: ``{"prompt": [user], "chosen": [assistant], "rejected": [assistant]}``,
   TRL's conversational DPO format, with provenance.
 
+With ``repair`` (``--repair``), a prompt none of whose candidates follows every constraint gets
+one more: the best candidate that ``adhere.improve.repair`` can edit into one that does (its
+origin says ``repair of ...``); the SFT row uses it, and its pair is (the repair, the original).
+The card counts the repaired rows.
+
 Prompts that repeat (same text) are kept once; the card counts what was removed.
 """
 
@@ -56,8 +61,22 @@ def _candidates(rows: list[dict[str, Any]], constraints) -> list[Candidate]:
     return out
 
 
-def make_training_data(run_dir: str | Path, kind: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """(rows, card) for ``kind`` "sft" or "pairs"."""
+def _repaired(candidates: list[Candidate], constraints) -> list[Candidate]:
+    """``candidates`` plus a verifier-guided repair of the best repairable one, if none passes."""
+    from adhere.improve.repair import repair
+
+    if not constraints or any(c.strict == 1.0 for c in candidates):
+        return candidates
+    for index in sorted(range(len(candidates)), key=lambda i: (-candidates[i].strict, -candidates[i].loose, i)):
+        text = repair(candidates[index].text, constraints)
+        if text is not None:
+            fixed = score(text, constraints, f"repair of {candidates[index].origin}", parent=index)
+            return [*candidates, fixed]
+    return candidates
+
+
+def make_training_data(run_dir: str | Path, kind: str, repair: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(rows, card) for ``kind`` "sft" or "pairs"; ``repair``: see the module's docstring."""
     config, prompts, by_key = _run(run_dir)
     model, strategy = config.get("model"), config.get("strategy")
     rows, seen = [], set()
@@ -75,6 +94,10 @@ def make_training_data(run_dir: str | Path, kind: str) -> tuple[list[dict[str, A
         if prompt["prompt"] in seen:
             stats["duplicate_prompts_removed"] += 1
             continue
+        if repair:
+            sampled = len(candidates)
+            candidates = _repaired(candidates, constraints)
+            stats["repaired"] += len(candidates) - sampled
         best = best_index(candidates)
         provenance = {"key": prompt["key"], "model": model, "strategy": strategy,
                       "instruction_id_list": list(ids)}  # fmt: skip
@@ -105,6 +128,7 @@ def make_training_data(run_dir: str | Path, kind: str) -> tuple[list[dict[str, A
         "source_run": str(Path(run_dir)),
         "model": model,
         "strategy": strategy,
+        "repair": repair,
         "rows": len(rows),
         "prompts": len(prompts),
         **dict(stats),
@@ -117,6 +141,8 @@ def make_training_data(run_dir: str | Path, kind: str) -> tuple[list[dict[str, A
 
 def _pair(candidates: list[Candidate], best: int) -> tuple[Candidate, Candidate] | None:
     chosen = candidates[best]
+    if chosen.origin.startswith("repair of") and chosen.parent is not None:
+        return chosen, candidates[chosen.parent]  # a minimal edit: the repair against its source
     refinements = any(c.parent is not None for c in candidates)
     if chosen.strict < 1.0 and not (refinements and chosen.parent is not None):
         return None  # nothing follows every constraint, and no refinement to prefer
@@ -129,13 +155,13 @@ def _pair(candidates: list[Candidate], best: int) -> tuple[Candidate, Candidate]
 
 
 def write_training_data(
-    run_dir: str | Path, kind: str, out: str | Path
+    run_dir: str | Path, kind: str, out: str | Path, repair: bool = False
 ) -> tuple[list[dict[str, Any]], dict[str, Any], Path]:
     """``make_training_data`` written to ``out`` (JSONL) with its card beside it: (rows, card, card path)."""
     from adhere.jsonl import atomic_write
     from adhere.synth.card import write_card
 
-    rows, card = make_training_data(run_dir, kind)
+    rows, card = make_training_data(run_dir, kind, repair)
     with atomic_write(out) as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
