@@ -89,7 +89,10 @@ def test_a_killed_run_resumes_without_regenerating(tmp_path, prompts, env, sig):
     try:
         out = tmp_path / "run"
         args = eval_args(server.url, prompts, out, "--no-cache", "--concurrency", "1")
-        process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # SIGINT as Ctrl-C delivers it to a foreground command, even when this test runs where
+        # SIGINT is ignored (a `nohup ... &` job passes SIG_IGN on to every child).
+        process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
         responses = out / "responses.jsonl"
         deadline = time.monotonic() + 60
         while not (responses.exists() and responses.read_text().count("\n") >= 3):
