@@ -588,7 +588,9 @@ def _loop(args: argparse.Namespace) -> int:
         def generation(self, label: str):  # noqa: ANN202
             return generation_bar(err, label, label)
 
-    summary = Loop(config, cache=ResponseCache(args.cache), reporter=Show(), executor=_executor(args)).run()
+    loop = Loop(config, cache=ResponseCache(args.cache), reporter=Show())  # checks the settings first
+    loop.executor = _executor(args)  # so that Ray starts only for a loop that can run
+    summary = loop.run()
     console = Console()
     for name, row in iter_rounds(summary):
         parts = []

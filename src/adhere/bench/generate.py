@@ -76,7 +76,8 @@ async def generate_rows(
         # A strategy's calls follow one another. Started all at once, its first calls would fill
         # the backend's queue ahead of every second call, and no row would finish until nearly
         # the end; twice as many as the backend decodes together keeps it busy and rows flowing.
-        limit = 2 * (getattr(backend, "n_parallel", None) or STRATEGY_RUNS_IN_FLIGHT // 2)
+        width = getattr(backend, "n_parallel", None)
+        limit = 2 * width if width else STRATEGY_RUNS_IN_FLIGHT
     semaphore = asyncio.Semaphore(limit) if limit is not None else contextlib.nullcontext()
 
     async def improved(row: dict[str, Any], sample: int) -> None:

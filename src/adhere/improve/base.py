@@ -89,9 +89,15 @@ def score(text: str, constraints: Sequence[Constraint], origin: str, parent: int
     return Candidate(text, strict, loose, origin, parent, failed)
 
 
+def ranked(candidates: Sequence[Candidate]) -> list[int]:
+    """Candidate indices best first, by the tie rule every strategy uses: highest strict score,
+    then loose, then the earliest."""
+    return sorted(range(len(candidates)), key=lambda i: (-candidates[i].strict, -candidates[i].loose, i))
+
+
 def best_index(candidates: Sequence[Candidate]) -> int:
-    """The tie rule every strategy uses: highest strict score, then loose, then the earliest."""
-    return min(range(len(candidates)), key=lambda i: (-candidates[i].strict, -candidates[i].loose, i))
+    """The best candidate's index (``ranked``'s first)."""
+    return ranked(candidates)[0]
 
 
 def refine_messages(prompt: str, previous: str, failed: Sequence[str], config: GenerationConfig) -> Messages:

@@ -31,7 +31,7 @@ from typing import Any
 
 from adhere.bench.items import constraints_of, read_inputs
 from adhere.errors import InputError
-from adhere.improve.base import Candidate, best_index, score
+from adhere.improve.base import Candidate, best_index, ranked, score
 from adhere.jsonl import read_run_rows
 
 
@@ -67,7 +67,7 @@ def _repaired(candidates: list[Candidate], constraints) -> list[Candidate]:
 
     if not constraints or any(c.strict == 1.0 for c in candidates):
         return candidates
-    for index in sorted(range(len(candidates)), key=lambda i: (-candidates[i].strict, -candidates[i].loose, i)):
+    for index in ranked(candidates):
         text = repair(candidates[index].text, constraints)
         if text is not None:
             fixed = score(text, constraints, f"repair of {candidates[index].origin}", parent=index)
