@@ -267,7 +267,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _score(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from adhere.bench.scoring import expected_count, score
     from adhere.report.terminal import print_summary
@@ -276,7 +276,7 @@ def _score(args: argparse.Namespace) -> int:
     executor = _executor(args)
     total = expected_count(args.responses, args.inputs)
     columns = (TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True, disable=args.quiet) as bar:
+    with progress_bar(columns, err, quiet=args.quiet) as bar:
         task = bar.add_task("score", total=total)
         summary = score(
             args.responses,
@@ -297,17 +297,26 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def progress_bar(columns: Sequence[Any], err: Any, quiet: bool = False) -> Any:
+    """A transient rich progress bar on ``err``, shown only where ``err`` is a terminal: elsewhere
+    (a log file, a pipe) rich draws nothing but still ends with an empty line, which would come
+    before an error line or in a log."""
+    from rich.progress import Progress
+
+    return Progress(*columns, console=err, transient=True, disable=quiet or not err.is_interactive)
+
+
 @contextlib.contextmanager
 def generation_bar(err: Any, out: Any, label: str) -> Iterator[tuple[Callable[[int], None], Callable[[int, int], None]]]:
     """A progress bar for a generation run on ``err`` (a rich Console): ``(progress, on_start)``."""
     import time
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     tokens, finished, started = [0], [0], [0.0]
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=err, transient=True) as bar:
+    with progress_bar(columns, err) as bar:
         task = bar.add_task("generate", total=None, rate="")
 
         def on_start(total: int, remaining: int) -> None:
@@ -504,7 +513,7 @@ def _self_instruct(args: argparse.Namespace) -> int:
     import json
 
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from adhere.errors import InputError
     from adhere.jsonl import atomic_write
@@ -532,7 +541,7 @@ def _self_instruct(args: argparse.Namespace) -> int:
     backend = load_backend(args.model, **options)
     err = Console(stderr=True)
     columns = (TextColumn("new tasks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
+    with progress_bar(columns, err) as bar:
         task = bar.add_task("tasks", total=config.count)
         rows, card = asyncio.run(self_instruct(backend, ResponseCache(args.cache), seeds, config, generation,
                                                against=against or None, progress=lambda n: bar.advance(task, n)))  # fmt: skip
@@ -629,7 +638,7 @@ def _select(args: argparse.Namespace) -> int:
     import json
 
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from adhere.errors import InputError
     from adhere.jsonl import atomic_write, read_jsonl
@@ -656,7 +665,7 @@ def _select(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     columns = (TextColumn("indicators"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     try:
-        with Progress(*columns, console=err, transient=True) as bar:
+        with progress_bar(columns, err) as bar:
             task = bar.add_task("indicators", total=len(rows))
             values = select.indicators(examples, list(weights), scorer, progress=lambda n: bar.advance(task, n))
     finally:

@@ -156,6 +156,21 @@ def test_hub_path_fails_with_one_clear_line_naming_its_dataset(tmp_path, env, be
     assert len(lines) == 1 and dataset in lines[0] and "--data PATH" in lines[0]
 
 
+def test_a_model_that_will_not_load_is_exactly_one_stderr_line(tmp_path, prompts, env):
+    """Nothing before the error line either: rich's progress bar, on a stderr that is not a
+    terminal, would otherwise end with an empty line."""
+    fake = tmp_path / "fake.gguf"
+    fake.write_bytes(b"PK\x03\x04 not a model")
+    result = subprocess.run(
+        [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--data", str(prompts), "--model", f"gguf:{fake}",
+         "--out", str(tmp_path / "o")],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stderr.startswith("adhere: error: ") and result.stderr.count("\n") == 1, repr(result.stderr)
+    assert "is not a GGUF file" in result.stderr
+
+
 def test_cache_info_and_clear(tmp_path, prompts, env):
     server = FaultServer(tmp_path, [{"status": 200}])
     try:
