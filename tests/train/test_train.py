@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+torch = pytest.importorskip("torch")
+
 from adhere.errors import InputError
 from adhere.train.data import load_rows
 from adhere.train.trainer import TrainConfig, train
@@ -73,6 +75,8 @@ def test_lora_sft_trains_logs_and_resumes(tmp_path):
                   logging_steps=1, max_length=64)  # fmt: skip
     first = train(TrainConfig(**config, max_steps=2))
     assert first["steps"] == 2 and first["resumed_from_step"] == 0 and first["adapter"]
+    if not torch.cuda.is_available():  # TRL's bf16 default is off on a CPU (its bf16 products crawl there)
+        assert first["precision"] == "fp32"
     log = read_jsonl(tmp_path / "run" / "log.jsonl")
     losses = [row["loss"] for row in log if "loss" in row]
     assert len(losses) == 2 and all(loss > 0 for loss in losses)
@@ -91,6 +95,8 @@ def test_lora_dpo_logs_rewards(tmp_path):
     result = train(TrainConfig(kind="dpo", data=str(data), out=str(tmp_path / "run"), batch_size=2, max_steps=1,
                                logging_steps=1, max_length=64))  # fmt: skip
     assert result["steps"] == 1
+    if not torch.cuda.is_available():
+        assert result["precision"] == "fp32"
     logged = [row for row in read_jsonl(tmp_path / "run" / "log.jsonl") if "loss" in row]
     assert logged and any(key.startswith("rewards/") for key in logged[0])
 
