@@ -8,8 +8,6 @@ import sys
 
 import pytest
 
-torch = pytest.importorskip("torch")
-
 from adhere.errors import InputError
 from adhere.train.data import load_rows
 from adhere.train.trainer import TrainConfig, train
@@ -73,6 +71,8 @@ def test_lora_sft_trains_logs_and_resumes(tmp_path):
     data = write_jsonl(tmp_path / "sft.jsonl", sft_rows())
     config = dict(kind="sft", data=str(data), out=str(tmp_path / "run"), batch_size=2, save_steps=1,
                   logging_steps=1, max_length=64)  # fmt: skip
+    import torch
+
     first = train(TrainConfig(**config, max_steps=2))
     assert first["steps"] == 2 and first["resumed_from_step"] == 0 and first["adapter"]
     if not torch.cuda.is_available():  # TRL's bf16 default is off on a CPU (its bf16 products crawl there)
@@ -91,6 +91,8 @@ def test_lora_sft_trains_logs_and_resumes(tmp_path):
 
 
 def test_lora_dpo_logs_rewards(tmp_path):
+    import torch
+
     data = write_jsonl(tmp_path / "pairs.jsonl", dpo_rows())
     result = train(TrainConfig(kind="dpo", data=str(data), out=str(tmp_path / "run"), batch_size=2, max_steps=1,
                                logging_steps=1, max_length=64))  # fmt: skip
