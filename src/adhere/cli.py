@@ -77,7 +77,8 @@ def _parser() -> argparse.ArgumentParser:
         "Rerun the same command to resume an interrupted run.",
     )
     evaluate.add_argument("benchmark", choices=(*BENCHMARKS, "multiturn"))
-    evaluate.add_argument("--model", default="local", help="local (default), gguf:PATH, openai:NAME, hf:PATH_OR_ID")
+    evaluate.add_argument("--model", default="local",
+                          help="local (default), gguf:PATH, openai:NAME, hf:PATH_OR_ID, vllm:PATH_OR_ID")
     evaluate.add_argument("--data", help="local JSONL of prompts (default: the Hugging Face Hub copy)")
     evaluate.add_argument("--limit", type=int, help="only the first N prompts")
     evaluate.add_argument("--out", help="run directory (default: runs/<benchmark>-<model>)")

