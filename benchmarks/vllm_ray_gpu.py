@@ -72,7 +72,7 @@ def main() -> None:
                 options = [*base, *extra, "--out", str(out), "--cache", str(out / "cache.sqlite")]
                 seconds = run([*options, "--executor", executor] if executor == "ray" else options)
                 summary = json.loads((out / "summary.json").read_text())
-                tokens = sum(row["completion_tokens"] or 0 for row in responses(out).values())
+                tokens = sum(row.get("completion_tokens") or 0 for row in responses(out).values())
                 strict = summary["accuracy"]["prompt_level_strict"]
                 table.append((name, executor, seconds, len(responses(out)), tokens, strict))
         print(f"{'run':<12} {'executor':<8} {'seconds':>8} {'responses':>9} {'tokens':>9} {'tokens/s':>9} {'strict':>7}")

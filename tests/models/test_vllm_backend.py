@@ -89,3 +89,44 @@ def test_vllm_sampling_is_seeded_per_sample(vllm_backend):
 
     a, again, b = asyncio.run(go())
     assert a.text == again.text and a.text != b.text
+
+
+class _RecordingLLM:
+    """Stands in for vllm.LLM on a machine without a GPU: records what the backend sends it."""
+
+    def __init__(self):
+        self.prompts = []
+
+    def generate(self, prompts, params, use_tqdm=False):
+        from types import SimpleNamespace
+
+        self.prompts.extend(prompts)
+        return [SimpleNamespace(prompt_token_ids=p["prompt_token_ids"],
+                                outputs=[SimpleNamespace(text="ok", finish_reason="stop", token_ids=[1, 2])])
+                for p in prompts]  # fmt: skip
+
+
+def test_prompts_reach_the_engine_as_the_templates_token_ids():
+    """transformers 5 returns a BatchEncoding from apply_chat_template(tokenize=True); the engine
+    must get its input_ids (a list of ints), not the mapping's keys (found on an H100)."""
+    pytest.importorskip("transformers")
+    pytest.importorskip("gguf")
+    import threading
+
+    import transformers
+
+    from adhere.models.llamacpp import bundled_model_path
+    from adhere.models.vllm import VLLMBackend
+
+    path = bundled_model_path()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    backend = VLLMBackend.__new__(VLLMBackend)
+    backend.tokenizer, backend.max_model_len, backend._lock = tokenizer, 2048, threading.Lock()
+    backend._sampling_params, backend._llm = dict, _RecordingLLM()
+    messages = [{"role": "user", "content": "Name three colors."}]
+    [completion] = backend._generate([(messages, GenerationConfig(max_tokens=8), 0)])
+    sent = backend._llm.prompts[0]["prompt_token_ids"]
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    assert sent == tokenizer(text, add_special_tokens=False)["input_ids"]
+    assert all(isinstance(token, int) for token in sent)
+    assert completion.text == "ok" and completion.prompt_tokens == len(sent)
