@@ -89,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--n-ctx", type=int, default=2048, help="context window per sequence (local, gguf)")
     evaluate.add_argument("--max-model-len", type=int, default=None, help="context window (vllm; default: the model's)")
     evaluate.add_argument("--tensor-parallel-size", type=int, default=1, help="GPUs per model (vllm)")
+    evaluate.add_argument("--gpu-memory-utilization", type=float, default=0.9,
+                          help="share of each GPU's memory the engine may take (vllm; default 0.9)")
     evaluate.add_argument(
         "--parallel", type=int, default=8,
         help="sequences decoded together in each llama.cpp batch (local, gguf); 1 decodes "
@@ -367,7 +369,8 @@ def _eval(args: argparse.Namespace) -> int:
         "local": {"n_ctx": args.n_ctx, "n_parallel": args.parallel},
         "gguf": {"n_ctx": args.n_ctx, "n_parallel": args.parallel},
         "hf": {"batch_size": args.batch_size},
-        "vllm": {"max_model_len": args.max_model_len, "tensor_parallel_size": args.tensor_parallel_size},
+        "vllm": {"max_model_len": args.max_model_len, "tensor_parallel_size": args.tensor_parallel_size,
+                 "gpu_memory_utilization": args.gpu_memory_utilization},
     }.get(parse_spec(args.model)[0], {})
     if args.lora:
         if parse_spec(args.model)[0] not in ("local", "gguf"):

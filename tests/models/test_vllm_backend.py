@@ -130,3 +130,19 @@ def test_prompts_reach_the_engine_as_the_templates_token_ids():
     assert sent == tokenizer(text, add_special_tokens=False)["input_ids"]
     assert all(isinstance(token, int) for token in sent)
     assert completion.text == "ok" and completion.prompt_tokens == len(sent)
+
+
+@pytest.mark.parametrize(("option", "value"), [("--gpu-memory-utilization", "1.5"), ("--max-model-len", "0")])
+def test_bad_vllm_settings_are_one_line_before_anything_loads(tmp_path, option, value):
+    import subprocess
+    import sys
+
+    from tests.conftest import IFEVAL
+
+    result = subprocess.run(
+        [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "vllm:some/model", option, value,
+         "--data", str(IFEVAL / "input_data.jsonl"), "--limit", "1", "--out", str(tmp_path / "run")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1 and f"{option} must be" in result.stderr, result.stderr

@@ -39,6 +39,10 @@ class VLLMBackend:
         tensor_parallel_size: int = 1,
         dtype: str = "auto",
     ):
+        if max_model_len is not None and (not isinstance(max_model_len, int) or max_model_len < 1):
+            raise InputError(f"--max-model-len must be a positive integer, got {max_model_len!r}")
+        if not 0.0 < gpu_memory_utilization <= 1.0:
+            raise InputError(f"--gpu-memory-utilization must be in (0, 1], got {gpu_memory_utilization}")
         try:
             import torch
             import vllm
@@ -47,12 +51,6 @@ class VLLMBackend:
         if not torch.cuda.is_available():
             raise ModelUnavailableError(
                 "vllm: models need a CUDA GPU and none is visible here; use local, gguf: or hf: instead"
-            )
-        if max_model_len is not None and (not isinstance(max_model_len, int) or max_model_len < 1):
-            raise InputError(f"vllm backend: max_model_len must be a positive integer, got {max_model_len!r}")
-        if not 0.0 < gpu_memory_utilization <= 1.0:
-            raise InputError(
-                f"vllm backend: gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization}"
             )
         self.name = f"vllm:{ref}"
         #: No limit on calls in flight: vLLM schedules them itself.
