@@ -24,11 +24,12 @@ def loop_command(out, cache, **changes):
     settings = {
         "--prompts": "16", "--strategy": "best-of-n:2", "--max-tokens": "48", "--eval-limit": "3",
         "--max-steps": "3", "--save-steps": "1", "--batch-size": "1",
+        "--keep-cut-off": None,  # at 48 tokens nearly every answer is cut off
         "--ifeval-data": str(IFEVAL / "input_data.jsonl"), "--ifbench-data": str(IFBENCH / "IFBench_test.jsonl"),
         **changes,
     }  # fmt: skip
     return [sys.executable, "-m", "adhere.cli", "loop", "--out", str(out), "--cache", str(cache),
-            *[part for pair in settings.items() for part in pair]]  # fmt: skip
+            *[part for pair in settings.items() for part in pair if part is not None]]  # fmt: skip
 
 
 def test_a_loop_killed_while_training_resumes_and_reports(tmp_path):
@@ -116,3 +117,22 @@ def test_a_folder_that_is_not_a_loop_is_refused(tmp_path):
     with pytest.raises(InputError, match="is not empty and holds no adhere loop"):
         Loop(LoopConfig(out=str(tmp_path), ifeval_data=str(IFEVAL / "input_data.jsonl"))).run()
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_round_whose_answers_were_all_cut_off_says_so(tmp_path):
+    """The loop's own data stage wrote no rows because every answer ran into --max-tokens."""
+    from adhere.errors import AdhereError
+    from adhere.synth.datasets import write_training_data
+
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(json.dumps({"key": "a", "prompt": "Say hi without commas.",
+                                   "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]}) + "\n")  # fmt: skip
+    run = tmp_path / "round-1" / "samples"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"data": str(prompts), "model": "local", "limit": None}))
+    (run / "responses.jsonl").write_text(json.dumps({"key": "a", "sample": 0, "response": "hi there and",
+                                                     "finish_reason": "length"}) + "\n")  # fmt: skip
+    write_training_data(run, "sft", tmp_path / "round-1" / "sft.jsonl")
+    loop = Loop(LoopConfig(out=str(tmp_path), max_tokens=48))
+    with pytest.raises(AdhereError, match="1 of 1 sampled answers were cut off at --max-tokens 48 .* raise --max-tokens"):
+        loop._train(tmp_path / "round-1", "sft", "local")

@@ -165,6 +165,9 @@ def _parser() -> argparse.ArgumentParser:
                            help="for a prompt no candidate passes, add the best candidate edited by the verifier-guided "
                            "repairs (lowercase it, drop commas, add the postscript, regroup paragraphs...) when that "
                            "makes it follow every constraint")  # fmt: skip
+        maker.add_argument("--keep-cut-off", action="store_true",
+                           help="also train towards answers that ran into the token limit (finish_reason 'length'); "
+                           "by default they are never an SFT row, a chosen answer or a repair's source")  # fmt: skip
 
     instruct = commands.add_parser(
         "self-instruct", help="new task seeds written by a model (Self-Instruct), near-duplicates filtered",
@@ -236,6 +239,8 @@ def _parser() -> argparse.ArgumentParser:
     looper.add_argument("--train", default="sft", choices=["sft", "dpo", "sft+dpo"], help="default: sft")
     looper.add_argument("--repair", action="store_true",
                         help="SFT rows and pairs also from verifier-guided repairs of failing samples (see make-sft --repair)")
+    looper.add_argument("--keep-cut-off", action="store_true",
+                        help="also train towards sampled answers cut off at --max-tokens (see make-sft --keep-cut-off)")
     _training_options(looper, epochs=2.0, max_length=768, save_steps=25)
     looper.add_argument("--max-tokens", type=int, default=256, help="tokens per answer, sampling and evaluating (default 256)")
     looper.add_argument("--ifeval-data", help="local IFEval prompts (default: the Hub copy)")
@@ -507,7 +512,7 @@ def _make_data(args: argparse.Namespace) -> int:
     from adhere.synth.datasets import write_training_data
 
     kind = "sft" if args.command == "make-sft" else "pairs"
-    rows, _, path = write_training_data(args.run, kind, args.out, repair=args.repair)
+    rows, _, path = write_training_data(args.run, kind, args.out, repair=args.repair, keep_cut_off=args.keep_cut_off)
     Console(stderr=True).print(f"wrote {len(rows)} rows to {args.out} and their card to {path}", soft_wrap=True)
     return 0
 

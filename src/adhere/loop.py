@@ -50,6 +50,8 @@ class LoopConfig:
     """How answers are sampled and chosen (best-of-n:N, decrim[:K], spar[:WxD])."""
     repair: bool = False
     """SFT rows and pairs also from verifier-guided repairs of samples that fail (``--repair``)."""
+    keep_cut_off: bool = False
+    """Also train towards samples cut off at ``max_tokens`` (``--keep-cut-off``); see ``adhere.synth.datasets``."""
     train: str = "sft"
     """sft, dpo, or sft+dpo (DPO on the SFT-trained model)."""
     epochs: float = 2.0
@@ -240,9 +242,11 @@ class Loop:
 
         result = {}
         for kind, file in (("sft", "sft.jsonl"), ("pairs", "pairs.jsonl")):
-            rows, card, _ = write_training_data(folder / "samples", kind, folder / file, repair=self.config.repair)
+            rows, card, _ = write_training_data(folder / "samples", kind, folder / file, repair=self.config.repair,
+                                                 keep_cut_off=self.config.keep_cut_off)
             result[kind] = {"rows": len(rows), "candidate_pass_rate": card.get("candidate_pass_rate"),
-                            "prompt_pass_rate": card.get("prompt_pass_rate"), "repaired": card.get("repaired", 0)}  # fmt: skip
+                            "prompt_pass_rate": card.get("prompt_pass_rate"), "repaired": card.get("repaired", 0),
+                            "cut_off_candidates": card.get("cut_off_candidates", 0)}  # fmt: skip
         result["contamination"] = self._check_contamination(folder)
         return result
 
@@ -271,6 +275,12 @@ class Loop:
         data = folder / ("sft.jsonl" if kind == "sft" else "pairs.jsonl")
         if not data.read_text(encoding="utf-8").strip():
             what = "SFT rows (no sampled answer followed every constraint)" if kind == "sft" else "preference pairs"
+            card = json.loads(data.with_suffix(".card.json").read_text(encoding="utf-8"))
+            cut_off = card.get("cut_off_candidates", 0)
+            if cut_off and not self.config.keep_cut_off:
+                raise AdhereError(f"{folder.name} made no {what}: {cut_off} of {card.get('candidates')} sampled answers "
+                                  f"were cut off at --max-tokens {self.config.max_tokens} and are left out; "
+                                  "raise --max-tokens (or pass --keep-cut-off)")  # fmt: skip
             raise AdhereError(f"{folder.name} made no {what}; raise --prompts or use a stronger --strategy")
         return train(self.config.train_config(kind, str(data), str(folder / f"train-{kind}"), model=model))
 

@@ -29,8 +29,10 @@ class Scripted:
 
     name = "scripted"
 
-    def __init__(self, samples: dict[int, str] | None = None):
+    def __init__(self, samples: dict[int, str] | None = None, cut_off: frozenset[str] = frozenset()):
         self.samples = samples or {}
+        self.cut_off = cut_off
+        """Answers reported as stopped by the token limit."""
         self.asked: list[tuple[str, int, float]] = []
 
     def identity(self):
@@ -52,7 +54,7 @@ class Scripted:
             text = "Hello, World"
         else:
             text = self.samples.get(sample, "Another, Try")
-        return Completion(text, "stop", 10, len(text.split()), 0.01)
+        return Completion(text, "length" if text in self.cut_off else "stop", 10, len(text.split()), 0.01)
 
     async def aclose(self):
         pass
@@ -99,6 +101,18 @@ def test_spar_searches_breadth_first_and_stops_at_a_perfect_node():
     depths = [c.origin.split(" ")[1] for c in result.candidates[1:]]
     assert depths == ["1", "1"]  # a perfect child at depth 1 ends the search
     assert result.candidates[result.chosen].strict == 1.0
+
+
+@pytest.mark.parametrize("strategy,constraints", [("best-of-n:3", NO_COMMA_LOWER), ("decrim:2", NO_COMMA_LOWER),
+                                                  ("decrim:2", []), ("spar:2x1", NO_COMMA_LOWER)])  # fmt: skip
+def test_candidates_record_why_the_model_stopped(strategy, constraints):
+    """Training data leaves out answers cut off at the token limit, so each candidate carries it."""
+    backend = Scripted({1: GOOD}, cut_off=frozenset({"Hello, World", "Another, Try"}))
+    result = run(strategy, backend, constraints)
+    reasons = [(c.text, c.finish_reason) for c in result.candidates]
+    assert reasons == [(c.text, "length" if c.text in backend.cut_off else "stop") for c in result.candidates]
+    assert {r for _, r in reasons} == {"length", "stop"}
+    assert [c.cut_off for c in result.candidates] == [r == "length" for _, r in reasons]
 
 
 def test_strategy_calls_are_cached_by_content(tmp_path):

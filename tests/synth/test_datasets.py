@@ -13,8 +13,9 @@ from tests.conftest import read_jsonl, write_jsonl
 NO_COMMA = {"instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]}
 
 
-def candidate(text, strict, origin, parent=None):
-    return {"text": text, "strict": strict, "loose": strict, "origin": origin, "parent": parent, "failed": []}
+def candidate(text, strict, origin, parent=None, finish_reason=None):
+    return {"text": text, "strict": strict, "loose": strict, "origin": origin, "parent": parent, "failed": [],
+            "finish_reason": finish_reason}  # fmt: skip
 
 
 @pytest.fixture
@@ -102,3 +103,63 @@ def test_repair_adds_an_edited_answer_where_no_sample_passes(run, tmp_path):
     assert pair["chosen"][0]["content"] == "rain rain" and pair["rejected"][0]["content"] == "rain, rain"
     # Without --repair nothing is edited.
     assert adhere("make-sft", run, "--out", sft).returncode == 0 and len(read_jsonl(sft)) == 1
+
+
+def test_answers_cut_off_at_the_token_limit_are_not_trained_towards(run, tmp_path):
+    """a: the passing sample was cut off, a complete one fails (and can be repaired); b: every
+    sample was cut off, so there is nothing to train towards or repair from."""
+    rows = read_jsonl(run / "responses.jsonl")
+    rows[0]["candidates"] = [candidate("hi, there", 0.0, "sample 0", finish_reason="stop"),
+                             candidate("hi there and", 1.0, "sample 1", finish_reason="length")]  # fmt: skip
+    rows[1]["candidates"] = [candidate("rain, rain", 0.0, "sample 0", finish_reason="length"),
+                             candidate("rain, more", 0.0, "sample 1", finish_reason="length")]  # fmt: skip
+    write_jsonl(run / "responses.jsonl", [rows[0], rows[1]])  # c (a's text) has no answer here
+    sft, pairs = tmp_path / "sft.jsonl", tmp_path / "pairs.jsonl"
+    assert adhere("make-sft", run, "--out", sft).returncode == 0
+    assert read_jsonl(sft) == []
+    card = json.loads((tmp_path / "sft.card.json").read_text())
+    assert card["cut_off_candidates"] == 3 and card["keep_cut_off"] is False
+    assert card["rejected_passing_only_when_cut_off"] == 1 and card["rejected_all_cut_off"] == 1
+
+    assert adhere("make-sft", run, "--out", sft, "--repair").returncode == 0
+    rows = read_jsonl(sft)
+    assert [(r["messages"][1]["content"], r["provenance"]["origin"]) for r in rows] == [("hi there", "repair of sample 0")]
+    assert json.loads((tmp_path / "sft.card.json").read_text())["repaired"] == 1  # none from b's cut-off samples
+    assert adhere("make-pairs", run, "--out", pairs, "--repair").returncode == 0
+    chosen = {p["prompt"][0]["content"]: p["chosen"][0]["content"] for p in read_jsonl(pairs)}
+    assert chosen == {"Say hi without commas.": "hi there"}
+
+    # --keep-cut-off trains towards them as before.
+    assert adhere("make-sft", run, "--out", sft, "--repair", "--keep-cut-off").returncode == 0
+    kept = {r["messages"][0]["content"]: r["messages"][1]["content"] for r in read_jsonl(sft)}
+    assert kept == {"Say hi without commas.": "hi there and", "Describe rain without commas.": "rain rain"}
+    assert json.loads((tmp_path / "sft.card.json").read_text())["keep_cut_off"] is True
+
+
+def test_sft_prefers_a_complete_passing_answer_and_counts_cut_off_only_passes(run, tmp_path):
+    rows = read_jsonl(run / "responses.jsonl")
+    rows[0]["candidates"] = [candidate("hi there and", 1.0, "sample 0", finish_reason="length"),
+                             candidate("hi there", 1.0, "sample 1", finish_reason="stop")]  # fmt: skip
+    rows[1]["candidates"] = [candidate("rain and", 1.0, "sample 0", finish_reason="length"),
+                             candidate("rain, more", 0.0, "sample 1", finish_reason="stop")]  # fmt: skip
+    write_jsonl(run / "responses.jsonl", [rows[0], rows[1]])
+    sft = tmp_path / "sft.jsonl"
+    assert adhere("make-sft", run, "--out", sft).returncode == 0
+    rows = read_jsonl(sft)
+    assert [r["messages"][1]["content"] for r in rows] == ["hi there"]
+    assert rows[0]["provenance"]["origin"] == "sample 1"
+    card = json.loads((tmp_path / "sft.card.json").read_text())
+    assert card["rejected_passing_only_when_cut_off"] == 1
+
+
+def test_a_plain_sampled_run_records_why_each_answer_stopped(run, tmp_path):
+    """Rows of a run without a strategy (--samples): the row's own finish_reason is used."""
+    rows = [
+        {"key": "a", "sample": 0, "response": "hi there and", "finish_reason": "length"},
+        {"key": "a", "sample": 1, "response": "hi there", "finish_reason": "stop"},
+        {"key": "b", "sample": 0, "response": "rain and", "finish_reason": "length"},
+    ]  # fmt: skip
+    write_jsonl(run / "responses.jsonl", rows)
+    sft = tmp_path / "sft.jsonl"
+    assert adhere("make-sft", run, "--out", sft).returncode == 0
+    assert [r["messages"][1]["content"] for r in read_jsonl(sft)] == ["hi there"]

@@ -40,6 +40,13 @@ class Candidate:
     parent: int | None = None
     failed: list[str] = dataclasses.field(default_factory=list)
     """Why each failed constraint failed ("id: reason"), strict."""
+    finish_reason: str | None = None
+    """Why the model stopped ("stop", "length": cut off at the token limit); a repair keeps its source's."""
+
+    @property
+    def cut_off(self) -> bool:
+        """The answer ran into the token limit: it ends mid-thought, whatever its verdicts."""
+        return self.finish_reason == "length"
 
 
 @dataclasses.dataclass
@@ -78,15 +85,16 @@ class Model:
         return Completion(**{f.name: record.get(f.name) for f in dataclasses.fields(Completion)})
 
 
-def score(text: str, constraints: Sequence[Constraint], origin: str, parent: int | None = None) -> Candidate:
+def score(text: str, constraints: Sequence[Constraint], origin: str, parent: int | None = None,
+          finish_reason: str | None = None) -> Candidate:  # fmt: skip
     """A candidate scored by the verifiers: fraction followed, strict and loose."""
     if not constraints:
-        return Candidate(text, 1.0, 1.0, origin, parent)
+        return Candidate(text, 1.0, 1.0, origin, parent, finish_reason=finish_reason)
     result = evaluate(text, constraints)
     strict = sum(v.passed for v in result.strict) / len(constraints)
     loose = sum(v.passed for v in result.loose) / len(constraints)
     failed = [f"{c.id}: {v.reason}" for c, v in zip(constraints, result.strict) if not v.passed]
-    return Candidate(text, strict, loose, origin, parent, failed)
+    return Candidate(text, strict, loose, origin, parent, failed, finish_reason)
 
 
 def ranked(candidates: Sequence[Candidate]) -> list[int]:

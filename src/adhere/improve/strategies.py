@@ -31,7 +31,7 @@ from adhere.improve.base import (
     refine_messages,
     score,
 )
-from adhere.models.base import Messages
+from adhere.models.base import Completion, Messages
 
 #: Temperature for sampled candidates and refinements when the run's own is 0 (greedy).
 SAMPLING_TEMPERATURE = 0.7
@@ -63,18 +63,19 @@ class Judge:
             votes += reply.text.strip().upper().startswith("YES")
         return votes / self.judgments
 
-    async def score(self, prompt: str, text: str, items: Sequence[str], origin: str, parent: int | None = None) -> Candidate:
-        rates = [await self.rate(prompt, text, item) for item in items]
+    async def score(self, prompt: str, reply: Completion, items: Sequence[str], origin: str,
+                    parent: int | None = None) -> Candidate:  # fmt: skip
+        rates = [await self.rate(prompt, reply.text, item) for item in items]
         value = sum(rates) / len(rates) if rates else 1.0
         failed = [f"{item}: the judge said no" for item, rate in zip(items, rates) if rate < 0.5]
-        return Candidate(text, value, value, origin, parent, failed)
+        return Candidate(reply.text, value, value, origin, parent, failed, reply.finish_reason)
 
 
 async def _scored(model: Model, judge: Judge | None, prompt: str, constraints: Sequence[Constraint],
-                  items: Sequence[str], text: str, origin: str, parent: int | None = None) -> Candidate:  # fmt: skip
+                  items: Sequence[str], reply: Completion, origin: str, parent: int | None = None) -> Candidate:  # fmt: skip
     if constraints or judge is None:
-        return score(text, constraints, origin, parent)
-    return await judge.score(prompt, text, items, origin, parent)
+        return score(reply.text, constraints, origin, parent, reply.finish_reason)
+    return await judge.score(prompt, reply, items, origin, parent)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +99,7 @@ class BestOfN:
         for sample in range(self.n):
             reply = await model.complete(messages_for(prompt, model.config), calls, purpose="sample",
                                          sample=sample, temperature=temperature)  # fmt: skip
-            candidates.append(score(reply.text, constraints, f"sample {sample}"))
+            candidates.append(score(reply.text, constraints, f"sample {sample}", finish_reason=reply.finish_reason))
         chosen = best_index(candidates)
         return StrategyResult(candidates[chosen].text, chosen, candidates, calls)
 
@@ -120,14 +121,14 @@ class DeCRIM:
         judge = None if constraints else Judge(model, calls)
         items = await judge.decompose(prompt) if judge else []
         reply = await model.complete(messages_for(prompt, model.config), calls, purpose="answer")
-        candidates = [await _scored(model, judge, prompt, constraints, items, reply.text, "answer")]
+        candidates = [await _scored(model, judge, prompt, constraints, items, reply, "answer")]
         for round_ in range(1, self.rounds + 1):
             current = candidates[-1]
             if not current.failed:
                 break
             messages = refine_messages(prompt, current.text, current.failed, model.config)
             reply = await model.complete(messages, calls, purpose="refine")
-            candidates.append(await _scored(model, judge, prompt, constraints, items, reply.text,
+            candidates.append(await _scored(model, judge, prompt, constraints, items, reply,
                                             f"refinement {round_}", len(candidates) - 1))  # fmt: skip
         # The final refinement is the answer (DeCRIM keeps refining), unless an earlier one scored higher.
         chosen = best_index(candidates[::-1])
@@ -156,7 +157,7 @@ class SPaR:
         items = await judge.decompose(prompt) if judge else []
         temperature = model.config.temperature or SAMPLING_TEMPERATURE
         reply = await model.complete(messages_for(prompt, model.config), calls, purpose="answer")
-        candidates = [await _scored(model, judge, prompt, constraints, items, reply.text, "root")]
+        candidates = [await _scored(model, judge, prompt, constraints, items, reply, "root")]
         level = [0]
         for depth in range(1, self.depth + 1):
             if any(not candidates[i].failed for i in level):
@@ -167,7 +168,7 @@ class SPaR:
                 messages = refine_messages(prompt, node.text, node.failed, model.config)
                 for child in range(self.width):
                     reply = await model.complete(messages, calls, purpose="refine", sample=child, temperature=temperature)
-                    candidates.append(await _scored(model, judge, prompt, constraints, items, reply.text,
+                    candidates.append(await _scored(model, judge, prompt, constraints, items, reply,
                                                     f"depth {depth} child {child} of {parent}", parent))  # fmt: skip
                     next_level.append(len(candidates) - 1)
             # Breadth-first, keeping the `width` best nodes of each level (a beam) so the tree stays width x depth.

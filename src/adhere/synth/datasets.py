@@ -19,6 +19,12 @@ one more: the best candidate that ``adhere.improve.repair`` can edit into one th
 origin says ``repair of ...``); the SFT row uses it, and its pair is (the repair, the original).
 The card counts the repaired rows.
 
+An answer cut off at the token limit (the run recorded ``finish_reason: "length"``) ends
+mid-thought even when every check passes, and training on it teaches the model to ramble to the
+limit. Such answers are never an SFT row, a chosen answer or a repair's source (they may still be
+a rejected one) unless ``keep_cut_off`` (``--keep-cut-off``); the card counts them. Runs that did
+not record why generation stopped are taken as complete.
+
 Prompts that repeat (same text) are kept once; the card counts what was removed.
 """
 
@@ -57,26 +63,31 @@ def _candidates(rows: list[dict[str, Any]], constraints) -> list[Candidate]:
         if row.get("candidates"):
             out += [Candidate(**c) for c in row["candidates"]]
         elif row.get("response") is not None:
-            out.append(score(row["response"], constraints, f"sample {row.get('sample', 0)}"))
+            out.append(score(row["response"], constraints, f"sample {row.get('sample', 0)}",
+                             finish_reason=row.get("finish_reason")))  # fmt: skip
     return out
 
 
-def _repaired(candidates: list[Candidate], constraints) -> list[Candidate]:
-    """``candidates`` plus a verifier-guided repair of the best repairable one, if none passes."""
+def _repaired(candidates: list[Candidate], constraints, usable: list[int]) -> list[Candidate]:
+    """``candidates`` plus a verifier-guided repair of the best repairable one of ``usable``, if
+    none of those passes. The repair keeps its source's finish reason."""
     from adhere.improve.repair import repair
 
-    if not constraints or any(c.strict == 1.0 for c in candidates):
+    if not constraints or any(candidates[i].strict == 1.0 for i in usable):
         return candidates
-    for index in ranked(candidates):
+    pool = [candidates[i] for i in usable]
+    for index in (usable[i] for i in ranked(pool)):
         text = repair(candidates[index].text, constraints)
         if text is not None:
-            fixed = score(text, constraints, f"repair of {candidates[index].origin}", parent=index)
+            fixed = score(text, constraints, f"repair of {candidates[index].origin}", parent=index,
+                          finish_reason=candidates[index].finish_reason)  # fmt: skip
             return [*candidates, fixed]
     return candidates
 
 
-def make_training_data(run_dir: str | Path, kind: str, repair: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """(rows, card) for ``kind`` "sft" or "pairs"; ``repair``: see the module's docstring."""
+def make_training_data(run_dir: str | Path, kind: str, repair: bool = False,
+                       keep_cut_off: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:  # fmt: skip
+    """(rows, card) for ``kind`` "sft" or "pairs"; ``repair`` and ``keep_cut_off``: see the module's docstring."""
     config, prompts, by_key = _run(run_dir)
     model, strategy = config.get("model"), config.get("strategy")
     rows, seen = [], set()
@@ -91,20 +102,26 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False) -> 
         stats["prompts_with_candidates"] += 1
         stats["candidates"] += len(candidates)
         stats["passing_candidates"] += sum(c.strict == 1.0 for c in candidates)
+        stats["cut_off_candidates"] += sum(c.cut_off for c in candidates)
         if prompt["prompt"] in seen:
             stats["duplicate_prompts_removed"] += 1
             continue
         if repair:
             sampled = len(candidates)
-            candidates = _repaired(candidates, constraints)
+            candidates = _repaired(candidates, constraints, _usable(candidates, keep_cut_off))
             stats["repaired"] += len(candidates) - sampled
-        best = best_index(candidates)
+        usable = _usable(candidates, keep_cut_off)
+        if not usable:
+            stats["rejected_all_cut_off"] += 1
+            continue
+        best = usable[best_index([candidates[i] for i in usable])]
         provenance = {"key": prompt["key"], "model": model, "strategy": strategy,
                       "instruction_id_list": list(ids)}  # fmt: skip
         user = [{"role": "user", "content": prompt["prompt"]}]
         if kind == "sft":
             if candidates[best].strict < 1.0:
-                stats["rejected_no_passing_candidate"] += 1
+                cut_off_pass = any(c.strict == 1.0 and c.cut_off for c in candidates)
+                stats["rejected_passing_only_when_cut_off" if cut_off_pass else "rejected_no_passing_candidate"] += 1
                 continue
             chosen = candidates[best]
             rows.append({"messages": [*user, {"role": "assistant", "content": chosen.text}],
@@ -129,6 +146,7 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False) -> 
         "model": model,
         "strategy": strategy,
         "repair": repair,
+        "keep_cut_off": keep_cut_off,
         "rows": len(rows),
         "prompts": len(prompts),
         **dict(stats),
@@ -137,6 +155,11 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False) -> 
         "per_instruction_id": dict(sorted(per_id.items())),
     }
     return rows, card
+
+
+def _usable(candidates: list[Candidate], keep_cut_off: bool) -> list[int]:
+    """Indices of the candidates that may be trained towards (an SFT row, a chosen answer, a repair's source)."""
+    return [i for i, c in enumerate(candidates) if keep_cut_off or not c.cut_off]
 
 
 def _pair(candidates: list[Candidate], best: int) -> tuple[Candidate, Candidate] | None:
@@ -155,13 +178,13 @@ def _pair(candidates: list[Candidate], best: int) -> tuple[Candidate, Candidate]
 
 
 def write_training_data(
-    run_dir: str | Path, kind: str, out: str | Path, repair: bool = False
+    run_dir: str | Path, kind: str, out: str | Path, repair: bool = False, keep_cut_off: bool = False
 ) -> tuple[list[dict[str, Any]], dict[str, Any], Path]:
     """``make_training_data`` written to ``out`` (JSONL) with its card beside it: (rows, card, card path)."""
     from adhere.jsonl import atomic_write
     from adhere.synth.card import write_card
 
-    rows, card = make_training_data(run_dir, kind, repair)
+    rows, card = make_training_data(run_dir, kind, repair, keep_cut_off)
     with atomic_write(out) as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
