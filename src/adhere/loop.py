@@ -246,7 +246,7 @@ class Loop:
                                                  keep_cut_off=self.config.keep_cut_off)
             result[kind] = {"rows": len(rows), "candidate_pass_rate": card.get("candidate_pass_rate"),
                             "prompt_pass_rate": card.get("prompt_pass_rate"), "repaired": card.get("repaired", 0),
-                            "cut_off_candidates": card.get("cut_off_candidates", 0)}  # fmt: skip
+                            "candidates": card.get("candidates"), "cut_off_candidates": card.get("cut_off_candidates", 0)}  # fmt: skip
         result["contamination"] = self._check_contamination(folder)
         return result
 

@@ -140,3 +140,27 @@ def test_summary_json_carries_the_intervals(two_runs):
     for metric, value in summary["accuracy"].items():
         low, high = ci[metric]
         assert low <= value <= high
+
+
+def _loop_summary(data):
+    def run(name, value):
+        return {"name": name, "prompts": 10, "accuracy": {"prompt_level_strict": value, "prompt_level_loose": value},
+                "confidence_intervals": {"prompt_level_strict": [0.1, 0.3], "prompt_level_loose": [0.1, 0.3]}}  # fmt: skip
+
+    comparison = {"metrics": {m: {"delta": 0.1, "interval": [0.02, 0.2], "p_bootstrap": 0.01, "mcnemar": {"p": 0.02}}
+                              for m in ("prompt_level_strict", "prompt_level_loose")}}  # fmt: skip
+    benchmarks = {b: {"headline": h, "runs": [run("base", 0.2), run("round-1", 0.3)], "comparisons": [comparison]}
+                  for b, h in (("ifeval", "prompt_level_strict"), ("ifbench", "prompt_level_loose"))}  # fmt: skip
+    return {"config": {"model": "local", "out": "x"}, "benchmarks": benchmarks, "rounds": [{"round": 1, "data": {"result": data}}],
+            "seconds": {"round-1-data": 1.0}, "total_seconds": 1.0}  # fmt: skip
+
+
+def test_the_loop_page_shows_how_many_sampled_answers_were_cut_off():
+    from adhere.report.html import render_loop_html
+
+    data = {"sft": {"rows": 404, "repaired": 239, "candidates": 2000, "cut_off_candidates": 1088}, "pairs": {"rows": 315}}
+    page = render_loop_html(_loop_summary(data))
+    assert "answers cut off" in page and "1088 of 2000" in page and "239 repaired" in page
+    # A loop from before the count existed shows a dash, not a made-up number.
+    older = render_loop_html(_loop_summary({"sft": {"rows": 658, "repaired": 390}, "pairs": {"rows": 530}}))
+    assert "of 2000" not in older and "390 repaired" in older

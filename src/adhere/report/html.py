@@ -249,6 +249,11 @@ def render_html(report: dict[str, Any]) -> str:
     )
 
 
+def _share(count: int | None, total: int | None) -> str:
+    """``1088 of 2000`` (or "–" where a run did not record it)."""
+    return "–" if count is None or not total else f"{count} of {total}"
+
+
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
 
@@ -298,7 +303,9 @@ def render_loop_html(summary: dict[str, Any]) -> str:
             f'<td class="num">{synth.get("prompts", "–")}</td><td class="num">{synth.get("dropped_by_decontamination", "–")}</td>'
             f'<td class="num">{_pct(sft.get("candidate_pass_rate"))}</td>'
             f'<td class="num">{_pct((sample.get("accuracy") or {}).get("prompt_level_strict"))}</td>'
-            f'<td class="num">{sft.get("rows", "–")}</td><td class="num">{pairs.get("rows", "–")}</td>'
+            f'<td class="num">{_share(sft.get("cut_off_candidates"), sft.get("candidates"))}</td>'
+            f'<td class="num">{sft.get("rows", "–")}<br><span class="ci">{sft.get("repaired", 0)} repaired</span></td>'
+            f'<td class="num">{pairs.get("rows", "–")}</td>'
             f'<td class="num">{contamination.get("overlapping", "–")} of {contamination.get("rows_checked", "–")}</td>'
             f'<td>{_e("; ".join(trained) or "–")}</td></tr>'
         )  # fmt: skip
@@ -320,6 +327,7 @@ def render_loop_html(summary: dict[str, Any]) -> str:
         '<th class="num">dropped<br><span class="ci">task overlaps an eval prompt</span></th>'
         '<th class="num">answers passing<br><span class="ci">all sampled</span></th>'
         '<th class="num">chosen passing<br><span class="ci">prompt strict</span></th>'
+        '<th class="num">answers cut off<br><span class="ci">at --max-tokens</span></th>'
         '<th class="num">SFT rows</th><th class="num">pairs</th>'
         '<th class="num">overlaps<br><span class="ci">training rows re-checked</span></th><th>training</th></tr>'
         f'{"".join(made)}</table>'
