@@ -115,6 +115,24 @@ def test_candidates_record_why_the_model_stopped(strategy, constraints):
     assert [c.cut_off for c in result.candidates] == [r == "length" for _, r in reasons]
 
 
+def test_a_strategy_row_says_why_its_chosen_answer_stopped():
+    from adhere.bench.generate import generate_rows
+    from adhere.bench.run import Rows
+
+    backend = Scripted({0: "Another, Try", 1: GOOD}, cut_off=frozenset({"Another, Try", GOOD}))
+    rows = [{"key": 0, "prompt": "Describe the weather."}, {"key": 1, "prompt": "Describe the sea."}]
+    sink = Rows()
+    asyncio.run(generate_rows(backend, [(rows[0], 0)], GenerationConfig(), None, sink, None,
+                              load_strategy("best-of-n:2"), {0: NO_COMMA_LOWER}))  # fmt: skip
+    (row,) = list(sink)
+    assert row["response"] == GOOD and row["finish_reason"] == "length"
+    backend.cut_off = frozenset({"Another, Try"})
+    sink = Rows()
+    asyncio.run(generate_rows(backend, [(rows[1], 0)], GenerationConfig(), None, sink, None,
+                              load_strategy("best-of-n:2"), {1: NO_COMMA_LOWER}))  # fmt: skip
+    assert [r["finish_reason"] for r in sink] == ["stop"]
+
+
 def test_strategy_calls_are_cached_by_content(tmp_path):
     cache = ResponseCache(tmp_path / "c.sqlite")
     first = run("best-of-n:3", Scripted({0: GOOD}), NO_COMMA_LOWER, cache=cache)

@@ -92,7 +92,7 @@ def test_not_a_run_directory(tmp_path):
     assert result.returncode == 2 and "not an adhere run directory" in result.stderr
 
 
-def eval_run(folder: Path, answered: int, total: int = 12, torn: bool = False) -> Path:
+def eval_run(folder: Path, answered: int, total: int = 12, torn: bool = False, cut_off: int = 0) -> Path:
     """An ``adhere eval`` run folder as the command leaves it after ``answered`` responses."""
     folder.mkdir()
     prompts = write_jsonl(folder.parent / f"{folder.name}-prompts.jsonl", read_jsonl(GPT4_INPUTS)[:total])
@@ -100,8 +100,9 @@ def eval_run(folder: Path, answered: int, total: int = 12, torn: bool = False) -
     config = {"benchmark": "ifeval", "data": str(prompts), "limit": total, "prompts": total,
               "model": "openai:fake", "generation": {"samples": 1}}  # fmt: skip
     (folder / "config.json").write_text(json.dumps(config))
-    rows = [{"key": p["key"], "sample": 0, "response": responses[p["prompt"]], "error": None}
-            for p in read_jsonl(prompts)[:answered]]  # fmt: skip
+    rows = [{"key": p["key"], "sample": 0, "response": responses[p["prompt"]], "error": None,
+             "finish_reason": "length" if i < cut_off else "stop"}
+            for i, p in enumerate(read_jsonl(prompts)[:answered])]  # fmt: skip
     text = "".join(json.dumps(r) + "\n" for r in rows)
     if torn:
         text += '{"key": 99, "sample": 0, "resp'
@@ -131,6 +132,25 @@ def test_a_finished_eval_run_shows_prompts_and_responses(tmp_path):
     assert data["complete"] is True and data["model"] == "openai:fake"
     failure = data["failures"][0]
     assert failure["prompt"] and failure["response"] and failure["instructions"][0]["strict_reason"]
+
+
+def test_answers_cut_off_at_the_token_limit_are_reported(tmp_path):
+    run = eval_run(tmp_path / "short", answered=12, cut_off=4)
+    score(run, out=run)
+    result = adhere("report", run, "--out", tmp_path / "r.html", "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr
+    line = "short is complete, 4 of 12 answers cut off at the token limit"
+    assert line in " ".join(result.stdout.split()) and line.split(" is ")[1] in (tmp_path / "r.html").read_text()
+    assert json.loads((tmp_path / "r.json").read_text())["runs"][0]["cut_off"] == 4
+
+
+def test_an_eval_summary_warns_when_answers_were_cut_off():
+    from adhere.report.summary import Summary
+
+    cost = {"responses": 541, "cut_off_responses": 309, "max_tokens": 256}
+    (warning,) = Summary("ifeval", extra={"cost": cost}).warnings()
+    assert warning.startswith("309 of 541 response(s) were cut off at max_tokens 256") and "--max-tokens" in warning
+    assert Summary("ifeval", extra={"cost": {**cost, "cut_off_responses": 0}}).warnings() == []
 
 
 def test_summary_json_carries_the_intervals(two_runs):

@@ -94,7 +94,7 @@ async def generate_rows(
         cost = result.cost()
         run.append(
             {"key": row["key"], "sample": sample, "response": result.response, "error": None,
-             "finish_reason": None, "prompt_tokens": cost["prompt_tokens"],
+             "finish_reason": result.candidates[result.chosen].finish_reason, "prompt_tokens": cost["prompt_tokens"],
              "completion_tokens": cost["completion_tokens"], "latency_s": cost["model_seconds"],
              "cached": cost["uncached_calls"] == 0, "strategy": strategy.name, **result.record()}
         )  # fmt: skip
@@ -241,11 +241,14 @@ def run_eval(
                 Item(row["key"], row["prompt"], ids, constraints, got.get("response"), got.get("error"))
             )
     cost = {"strategy": options.strategy, "calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
+            "responses": 0, "cut_off_responses": 0, "max_tokens": options.generation.max_tokens,
             "generation_seconds_this_run": round(generation_seconds, 3)}  # fmt: skip
     for row in rows.values():
         cost["calls"] += (row.get("cost") or {}).get("calls", 1 if row.get("response") is not None else 0)
         cost["prompt_tokens"] += row.get("prompt_tokens") or 0
         cost["completion_tokens"] += row.get("completion_tokens") or 0
+        cost["responses"] += row.get("response") is not None
+        cost["cut_off_responses"] += row.get("finish_reason") == "length"
     scorer = None if executor is None else executor.score
     return write_scores(items, run.path, options.benchmark, pairing=pairing, source=source, extra={"cost": cost},
                         scorer=scorer)  # fmt: skip

@@ -65,6 +65,7 @@ def build_report(runs: list[Run]) -> dict[str, Any]:
                 "model": run.model,
                 "complete": run.complete,
                 "status": run.status(),
+                "cut_off": run.cut_off,
                 "prompts": summary.prompts,
                 "instructions": summary.strict.instruction.total,
                 "missing_responses": len(summary.missing_responses),

@@ -54,10 +54,13 @@ class Run:
     answered: int | None = None
     """Responses it has."""
     errors: int = 0
+    cut_off: int = 0
+    """Responses that ran into the token limit (``finish_reason: "length"``)."""
 
     def status(self) -> str:
         if self.complete:
-            return "complete" + (f", {self.errors} failed model calls" if self.errors else "")
+            cut_off = f", {self.cut_off} of {self.answered} answers cut off at the token limit" if self.cut_off else ""
+            return "complete" + (f", {self.errors} failed model calls" if self.errors else "") + cut_off
         return (
             f"incomplete: {self.answered} of {self.expected} responses; the other "
             f"{self.expected - self.answered} count as not followed"
@@ -126,6 +129,7 @@ def load_run(path: str | Path) -> Run:
     by_pair = {(json.dumps(r.get("key")), r.get("sample", 0)): r for r in responses}
     answered = sum(1 for r in by_pair.values() if r.get("response") is not None)
     errors = sum(1 for r in by_pair.values() if r.get("response") is None)
+    cut_off = sum(1 for r in by_pair.values() if r.get("response") is not None and r.get("finish_reason") == "length")
     complete = verdicts_path.exists() and len(by_pair) >= expected
     if complete:
         results = _results_from_verdicts(read_run_rows(verdicts_path), verdicts_path)
@@ -138,7 +142,7 @@ def load_run(path: str | Path) -> Run:
         r.prompt = prompts.get(json.dumps(r.key))
     return Run(
         path, path.name, benchmark, config.get("model"), results, _summary(benchmark, results),
-        complete=complete, expected=expected, answered=answered, errors=errors if complete else 0,
+        complete=complete, expected=expected, answered=answered, errors=errors if complete else 0, cut_off=cut_off,
     )  # fmt: skip
 
 

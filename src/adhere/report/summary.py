@@ -110,6 +110,13 @@ class Summary:
             )
         if self.unmatched_responses:
             out.append(f"{self.unmatched_responses} response(s) matched no input prompt and were ignored")
+        cost = self.extra.get("cost") or {}
+        if cost.get("cut_off_responses"):
+            out.append(
+                f"{cost['cut_off_responses']} of {cost.get('responses')} response(s) were cut off at max_tokens "
+                f"{cost.get('max_tokens')}: instructions on how an answer ends (an end phrase, quotes, a postscript, "
+                "JSON) fail on them; raise --max-tokens to score the model rather than the limit"
+            )
         return out
 
     def to_dict(self) -> dict[str, Any]:
