@@ -37,7 +37,7 @@ from typing import Any
 
 from adhere.bench.items import constraints_of, read_inputs
 from adhere.errors import InputError
-from adhere.improve.base import Candidate, best_index, ranked, score
+from adhere.improve.base import Candidate, ranked, score
 from adhere.jsonl import read_run_rows
 
 
@@ -69,14 +69,13 @@ def _candidates(rows: list[dict[str, Any]], constraints) -> list[Candidate]:
 
 
 def _repaired(candidates: list[Candidate], constraints, usable: list[int]) -> list[Candidate]:
-    """``candidates`` plus a verifier-guided repair of the best repairable one of ``usable``, if
-    none of those passes. The repair keeps its source's finish reason."""
+    """``candidates`` plus a verifier-guided repair of the best repairable one of ``usable`` (indices
+    best first), if none of those passes. The repair keeps its source's finish reason."""
     from adhere.improve.repair import repair
 
     if not constraints or any(candidates[i].strict == 1.0 for i in usable):
         return candidates
-    pool = [candidates[i] for i in usable]
-    for index in (usable[i] for i in ranked(pool)):
+    for index in usable:
         text = repair(candidates[index].text, constraints)
         if text is not None:
             fixed = score(text, constraints, f"repair of {candidates[index].origin}", parent=index,
@@ -114,7 +113,7 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False,
         if not usable:
             stats["rejected_all_cut_off"] += 1
             continue
-        best = usable[best_index([candidates[i] for i in usable])]
+        best = usable[0]
         provenance = {"key": prompt["key"], "model": model, "strategy": strategy,
                       "instruction_id_list": list(ids)}  # fmt: skip
         user = [{"role": "user", "content": prompt["prompt"]}]
@@ -158,8 +157,9 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False,
 
 
 def _usable(candidates: list[Candidate], keep_cut_off: bool) -> list[int]:
-    """Indices of the candidates that may be trained towards (an SFT row, a chosen answer, a repair's source)."""
-    return [i for i, c in enumerate(candidates) if keep_cut_off or not c.cut_off]
+    """Indices of the candidates that may be trained towards (an SFT row, a chosen answer, a repair's
+    source), best first by ``ranked``'s rule."""
+    return [i for i in ranked(candidates) if keep_cut_off or not candidates[i].cut_off]
 
 
 def _pair(candidates: list[Candidate], best: int) -> tuple[Candidate, Candidate] | None:
