@@ -152,6 +152,29 @@ def test_sft_prefers_a_complete_passing_answer_and_counts_cut_off_only_passes(ru
     assert card["rejected_passing_only_when_cut_off"] == 1
 
 
+def test_pairs_prefer_a_complete_passing_answer_over_a_cut_off_one(run, tmp_path):
+    """a: both pass, one ran out of tokens, so the complete one is chosen over it; b: a failing
+    complete answer is still the rejected one before a cut-off pass."""
+    rows = read_jsonl(run / "responses.jsonl")
+    rows[0]["candidates"] = [candidate("hi there and", 1.0, "sample 0", finish_reason="length"),
+                             candidate("hi there", 1.0, "sample 1", finish_reason="stop")]  # fmt: skip
+    rows[1]["candidates"] = [candidate("rain and", 1.0, "sample 0", finish_reason="length"),
+                             candidate("rain, more", 0.0, "sample 1", finish_reason="stop"),
+                             candidate("rain falls", 1.0, "sample 2", finish_reason="stop")]  # fmt: skip
+    write_jsonl(run / "responses.jsonl", [rows[0], rows[1]])
+    pairs = tmp_path / "pairs.jsonl"
+    assert adhere("make-pairs", run, "--out", pairs).returncode == 0
+    got = {p["prompt"][0]["content"]: (p["chosen"][0]["content"], p["rejected"][0]["content"],
+                                       p["provenance"]["rejected"]["cut_off"]) for p in read_jsonl(pairs)}  # fmt: skip
+    assert got == {"Say hi without commas.": ("hi there", "hi there and", True),
+                   "Describe rain without commas.": ("rain falls", "rain, more", False)}  # fmt: skip
+    card = json.loads((tmp_path / "pairs.card.json").read_text())
+    assert card["pairs_complete_over_cut_off"] == 1 and card["rows"] == 2
+    # --keep-cut-off: the cut-off pass is as good as the complete one (the earlier wins), so no pair for a.
+    assert adhere("make-pairs", run, "--out", pairs, "--keep-cut-off").returncode == 0
+    assert [p["prompt"][0]["content"] for p in read_jsonl(pairs)] == ["Describe rain without commas."]
+
+
 def test_a_plain_sampled_run_records_why_each_answer_stopped(run, tmp_path):
     """Rows of a run without a strategy (--samples): the row's own finish_reason is used."""
     rows = [

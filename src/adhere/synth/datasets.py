@@ -21,9 +21,12 @@ The card counts the repaired rows.
 
 An answer cut off at the token limit (the run recorded ``finish_reason: "length"``) ends
 mid-thought even when every check passes, and training on it teaches the model to ramble to the
-limit. Such answers are never an SFT row, a chosen answer or a repair's source (they may still be
-a rejected one) unless ``keep_cut_off`` (``--keep-cut-off``); the card counts them. Runs that did
-not record why generation stopped are taken as complete.
+limit. Such answers are never an SFT row, a chosen answer or a repair's source unless
+``keep_cut_off`` (``--keep-cut-off``); the card counts them. They may still be a rejected one: where
+no candidate scores below a complete passing chosen answer, a cut-off candidate is rejected in its
+place (it passes the checks but never ends), so DPO also learns to finish; the card counts these as
+``pairs_complete_over_cut_off``. Runs that did not record why generation stopped are taken as
+complete.
 
 Prompts that repeat (same text) are kept once; the card counts what was removed.
 """
@@ -127,16 +130,18 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False,
                          "provenance": {**provenance, "origin": chosen.origin, "strict": chosen.strict,
                                         "loose": chosen.loose, "candidates": len(candidates)}})  # fmt: skip
         else:
-            pair = _pair(candidates, best)
+            pair = _pair(candidates, best, keep_cut_off)
             if pair is None:
                 stats["no_pair"] += 1
                 continue
             chosen, rejected = pair
+            if rejected.cut_off and rejected.strict >= chosen.strict:
+                stats["pairs_complete_over_cut_off"] += 1
             rows.append({"prompt": user, "chosen": [{"role": "assistant", "content": chosen.text}],
                          "rejected": [{"role": "assistant", "content": rejected.text}],
                          "provenance": {**provenance, "chosen": {"origin": chosen.origin, "strict": chosen.strict},
                                         "rejected": {"origin": rejected.origin, "strict": rejected.strict,
-                                                     "failed": rejected.failed}}})  # fmt: skip
+                                                     "failed": rejected.failed, "cut_off": rejected.cut_off}}})  # fmt: skip
         seen.add(prompt["prompt"])
         per_id.update(ids)
     card = {
@@ -162,7 +167,7 @@ def _usable(candidates: list[Candidate], keep_cut_off: bool) -> list[int]:
     return [i for i in ranked(candidates) if keep_cut_off or not candidates[i].cut_off]
 
 
-def _pair(candidates: list[Candidate], best: int) -> tuple[Candidate, Candidate] | None:
+def _pair(candidates: list[Candidate], best: int, keep_cut_off: bool = False) -> tuple[Candidate, Candidate] | None:
     chosen = candidates[best]
     if chosen.origin.startswith("repair of") and chosen.parent is not None:
         return chosen, candidates[chosen.parent]  # a minimal edit: the repair against its source
@@ -170,6 +175,8 @@ def _pair(candidates: list[Candidate], best: int) -> tuple[Candidate, Candidate]
     if chosen.strict < 1.0 and not (refinements and chosen.parent is not None):
         return None  # nothing follows every constraint, and no refinement to prefer
     failing = [c for c in candidates if c.strict < chosen.strict]
+    if not failing and chosen.strict == 1.0 and not chosen.cut_off and not keep_cut_off:
+        failing = [c for c in candidates if c.cut_off]  # as good by the checks, but it never ends
     if not failing:
         return None
     roots = [c for c in failing if c.parent is None]
