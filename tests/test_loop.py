@@ -136,3 +136,19 @@ def test_a_round_whose_answers_were_all_cut_off_says_so(tmp_path):
     loop = Loop(LoopConfig(out=str(tmp_path), max_tokens=48))
     with pytest.raises(AdhereError, match="1 of 1 sampled answers were cut off at --max-tokens 48 .* raise --max-tokens"):
         loop._train(tmp_path / "round-1", "sft", "local")
+
+
+def test_a_rerun_may_name_the_same_files_another_way(tmp_path):
+    """../shared/x and /abs/shared/x are one file: a rerun naming it either way continues the loop."""
+    data = tmp_path / "data" / "ifeval.jsonl"
+    data.parent.mkdir()
+    data.write_text("")
+    (tmp_path / "model.gguf").write_bytes(b"")
+    out = str(tmp_path / "loop")
+    Loop(LoopConfig(out=out, ifeval_data=str(data), model=f"gguf:{tmp_path / 'model.gguf'}"))._open()
+    Loop(LoopConfig(out=out, ifeval_data=str(tmp_path / "data" / ".." / "data" / "ifeval.jsonl"),
+                    model=f"gguf:{tmp_path / '.' / 'model.gguf'}"))._open()  # fmt: skip
+    other = tmp_path / "other.jsonl"
+    other.write_text("")
+    with pytest.raises(InputError, match=r"other settings \(ifeval_data, model\)"):
+        Loop(LoopConfig(out=out, ifeval_data=str(other), model="local"))._open()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -117,6 +118,18 @@ class LoopConfig:
         return data
 
 
+def _same_setting(name: str, before: Any, now: Any) -> bool:
+    """Equal settings; a file named two ways (``../shared/x`` and ``/work/shared/x``) is one file."""
+    if before == now:
+        return True
+    if isinstance(before, str) and isinstance(now, str):
+        if name in ("ifeval_data", "ifbench_data"):
+            return os.path.realpath(before) == os.path.realpath(now)
+        if name == "model" and before.startswith("gguf:") and now.startswith("gguf:"):
+            return os.path.realpath(before[5:]) == os.path.realpath(now[5:])
+    return False
+
+
 class Reporter:
     """What the loop shows while it runs (the CLI draws bars; the default shows nothing)."""
 
@@ -155,7 +168,7 @@ class Loop:
             before = {**defaults, **json.loads(saved.read_text(encoding="utf-8"))}
             before.pop("rounds", None)
             before.pop("out", None)
-            changed = sorted(k for k in set(now) | set(before) if before.get(k) != now.get(k))
+            changed = sorted(k for k in set(now) | set(before) if not _same_setting(k, before.get(k), now.get(k)))
             if changed:
                 raise InputError(f"{self.out} holds a loop with other settings ({', '.join(changed)}); "
                                  "rerun it with the same ones (more --rounds may be added) or use a new --out")  # fmt: skip

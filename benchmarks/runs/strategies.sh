@@ -1,0 +1,19 @@
+#!/bin/bash
+# The README's strategy table: the same first 200 IFEval prompts, greedy and with decrim:3,
+# best-of-n:8 and best-of-n:4, 256 tokens, on the bundled model. Writes runs/measure/<strategy>
+# and appends each wall time to runs/measure/walls.txt; the cache makes best-of-n:4 after
+# best-of-n:8 free.
+#
+# Usage: bash benchmarks/runs/strategies.sh   (from the repository root)
+set -euo pipefail
+shared=${ADHERE_SHARED:-../shared}
+export NLTK_DATA=${NLTK_DATA:-$shared/data/nltk_data}
+mkdir -p runs/measure
+for spec in greedy decrim:3 best-of-n:8 best-of-n:4; do
+  start=$(date +%s)
+  args=(ifeval --model local --data "$shared/data/ifeval/input_data.jsonl" --limit 200 --max-tokens 256
+        --cache runs/measure/cache.sqlite --out "runs/measure/${spec//:/}")
+  [ "$spec" = greedy ] || args+=(--strategy "$spec")
+  .venv/bin/adhere eval "${args[@]}"
+  echo "$spec wall $(( $(date +%s) - start ))" >> runs/measure/walls.txt
+done
