@@ -48,7 +48,7 @@ class LoopConfig:
     prompts: int = 1000
     """Synthesized prompts per round (fewer after decontamination)."""
     strategy: str = "best-of-n:4"
-    """How answers are sampled and chosen (best-of-n:N, decrim[:K], spar[:WxD])."""
+    """How answers are sampled and chosen (best-of-n:N[+greedy], decrim[:K], spar[:WxD])."""
     repair: bool = False
     """SFT rows and pairs also from verifier-guided repairs of samples that fail (``--repair``)."""
     keep_cut_off: bool = False

@@ -75,6 +75,16 @@ def test_best_of_n_keeps_the_best_and_breaks_ties_by_the_earliest():
     assert result.cost()["calls"] == 4
 
 
+def test_best_of_n_with_greedy_also_asks_for_the_greedy_answer_first():
+    backend = Scripted({0: GOOD, 1: "another, try"})
+    result = run("best-of-n:2+greedy", backend, NO_COMMA_LOWER)
+    assert [(c.origin, c.strict) for c in result.candidates] == [("greedy", 0.0), ("sample 0", 1.0), ("sample 1", 0.5)]
+    assert [(s, t) for _, s, t in backend.asked] == [(0, 0.0), (0, 0.7), (1, 0.7)]
+    assert result.chosen == 1 and load_strategy("best-of-n:2+greedy").name == "best-of-n:2+greedy"
+    with pytest.raises(InputError, match="best-of-n:N\\[\\+greedy\\]"):
+        load_strategy("best-of-n:2+beam")
+
+
 def test_decrim_refines_the_failed_constraints_until_all_pass():
     backend = Scripted()
     result = run("decrim:3", backend, NO_COMMA_LOWER)

@@ -186,3 +186,27 @@ def test_a_plain_sampled_run_records_why_each_answer_stopped(run, tmp_path):
     sft = tmp_path / "sft.jsonl"
     assert adhere("make-sft", run, "--out", sft).returncode == 0
     assert [r["messages"][1]["content"] for r in read_jsonl(sft)] == ["hi there"]
+
+
+def test_pairs_of_a_run_with_the_greedy_answer_reject_it_where_it_is_worse(run, tmp_path):
+    """a: greedy fails, and a sample fails worse: the greedy answer is still the rejected one;
+    b: greedy passes but is cut off; c: greedy passes and is complete, so it is chosen."""
+    rows = read_jsonl(run / "responses.jsonl")
+    rows[0]["candidates"] = [candidate("hi, there", 0.5, "greedy", finish_reason="stop"),
+                             candidate("hi there", 1.0, "sample 0", finish_reason="stop"),
+                             candidate("hi, there, you", 0.0, "sample 1", finish_reason="stop")]  # fmt: skip
+    rows[1]["candidates"] = [candidate("rain and rain and", 1.0, "greedy", finish_reason="length"),
+                             candidate("rain falls", 1.0, "sample 0", finish_reason="stop"),
+                             candidate("rain, more", 0.0, "sample 1", finish_reason="stop")]  # fmt: skip
+    rows[3] = {"key": "d", "sample": 0, "response": "one two three", "candidates": [
+        candidate("one two three", 1.0, "greedy", finish_reason="stop"),
+        candidate("one, two", 0.0, "sample 0", finish_reason="stop")]}  # fmt: skip
+    write_jsonl(run / "responses.jsonl", [rows[0], rows[1], rows[3]])
+    pairs = tmp_path / "pairs.jsonl"
+    assert adhere("make-pairs", run, "--out", pairs).returncode == 0
+    got = {p["prompt"][0]["content"]: (p["chosen"][0]["content"], p["rejected"][0]["content"]) for p in read_jsonl(pairs)}
+    assert got == {"Say hi without commas.": ("hi there", "hi, there"),
+                   "Describe rain without commas.": ("rain falls", "rain and rain and"),
+                   "Count to three without commas.": ("one two three", "one, two")}  # fmt: skip
+    card = json.loads((tmp_path / "pairs.card.json").read_text())
+    assert card["pairs_rejecting_greedy"] == 2 and card["pairs_complete_over_cut_off"] == 1

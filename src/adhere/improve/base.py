@@ -123,13 +123,17 @@ def refine_messages(prompt: str, previous: str, failed: Sequence[str], config: G
 
 
 def load_strategy(spec: str):
-    """``best-of-n:8``, ``decrim`` / ``decrim:3`` (rounds), ``spar`` / ``spar:WIDTHxDEPTH``."""
+    """``best-of-n:8`` (``best-of-n:8+greedy``: the greedy answer too), ``decrim`` / ``decrim:3``
+    (rounds), ``spar`` / ``spar:WIDTHxDEPTH``."""
     from adhere.improve.strategies import BestOfN, DeCRIM, SPaR
 
     name, _, arg = spec.partition(":")
     try:
         if name == "best-of-n":
-            return BestOfN(n=int(arg or 4))
+            count, plus, extra = arg.partition("+")
+            if plus and extra != "greedy":
+                raise ValueError(extra)
+            return BestOfN(n=int(count or 4), greedy=bool(plus))
         if name == "decrim":
             return DeCRIM(rounds=int(arg or 3))
         if name == "spar":
@@ -138,5 +142,6 @@ def load_strategy(spec: str):
     except ValueError:
         pass
     raise InputError(
-        f"unknown strategy {spec!r}; use best-of-n:N, decrim[:ROUNDS] or spar[:WIDTHxDEPTH] (e.g. best-of-n:8, spar:3x2)"
+        f"unknown strategy {spec!r}; use best-of-n:N[+greedy], decrim[:ROUNDS] or spar[:WIDTHxDEPTH] "
+        "(e.g. best-of-n:8, best-of-n:4+greedy, spar:3x2)"
     )

@@ -83,6 +83,9 @@ class BestOfN:
     n: int = 4
     temperature: float | None = None
     """Sampling temperature; None: the run's, or 0.7 if the run is greedy."""
+    greedy: bool = False
+    """Also the greedy answer, first (origin ``greedy``): what the model says when evaluated, so
+    training data can reject it where a sample does better (``best-of-n:N+greedy``)."""
 
     def __post_init__(self) -> None:
         if self.n < 1:
@@ -90,12 +93,15 @@ class BestOfN:
 
     @property
     def name(self) -> str:
-        return f"best-of-n:{self.n}"
+        return f"best-of-n:{self.n}" + ("+greedy" if self.greedy else "")
 
     async def run(self, model: Model, prompt: str, constraints: Sequence[Constraint]) -> StrategyResult:
         temperature = self.temperature if self.temperature is not None else (model.config.temperature or SAMPLING_TEMPERATURE)
         calls: list[Call] = []
         candidates = []
+        if self.greedy:
+            reply = await model.complete(messages_for(prompt, model.config), calls, purpose="answer", temperature=0.0)
+            candidates.append(score(reply.text, constraints, "greedy", finish_reason=reply.finish_reason))
         for sample in range(self.n):
             reply = await model.complete(messages_for(prompt, model.config), calls, purpose="sample",
                                          sample=sample, temperature=temperature)  # fmt: skip

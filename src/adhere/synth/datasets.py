@@ -28,6 +28,12 @@ place (it passes the checks but never ends), so DPO also learns to finish; the c
 ``pairs_complete_over_cut_off``. Runs that did not record why generation stopped are taken as
 complete.
 
+A ``best-of-n:N+greedy`` run also holds the greedy answer (origin ``greedy``), the one the model
+gives when evaluated. Where it is worse than the chosen answer (it fails a check the chosen one
+passes, or it is cut off), it is the rejected answer: the pair then corrects the model's own
+evaluated behaviour rather than a sample it would rarely give. The card counts
+``pairs_rejecting_greedy``.
+
 Prompts that repeat (same text) are kept once; the card counts what was removed.
 """
 
@@ -137,6 +143,8 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False,
             chosen, rejected = pair
             if rejected.cut_off and rejected.strict >= chosen.strict:
                 stats["pairs_complete_over_cut_off"] += 1
+            if rejected.origin == "greedy":
+                stats["pairs_rejecting_greedy"] += 1
             rows.append({"prompt": user, "chosen": [{"role": "assistant", "content": chosen.text}],
                          "rejected": [{"role": "assistant", "content": rejected.text}],
                          "provenance": {**provenance, "chosen": {"origin": chosen.origin, "strict": chosen.strict},
@@ -174,14 +182,19 @@ def _pair(candidates: list[Candidate], best: int, keep_cut_off: bool = False) ->
     refinements = any(c.parent is not None for c in candidates)
     if chosen.strict < 1.0 and not (refinements and chosen.parent is not None):
         return None  # nothing follows every constraint, and no refinement to prefer
-    failing = [c for c in candidates if c.strict < chosen.strict]
-    if not failing and chosen.strict == 1.0 and not chosen.cut_off and not keep_cut_off:
-        failing = [c for c in candidates if c.cut_off]  # as good by the checks, but it never ends
+    # Beside the answers that score lower, a cut-off one is worse than a complete chosen answer
+    # that passes: as good by the checks, but it never ends.
+    finishes = chosen.strict == 1.0 and not chosen.cut_off and not keep_cut_off
+    failing = [c for c in candidates if c.strict < chosen.strict or (finishes and c.cut_off)]
     if not failing:
         return None
     roots = [c for c in failing if c.parent is None]
-    rejected = roots[0] if refinements and roots else min(failing, key=lambda c: c.strict)
-    return chosen, rejected
+    greedy = [c for c in failing if c.origin == "greedy"]
+    if refinements and roots:
+        return chosen, roots[0]
+    if greedy:
+        return chosen, greedy[0]  # on-policy: what the model says when it is evaluated
+    return chosen, min(failing, key=lambda c: c.strict)
 
 
 def write_training_data(
