@@ -125,8 +125,11 @@ def _same_setting(name: str, before: Any, now: Any) -> bool:
     if isinstance(before, str) and isinstance(now, str):
         if name in ("ifeval_data", "ifbench_data"):
             return os.path.realpath(before) == os.path.realpath(now)
-        if name == "model" and before.startswith("gguf:") and now.startswith("gguf:"):
-            return os.path.realpath(before[5:]) == os.path.realpath(now[5:])
+        if name == "model":
+            from adhere.models.base import parse_spec
+
+            (kind, path), (kind_now, path_now) = parse_spec(before), parse_spec(now)
+            return kind == kind_now == "gguf" and os.path.realpath(path) == os.path.realpath(path_now)
     return False
 
 

@@ -49,6 +49,10 @@ class Candidate:
         return self.finish_reason == "length"
 
 
+GREEDY = "greedy"
+"""The origin of ``best-of-n:N+greedy``'s greedy candidate (training data rejects it where it is worse)."""
+
+
 @dataclasses.dataclass
 class StrategyResult:
     response: str
@@ -131,7 +135,7 @@ def load_strategy(spec: str):
     try:
         if name == "best-of-n":
             count, plus, extra = arg.partition("+")
-            if plus and extra != "greedy":
+            if plus and extra != GREEDY:
                 raise ValueError(extra)
             return BestOfN(n=int(count or 4), greedy=bool(plus))
         if name == "decrim":

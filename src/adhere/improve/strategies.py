@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from adhere.bench.generate import messages_for
 from adhere.constraints import Constraint
 from adhere.improve.base import (
+    GREEDY,
     Call,
     Candidate,
     Model,
@@ -93,7 +94,7 @@ class BestOfN:
 
     @property
     def name(self) -> str:
-        return f"best-of-n:{self.n}" + ("+greedy" if self.greedy else "")
+        return f"best-of-n:{self.n}" + (f"+{GREEDY}" if self.greedy else "")
 
     async def run(self, model: Model, prompt: str, constraints: Sequence[Constraint]) -> StrategyResult:
         temperature = self.temperature if self.temperature is not None else (model.config.temperature or SAMPLING_TEMPERATURE)
@@ -101,7 +102,7 @@ class BestOfN:
         candidates = []
         if self.greedy:
             reply = await model.complete(messages_for(prompt, model.config), calls, purpose="answer", temperature=0.0)
-            candidates.append(score(reply.text, constraints, "greedy", finish_reason=reply.finish_reason))
+            candidates.append(score(reply.text, constraints, GREEDY, finish_reason=reply.finish_reason))
         for sample in range(self.n):
             reply = await model.complete(messages_for(prompt, model.config), calls, purpose="sample",
                                          sample=sample, temperature=temperature)  # fmt: skip

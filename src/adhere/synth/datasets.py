@@ -46,7 +46,7 @@ from typing import Any
 
 from adhere.bench.items import constraints_of, read_inputs
 from adhere.errors import InputError
-from adhere.improve.base import Candidate, ranked, score
+from adhere.improve.base import GREEDY, Candidate, ranked, score
 from adhere.jsonl import read_run_rows
 
 
@@ -143,7 +143,7 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False,
             chosen, rejected = pair
             if rejected.cut_off and rejected.strict >= chosen.strict:
                 stats["pairs_complete_over_cut_off"] += 1
-            if rejected.origin == "greedy":
+            if rejected.origin == GREEDY:
                 stats["pairs_rejecting_greedy"] += 1
             rows.append({"prompt": user, "chosen": [{"role": "assistant", "content": chosen.text}],
                          "rejected": [{"role": "assistant", "content": rejected.text}],
@@ -175,7 +175,7 @@ def _usable(candidates: list[Candidate], keep_cut_off: bool) -> list[int]:
     return [i for i in ranked(candidates) if keep_cut_off or not candidates[i].cut_off]
 
 
-def _pair(candidates: list[Candidate], best: int, keep_cut_off: bool = False) -> tuple[Candidate, Candidate] | None:
+def _pair(candidates: list[Candidate], best: int, keep_cut_off: bool) -> tuple[Candidate, Candidate] | None:
     chosen = candidates[best]
     if chosen.origin.startswith("repair of") and chosen.parent is not None:
         return chosen, candidates[chosen.parent]  # a minimal edit: the repair against its source
@@ -189,12 +189,10 @@ def _pair(candidates: list[Candidate], best: int, keep_cut_off: bool = False) ->
     if not failing:
         return None
     roots = [c for c in failing if c.parent is None]
-    greedy = [c for c in failing if c.origin == "greedy"]
     if refinements and roots:
         return chosen, roots[0]
-    if greedy:
-        return chosen, greedy[0]  # on-policy: what the model says when it is evaluated
-    return chosen, min(failing, key=lambda c: c.strict)
+    greedy = next((c for c in failing if c.origin == GREEDY), None)  # what the model says when evaluated
+    return chosen, greedy or min(failing, key=lambda c: c.strict)
 
 
 def write_training_data(
