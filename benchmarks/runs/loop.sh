@@ -9,6 +9,9 @@
 #   loop4  loop3 with cut-off answers left out (the default since)
 #   loop5  loop2 with cut-off answers left out
 #   loop6  loop5 with 2 epochs
+#   pilot  300 prompts, best-of-n:2+greedy (the greedy answer kept, so pairs can reject it), --repair,
+#          1 epoch of LoRA SFT then 1 of LoRA DPO on the SFT-trained model; evaluated on the first
+#          200 prompts of each benchmark only (a pilot, not the target's measurement)
 #
 # Every run writes runs/NAME (the loop's folder, with report.html and loop.json) and appends its
 # wall time to runs/NAME.walls. All of them share one response cache (runs/measure/cache.sqlite), so
@@ -16,22 +19,24 @@
 # the trained model's evaluation cost time then (about 80 minutes for loop5 on 2 cores; the first
 # run from nothing about 3 hours). A killed run resumes when the same command is run again.
 set -euo pipefail
-name=${1:?usage: bash benchmarks/runs/loop.sh loop1|loop2|loop3|loop4|loop5|loop6}
+name=${1:?usage: bash benchmarks/runs/loop.sh loop1|loop2|loop3|loop4|loop5|loop6|pilot}
+full=(--prompts 1000 --strategy best-of-n:2)
 case $name in
-  loop1) flags=(--epochs 2 --keep-cut-off) ;;
-  loop2) flags=(--repair --epochs 1 --keep-cut-off) ;;
-  loop3) flags=(--repair --epochs 3 --keep-cut-off) ;;
-  loop4) flags=(--repair --epochs 3) ;;
-  loop5) flags=(--repair --epochs 1) ;;
-  loop6) flags=(--repair --epochs 2) ;;
-  *) echo "benchmarks/runs/loop.sh: unknown run '$name'; use loop1 to loop6" >&2; exit 2 ;;
+  loop1) flags=("${full[@]}" --epochs 2 --keep-cut-off) ;;
+  loop2) flags=("${full[@]}" --repair --epochs 1 --keep-cut-off) ;;
+  loop3) flags=("${full[@]}" --repair --epochs 3 --keep-cut-off) ;;
+  loop4) flags=("${full[@]}" --repair --epochs 3) ;;
+  loop5) flags=("${full[@]}" --repair --epochs 1) ;;
+  loop6) flags=("${full[@]}" --repair --epochs 2) ;;
+  pilot) flags=(--prompts 300 --strategy best-of-n:2+greedy --train sft+dpo --repair --epochs 1 --eval-limit 200) ;;
+  *) echo "benchmarks/runs/loop.sh: unknown run '$name'; use loop1 to loop6 or pilot" >&2; exit 2 ;;
 esac
 shared=${ADHERE_SHARED:-../shared}
 export NLTK_DATA=${NLTK_DATA:-$shared/data/nltk_data}
 mkdir -p runs/measure
 start=$(date +%s)
 status=0
-.venv/bin/adhere loop --out "runs/$name" --model local --prompts 1000 --strategy best-of-n:2 --max-tokens 256 \
+.venv/bin/adhere loop --out "runs/$name" --model local --max-tokens 256 \
   "${flags[@]}" --cache runs/measure/cache.sqlite \
   --ifeval-data "$shared/data/ifeval/input_data.jsonl" --ifbench-data "$shared/data/ifbench/IFBench_test.jsonl" || status=$?
 echo "loop rc=$status wall $(( $(date +%s) - start ))" >> "runs/$name.walls"
