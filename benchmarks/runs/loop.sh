@@ -17,7 +17,8 @@
 # wall time to runs/NAME.walls. All of them share one response cache (runs/measure/cache.sqlite), so
 # the base evaluation and the sampling are replayed after the first run: only training, export and
 # the trained model's evaluation cost time then (about 80 minutes for loop5 on 2 cores; the first
-# run from nothing about 3 hours). A killed run resumes when the same command is run again.
+# run from nothing about 3 hours; the pilot from nothing about 2 hours). A killed run resumes when the
+# same command is run again.
 set -euo pipefail
 name=${1:?usage: bash benchmarks/runs/loop.sh loop1|loop2|loop3|loop4|loop5|loop6|pilot}
 full=(--prompts 1000 --strategy best-of-n:2)
