@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from adhere import conflicts, ids
-from adhere.constraints.sampling import SAMPLERS, sample_compatible, sample_constraint
+from adhere.constraints.sampling import PROMPT_BOUND, SAMPLERS, sample_compatible, sample_constraint
 
 
 def test_every_sampler_gives_valid_constraints():
@@ -26,6 +26,9 @@ def test_sampling_is_seeded_and_avoids_conflicts():
     assert draw(7) == draw(7) and draw(7) != draw(8)
     for seed in range(30):
         assert conflicts([c.id for c in draw(seed)]) == []
+    # The default pool (multi-turn conversations) never asks to repeat a request it cannot quote.
+    drawn = {c.id for seed in range(300) for c in sample_compatible(random.Random(seed), 3)}
+    assert drawn.isdisjoint(PROMPT_BOUND) and len(drawn) == len(SAMPLERS) - len(PROMPT_BOUND)
 
 
 def test_a_single_draw_avoids_what_it_is_told_to():

@@ -95,7 +95,7 @@ def test_cli_writes_prompts_and_their_card(tmp_path):
         (["--require", "punctuation:no_comma", "--require", "detectable_format:json_format"],
          "cannot be satisfied together (IFEval's conflict table): punctuation:no_comma with detectable_format:json_format"),
         (["--ids", "keywords:existence,no:such"], "constraint id 'no:such' cannot be sampled"),
-        (["--require", "combination:repeat_prompt"], "'combination:repeat_prompt' cannot be sampled"),
+        (["--require", "detectable_format:constrained_response"], "'detectable_format:constrained_response' cannot be sampled"),
         (["--require", "punctuation:no_comma", "--require", "keywords:existence", "--max-constraints", "1"],
          "2 required constraints do not fit"),
     ],
@@ -115,6 +115,23 @@ def test_ids_and_required_constraints():
         assert ids[0] == "punctuation:no_comma" and len(set(ids)) == len(ids)
         assert set(ids[1:]) <= {"keywords:existence", "detectable_format:title", "startend:quotation"}
     assert {len(r["instruction_id_list"]) for r in rows} == {1, 2, 3}
+
+
+def test_repeating_the_request_quotes_the_prompt_before_it():
+    rows = synthesize(SynthConfig(count=600, seed=3), builtin_seeds())
+    repeats = [r for r in rows if "combination:repeat_prompt" in r["instruction_id_list"]]
+    assert 10 <= len(repeats) <= 60  # one id among 24, drawn like the others
+    for row in repeats:
+        ids, constraints = constraints_of(row, row["key"])
+        repeat = constraints[ids.index("combination:repeat_prompt")]
+        request, sentence = row["prompt"].rsplit("\n", 1)
+        assert repeat.prompt_to_repeat == request and sentence == repeat.describe()
+        assert request.startswith(row["source"]["task"]) and "repeat the request" not in request
+        for other in constraints:
+            if other is not repeat:
+                assert other.describe() in request
+        answer = f"{request}\n\nHere is my answer."
+        assert repeat.check(answer).passed and not repeat.check("Here is my answer.").passed
 
 
 def test_a_bad_seed_row_names_its_line(tmp_path):

@@ -29,13 +29,19 @@ _RELATIONS = ("less than", "at least")
 _LANGUAGES = ("fr", "de", "es", "it", "pt", "ru")
 _END_PHRASES = ("Is there anything else I can help with?", "Any other questions?", "Let me know if you have additional questions.")
 
+#: Ids whose kwargs quote the rest of the prompt (the request to repeat), known only once the prompt
+#: is written: ``adhere synth`` fills them in. Drawn only when a pool names them, so that the
+#: default pool (multi-turn conversations) never asks to repeat a request it cannot quote.
+PROMPT_BOUND = frozenset({"combination:repeat_prompt"})
+STAND_IN = "(the request)"
+
 
 def _relation(rng: random.Random) -> str:
     return rng.choice(_RELATIONS)
 
 
-#: id -> sampler of its kwargs. Ids left out need the prompt itself (combination:repeat_prompt)
-#: or fix the whole answer (detectable_format:constrained_response).
+#: id -> sampler of its kwargs. Left out: detectable_format:constrained_response, which fixes the
+#: whole answer. The ids of ``PROMPT_BOUND`` get a stand-in that the prompt's writer replaces.
 SAMPLERS: dict[str, Callable[[random.Random], dict[str, Any]]] = {
     "change_case:capital_word_frequency": lambda r: {"capital_frequency": r.randint(1, 20), "capital_relation": _relation(r)},
     "change_case:english_capital": lambda r: {},
@@ -60,7 +66,9 @@ SAMPLERS: dict[str, Callable[[random.Random], dict[str, Any]]] = {
     "punctuation:no_comma": lambda r: {},
     "startend:end_checker": lambda r: {"end_phrase": r.choice(_END_PHRASES)},
     "startend:quotation": lambda r: {},
+    "combination:repeat_prompt": lambda r: {"prompt_to_repeat": STAND_IN},
 }  # fmt: skip
+
 
 
 def _nth_paragraph(rng: random.Random) -> dict[str, Any]:
@@ -70,11 +78,16 @@ def _nth_paragraph(rng: random.Random) -> dict[str, Any]:
 
 def sample_constraint(rng: random.Random, *, avoid: Sequence[str] = (), ids: Sequence[str] | None = None) -> Constraint:
     """One constraint whose id does not conflict (IFEval's table) with any id in ``avoid``."""
-    pool = [cid for cid in (ids or sorted(SAMPLERS)) if all(not conflicts([a, cid]) for a in avoid)]
+    pool = [cid for cid in (ids or default_pool()) if all(not conflicts([a, cid]) for a in avoid)]
     if not pool:
         raise ValueError(f"no constraint is compatible with {list(avoid)}")
     cid = rng.choice(pool)
     return build(cid, SAMPLERS[cid](rng))
+
+
+def default_pool() -> list[str]:
+    """Every samplable id except the prompt-bound ones, sorted."""
+    return sorted(set(SAMPLERS) - PROMPT_BOUND)
 
 
 def check_pool(ids: Sequence[str] | None = None, require: Sequence[str] = ()) -> None:
@@ -92,7 +105,7 @@ def sample_compatible(
     rng: random.Random, count: int, *, ids: Sequence[str] | None = None, require: Sequence[str] = ()
 ) -> list[Constraint]:
     """``count`` mutually compatible constraints: every id of ``require``, the rest drawn from ``ids``
-    (default: every samplable id). A draw that leaves no room for the rest
+    (default: ``default_pool()``). A draw that leaves no room for the rest
     (``detectable_format:json_format`` conflicts with most ids) is started over."""
     check_pool(ids, require)
     if count < len(require):

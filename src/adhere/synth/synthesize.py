@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from adhere.constraints.sampling import check_pool, sample_compatible
+from adhere.constraints.registry import build
+from adhere.constraints.sampling import PROMPT_BOUND, SAMPLERS, check_pool, sample_compatible
 from adhere.errors import InputError
 from adhere.synth.seeds import SKILLS
 
@@ -39,7 +40,7 @@ class SynthConfig:
     skill_mix: bool = False
     """Also ask for two sampled skills per prompt."""
     ids: tuple[str, ...] | None = None
-    """Constraint ids to draw from; None: every samplable IFEval id."""
+    """Constraint ids to draw from; None: every samplable IFEval id (repeating the request too)."""
     require: tuple[str, ...] = ()
     """Constraint ids every prompt carries (with sampled kwargs)."""
 
@@ -68,17 +69,21 @@ def synthesize(config: SynthConfig, seeds: Sequence[str]) -> list[dict[str, Any]
     for number in range(config.count):
         task = rng.choice(seeds).strip()
         count = rng.randint(max(config.min_constraints, len(config.require)), config.max_constraints)
-        constraints = sample_compatible(rng, count, ids=config.ids, require=config.require)
+        constraints = sample_compatible(rng, count, ids=config.ids or sorted(SAMPLERS), require=config.require)
         parts = [task]
         skills: list[str] = []
         if config.skill_mix:
             skills = rng.sample(SKILLS, 2)
             parts.append(f"In your answer, {skills[0]} and {skills[1]}.")
-        parts += [c.describe() for c in constraints]
+        parts += [c.describe() for c in constraints if c.id not in PROMPT_BOUND]
+        request = " ".join(parts)
+        # As in IFEval, the request to repeat is everything before the sentence that asks for it.
+        constraints = [build(c.id, {"prompt_to_repeat": request}) if c.id in PROMPT_BOUND else c for c in constraints]
+        bound = [c.describe() for c in constraints if c.id in PROMPT_BOUND]
         rows.append(
             {
                 "key": f"syn-{config.seed}-{number:06d}",
-                "prompt": " ".join(parts),
+                "prompt": "\n".join([request, *bound]),
                 "instruction_id_list": [c.id for c in constraints],
                 "kwargs": [c.kwargs() for c in constraints],
                 "source": {"task": task, "skills": skills, "generator": "adhere synth", "seed": config.seed},
