@@ -168,6 +168,10 @@ def _parser() -> argparse.ArgumentParser:
         maker.add_argument("--keep-cut-off", action="store_true",
                            help="also train towards answers that ran into the token limit (finish_reason 'length'); "
                            "by default they are never an SFT row, a chosen answer or a repair's source")  # fmt: skip
+        maker.add_argument("--end-cut-off", action="store_true",
+                           help="also end each answer that ran into the token limit where it last made sense (before "
+                           "the first line or sentence it repeats, else at its last complete sentence) and use that "
+                           "ending as a complete candidate; its pair rejects the cut-off answer")  # fmt: skip
 
     instruct = commands.add_parser(
         "self-instruct", help="new task seeds written by a model (Self-Instruct), near-duplicates filtered",
@@ -241,6 +245,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="SFT rows and pairs also from verifier-guided repairs of failing samples (see make-sft --repair)")
     looper.add_argument("--keep-cut-off", action="store_true",
                         help="also train towards sampled answers cut off at --max-tokens (see make-sft --keep-cut-off)")
+    looper.add_argument("--end-cut-off", action="store_true",
+                        help="also train towards cut-off answers ended where they last made sense (see make-sft --end-cut-off)")
     _training_options(looper, epochs=2.0, max_length=768, save_steps=25)
     looper.add_argument("--max-tokens", type=int, default=256, help="tokens per answer, sampling and evaluating (default 256)")
     looper.add_argument("--ifeval-data", help="local IFEval prompts (default: the Hub copy)")
@@ -512,7 +518,8 @@ def _make_data(args: argparse.Namespace) -> int:
     from adhere.synth.datasets import write_training_data
 
     kind = "sft" if args.command == "make-sft" else "pairs"
-    rows, _, path = write_training_data(args.run, kind, args.out, repair=args.repair, keep_cut_off=args.keep_cut_off)
+    rows, _, path = write_training_data(args.run, kind, args.out, repair=args.repair, keep_cut_off=args.keep_cut_off,
+                                        end_cut_off=args.end_cut_off)  # fmt: skip
     Console(stderr=True).print(f"wrote {len(rows)} rows to {args.out} and their card to {path}", soft_wrap=True)
     return 0
 

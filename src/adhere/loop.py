@@ -53,6 +53,8 @@ class LoopConfig:
     """SFT rows and pairs also from verifier-guided repairs of samples that fail (``--repair``)."""
     keep_cut_off: bool = False
     """Also train towards samples cut off at ``max_tokens`` (``--keep-cut-off``); see ``adhere.synth.datasets``."""
+    end_cut_off: bool = False
+    """Also train towards cut-off samples ended where they last made sense (``--end-cut-off``)."""
     train: str = "sft"
     """sft, dpo, or sft+dpo (DPO on the SFT-trained model)."""
     epochs: float = 2.0
@@ -259,10 +261,11 @@ class Loop:
         result = {}
         for kind, file in (("sft", "sft.jsonl"), ("pairs", "pairs.jsonl")):
             rows, card, _ = write_training_data(folder / "samples", kind, folder / file, repair=self.config.repair,
-                                                 keep_cut_off=self.config.keep_cut_off)
+                                                 keep_cut_off=self.config.keep_cut_off, end_cut_off=self.config.end_cut_off)
             result[kind] = {"rows": len(rows), "candidate_pass_rate": card.get("candidate_pass_rate"),
                             "prompt_pass_rate": card.get("prompt_pass_rate"), "repaired": card.get("repaired", 0),
-                            "candidates": card.get("candidates"), "cut_off_candidates": card.get("cut_off_candidates", 0)}  # fmt: skip
+                            "candidates": card.get("candidates"), "cut_off_candidates": card.get("cut_off_candidates", 0),
+                            "ended": card.get("ended", 0), "rows_from_endings": card.get("rows_from_endings", 0)}  # fmt: skip
         result["contamination"] = self._check_contamination(folder)
         return result
 
@@ -296,7 +299,7 @@ class Loop:
             if cut_off and not self.config.keep_cut_off:
                 raise AdhereError(f"{folder.name} made no {what}: {cut_off} of {card.get('candidates')} sampled answers "
                                   f"were cut off at --max-tokens {self.config.max_tokens} and are left out; "
-                                  "raise --max-tokens (or pass --keep-cut-off)")  # fmt: skip
+                                  "raise --max-tokens (or pass --end-cut-off or --keep-cut-off)")  # fmt: skip
             raise AdhereError(f"{folder.name} made no {what}; raise --prompts or use a stronger --strategy")
         return train(self.config.train_config(kind, str(data), str(folder / f"train-{kind}"), model=model))
 

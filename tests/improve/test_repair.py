@@ -8,7 +8,7 @@ import json
 import pytest
 
 from adhere import build
-from adhere.improve.repair import REPAIRS, repair
+from adhere.improve.repair import REPAIRS, ending, repair
 
 TEXT = ("The sea is calm today, and the boats are out. Fishermen check their nets. Gulls circle "
         "above the harbour. Children run along the pier, laughing. The sun sets slowly over the "
@@ -73,3 +73,20 @@ def test_a_looping_answer_is_not_repaired():
     looping = "We are never getting back together. " * 12
     assert repair(looping, [build("startend:quotation")]) is None
     assert repair(TEXT, [build("startend:quotation")]) is not None
+
+
+def test_a_cut_off_answer_ends_before_it_starts_repeating_itself():
+    intro = "Here are the steps to plant a small tree in the garden:\n\n"
+    step = "Dig a hole twice as wide as the roots and water it well."
+    looping = intro + f"1. {step}\n2. {step}\n3. {step}\n4. Dig a"
+    assert ending(looping) == intro + f"1. {step}"  # "2. x" repeats "1. x"; the announcing line stays
+    sentence = "The river runs past the old mill and into the quiet valley below."
+    assert ending(f"Rivers matter to towns. {sentence} {sentence} {sentence} The riv") == f"Rivers matter to towns. {sentence}"
+    # No loop: the token limit cut the last sentence short, so it goes.
+    rambling = "Tides come from the pull of the moon. The sun adds a smaller pull of its own. Twice a day the sea"
+    assert ending(rambling) == "Tides come from the pull of the moon. The sun adds a smaller pull of its own."
+    assert ending("A list of things to pack for a long trip:\n\n* Socks and shoes for the walk.\n*") == (
+        "A list of things to pack for a long trip:\n\n* Socks and shoes for the walk.")
+    # Too little left, or still a loop: nothing to train on.
+    assert ending("Short answer here. Short answer here. Short answer here. Sho") is None
+    assert ending("I am a rocket, " * 40) is None

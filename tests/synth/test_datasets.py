@@ -210,3 +210,31 @@ def test_pairs_of_a_run_with_the_greedy_answer_reject_it_where_it_is_worse(run, 
                    "Count to three without commas.": ("one two three", "one, two")}  # fmt: skip
     card = json.loads((tmp_path / "pairs.card.json").read_text())
     assert card["pairs_rejecting_greedy"] == 2 and card["pairs_complete_over_cut_off"] == 1
+
+
+def test_cut_off_answers_ended_where_they_start_repeating(run, tmp_path):
+    """a: the greedy answer loops until the limit; its ending passes, so it is the SFT row and the
+    pair rejects the loop. b: the only answer loops and its ending still has a comma: --repair edits
+    the ending, and the pair rejects the cut-off answer the model gave, not the ending."""
+    line = "Hello there my good friend and welcome to this place."
+    rain = "Rain falls softly on the roofs, and the streets shine at night."
+    rows = read_jsonl(run / "responses.jsonl")
+    rows[0]["candidates"] = [candidate(f"{line}\n{line}\n{line}\nHello", 1.0, "greedy", finish_reason="length"),
+                             candidate("hi, there", 0.0, "sample 0", finish_reason="stop")]  # fmt: skip
+    rows[1]["candidates"] = [candidate(f"{rain} {rain} {rain} Rain", 0.0, "sample 0", finish_reason="length")]
+    write_jsonl(run / "responses.jsonl", [rows[0], rows[1]])
+    sft, pairs = tmp_path / "sft.jsonl", tmp_path / "pairs.jsonl"
+    assert adhere("make-sft", run, "--out", sft).returncode == 0
+    assert read_jsonl(sft) == []  # without --end-cut-off a cut-off answer is never trained towards
+
+    assert adhere("make-sft", run, "--out", sft, "--repair", "--end-cut-off").returncode == 0
+    got = {r["messages"][0]["content"]: (r["messages"][1]["content"], r["provenance"]["origin"]) for r in read_jsonl(sft)}
+    assert got == {"Say hi without commas.": (line, "ending of greedy"),
+                   "Describe rain without commas.": (rain.replace(",", ""), "repair of ending of sample 0")}  # fmt: skip
+    card = json.loads((tmp_path / "sft.card.json").read_text())
+    assert card["ended"] == 2 and card["rows_from_endings"] == 2 and card["end_cut_off"] is True
+
+    assert adhere("make-pairs", run, "--out", pairs, "--repair", "--end-cut-off").returncode == 0
+    got = {p["prompt"][0]["content"]: (p["chosen"][0]["content"], p["rejected"][0]["content"]) for p in read_jsonl(pairs)}
+    assert got == {"Say hi without commas.": (line, f"{line}\n{line}\n{line}\nHello"),
+                   "Describe rain without commas.": (rain.replace(",", ""), f"{rain} {rain} {rain} Rain")}  # fmt: skip

@@ -214,3 +214,46 @@ def repair(text: str, constraints: Sequence[Constraint], passes: int = 2) -> str
                 return None
             text = edited
     return text if all(c.check(text).passed for c in constraints) else None
+
+
+_BOUNDARY = re.compile(r"[.!?][\"')\]*_]*(?=\s|$)|\n")
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]+")
+
+
+def ending(text: str, min_words: int = 8, loop_words: int = 3) -> str | None:
+    """An answer cut off at the token limit, ended where it last made sense: before the first line
+    or sentence (of ``loop_words`` words or more, list markers aside) that repeats an earlier one,
+    else at its last sentence end or line break; without a trailing bare list marker or a line that
+    only announces more (ends with ``:``). None where fewer than ``min_words`` words are left, or
+    where what is left still mostly repeats itself.
+
+    The result reads as a complete answer the model itself began: training towards it teaches the
+    model to stop where it would otherwise loop or ramble to the limit."""
+    seen_lines: set[str] = set()
+    seen_sentences: set[str] = set()
+    cut, position = None, 0
+    for line in text.splitlines(keepends=True):
+        key = " ".join(_BULLET.sub("", line).split()).lower()  # "3. x" repeats "2. x"
+        if len(key.split()) >= loop_words and key in seen_lines:
+            cut = position
+            break
+        for sentence in _SENTENCE.finditer(line):
+            said = " ".join(sentence.group().split()).lower()
+            if len(said.split()) >= loop_words and said in seen_sentences:
+                cut = position + sentence.start()
+                break
+            seen_sentences.add(said)
+        if cut is not None:
+            break
+        seen_lines.add(key)
+        position += len(line)
+    if cut is None:  # no loop: the limit cut the last sentence short
+        ends = [m.end() for m in _BOUNDARY.finditer(text)]
+        cut = ends[-1] if ends else 0
+    lines = text[:cut].rstrip().splitlines()
+    while lines and (not _BULLET.sub("", lines[-1] + " ").strip() or lines[-1].rstrip().endswith(":")):
+        lines.pop()  # a blank line, a bare list marker, or a line that only announces more
+    kept = "\n".join(lines).strip()
+    if len(kept.split()) < min_words or degenerate(kept):
+        return None
+    return kept

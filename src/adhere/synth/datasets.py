@@ -28,6 +28,13 @@ place (it passes the checks but never ends), so DPO also learns to finish; the c
 ``pairs_complete_over_cut_off``. Runs that did not record why generation stopped are taken as
 complete.
 
+With ``end_cut_off`` (``--end-cut-off``), each cut-off answer also gets an ending
+(``adhere.improve.repair.ending``): the answer stopped before the first line or sentence it repeats,
+else at its last complete sentence; a complete candidate (origin ``ending of ...``) scored like any
+other, which may be the SFT row, the chosen answer or a repair's source. A pair whose chosen answer
+was made from an ending rejects the cut-off answer itself (or the greedy answer, where that is
+worse), so DPO learns to stop where the model looped. The card counts ``ended`` candidates and the ``rows_from_endings``.
+
 A ``best-of-n:N+greedy`` run also holds the greedy answer (origin ``greedy``), the one the model
 gives when evaluated. Where it is worse than the chosen answer (it fails a check the chosen one
 passes, or it is cut off), it is the rejected answer: the pair then corrects the model's own
@@ -48,6 +55,10 @@ from adhere.bench.items import constraints_of, read_inputs
 from adhere.errors import InputError
 from adhere.improve.base import GREEDY, Candidate, ranked, score
 from adhere.jsonl import read_run_rows
+
+ENDED = "ending of "
+"""The origin prefix of a cut-off answer's ending (``end_cut_off``)."""
+REPAIRED = "repair of "
 
 
 def _run(run_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
@@ -87,15 +98,28 @@ def _repaired(candidates: list[Candidate], constraints, usable: list[int]) -> li
     for index in usable:
         text = repair(candidates[index].text, constraints)
         if text is not None:
-            fixed = score(text, constraints, f"repair of {candidates[index].origin}", parent=index,
+            fixed = score(text, constraints, f"{REPAIRED}{candidates[index].origin}", parent=index,
                           finish_reason=candidates[index].finish_reason)  # fmt: skip
             return [*candidates, fixed]
     return candidates
 
 
-def make_training_data(run_dir: str | Path, kind: str, repair: bool = False,
-                       keep_cut_off: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:  # fmt: skip
-    """(rows, card) for ``kind`` "sft" or "pairs"; ``repair`` and ``keep_cut_off``: see the module's docstring."""
+def _ended(candidates: list[Candidate], constraints) -> list[Candidate]:
+    """``candidates`` plus the ending of each cut-off one that has one (complete, its source the parent)."""
+    from adhere.improve.repair import ending
+
+    out = list(candidates)
+    for index, candidate in enumerate(candidates):
+        text = ending(candidate.text) if candidate.cut_off else None
+        if text is not None:
+            out.append(score(text, constraints, f"{ENDED}{candidate.origin}", parent=index, finish_reason="stop"))
+    return out
+
+
+def make_training_data(run_dir: str | Path, kind: str, repair: bool = False, keep_cut_off: bool = False,
+                       end_cut_off: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:  # fmt: skip
+    """(rows, card) for ``kind`` "sft" or "pairs"; ``repair``, ``keep_cut_off`` and ``end_cut_off``:
+    see the module's docstring."""
     config, prompts, by_key = _run(run_dir)
     model, strategy = config.get("model"), config.get("strategy")
     rows, seen = [], set()
@@ -114,6 +138,10 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False,
         if prompt["prompt"] in seen:
             stats["duplicate_prompts_removed"] += 1
             continue
+        if end_cut_off:
+            made = len(candidates)
+            candidates = _ended(candidates, constraints)
+            stats["ended"] += len(candidates) - made
         if repair:
             sampled = len(candidates)
             candidates = _repaired(candidates, constraints, _usable(candidates, keep_cut_off))
@@ -132,6 +160,7 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False,
                 stats["rejected_passing_only_when_cut_off" if cut_off_pass else "rejected_no_passing_candidate"] += 1
                 continue
             chosen = candidates[best]
+            stats["rows_from_endings"] += ENDED in chosen.origin
             rows.append({"messages": [*user, {"role": "assistant", "content": chosen.text}],
                          "provenance": {**provenance, "origin": chosen.origin, "strict": chosen.strict,
                                         "loose": chosen.loose, "candidates": len(candidates)}})  # fmt: skip
@@ -141,6 +170,7 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False,
                 stats["no_pair"] += 1
                 continue
             chosen, rejected = pair
+            stats["rows_from_endings"] += ENDED in chosen.origin
             if rejected.cut_off and rejected.strict >= chosen.strict:
                 stats["pairs_complete_over_cut_off"] += 1
             if rejected.origin == GREEDY:
@@ -159,6 +189,7 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False,
         "strategy": strategy,
         "repair": repair,
         "keep_cut_off": keep_cut_off,
+        "end_cut_off": end_cut_off,
         "rows": len(rows),
         "prompts": len(prompts),
         **dict(stats),
@@ -177,9 +208,9 @@ def _usable(candidates: list[Candidate], keep_cut_off: bool) -> list[int]:
 
 def _pair(candidates: list[Candidate], best: int, keep_cut_off: bool) -> tuple[Candidate, Candidate] | None:
     chosen = candidates[best]
-    if chosen.origin.startswith("repair of") and chosen.parent is not None:
-        return chosen, candidates[chosen.parent]  # a minimal edit: the repair against its source
-    refinements = any(c.parent is not None for c in candidates)
+    if chosen.origin.startswith(REPAIRED) and chosen.parent is not None:
+        return chosen, _answered(candidates, chosen.parent)  # a minimal edit: the repair against its source
+    refinements = any(c.parent is not None and not c.origin.startswith(ENDED) for c in candidates)
     if chosen.strict < 1.0 and not (refinements and chosen.parent is not None):
         return None  # nothing follows every constraint, and no refinement to prefer
     # Beside the answers that score lower, a cut-off one is worse than a complete chosen answer
@@ -192,17 +223,27 @@ def _pair(candidates: list[Candidate], best: int, keep_cut_off: bool) -> tuple[C
     if refinements and roots:
         return chosen, roots[0]
     greedy = next((c for c in failing if c.origin == GREEDY), None)  # what the model says when evaluated
-    return chosen, greedy or min(failing, key=lambda c: c.strict)
+    ended = candidates[chosen.parent] if chosen.origin.startswith(ENDED) else None  # cut off, so failing here
+    return chosen, greedy or ended or min(failing, key=lambda c: c.strict)
+
+
+def _answered(candidates: list[Candidate], index: int) -> Candidate:
+    """The answer the model gave: an ending stands for the cut-off answer it was made from."""
+    source = candidates[index]
+    if source.origin.startswith(ENDED) and source.parent is not None:
+        return candidates[source.parent]
+    return source
 
 
 def write_training_data(
-    run_dir: str | Path, kind: str, out: str | Path, repair: bool = False, keep_cut_off: bool = False
+    run_dir: str | Path, kind: str, out: str | Path, repair: bool = False, keep_cut_off: bool = False,
+    end_cut_off: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, Any], Path]:
     """``make_training_data`` written to ``out`` (JSONL) with its card beside it: (rows, card, card path)."""
     from adhere.jsonl import atomic_write
     from adhere.synth.card import write_card
 
-    rows, card = make_training_data(run_dir, kind, repair, keep_cut_off)
+    rows, card = make_training_data(run_dir, kind, repair, keep_cut_off, end_cut_off)
     with atomic_write(out) as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
