@@ -104,6 +104,7 @@ def test_a_checkpoint_cut_short_is_removed_and_the_one_before_used(tmp_path):
         ({"strategy": "best-of-three"}, "strategy"),
         ({"batch_size": 0}, "bad training setting --batch-size: 0"),
         ({"export": "q4_1"}, "--export must be q8_0 or f16"),
+        ({"keep_cut_off": True, "end_cut_off": True}, "pass one of the two"),
     ],
 )
 def test_bad_loop_settings_are_refused_before_anything_runs(tmp_path, changes, message):

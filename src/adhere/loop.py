@@ -93,6 +93,10 @@ class LoopConfig:
         for name, ok in checks.items():
             if not ok:
                 raise InputError(f"bad loop setting {name}: {getattr(self, name[2:].replace('-', '_'))!r}")
+        if self.keep_cut_off and self.end_cut_off:
+            from adhere.synth.datasets import CUT_OFF_BOTH
+
+            raise InputError(CUT_OFF_BOTH)
         if self.train not in TRAIN_KINDS:
             raise InputError(f"--train must be one of {', '.join(TRAIN_KINDS)}, got {self.train!r}")
         if self.export not in ("q8_0", "f16"):

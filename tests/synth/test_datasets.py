@@ -234,6 +234,8 @@ def test_cut_off_answers_ended_where_they_start_repeating(run, tmp_path):
     card = json.loads((tmp_path / "sft.card.json").read_text())
     assert card["ended"] == 2 and card["rows_from_endings"] == 2 and card["end_cut_off"] is True
 
+    both = adhere("make-pairs", run, "--out", pairs, "--end-cut-off", "--keep-cut-off")
+    assert both.returncode == 2 and "pass one of the two" in both.stderr and len(both.stderr.strip().splitlines()) == 1
     assert adhere("make-pairs", run, "--out", pairs, "--repair", "--end-cut-off").returncode == 0
     got = {p["prompt"][0]["content"]: (p["chosen"][0]["content"], p["rejected"][0]["content"]) for p in read_jsonl(pairs)}
     assert got == {"Say hi without commas.": (line, f"{line}\n{line}\n{line}\nHello"),

@@ -59,6 +59,8 @@ from adhere.jsonl import read_run_rows
 ENDED = "ending of "
 """The origin prefix of a cut-off answer's ending (``end_cut_off``)."""
 REPAIRED = "repair of "
+CUT_OFF_BOTH = ("--keep-cut-off trains towards cut-off answers as they are and --end-cut-off ends them first; "
+                "pass one of the two")
 
 
 def _run(run_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
@@ -120,6 +122,8 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False, kee
                        end_cut_off: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:  # fmt: skip
     """(rows, card) for ``kind`` "sft" or "pairs"; ``repair``, ``keep_cut_off`` and ``end_cut_off``:
     see the module's docstring."""
+    if keep_cut_off and end_cut_off:
+        raise InputError(CUT_OFF_BOTH)
     config, prompts, by_key = _run(run_dir)
     model, strategy = config.get("model"), config.get("strategy")
     rows, seen = [], set()
