@@ -215,6 +215,8 @@ def _parser() -> argparse.ArgumentParser:
     trainer.add_argument("--full", action="store_true", help="train every weight instead of a LoRA adapter")
     trainer.add_argument("--logging-steps", type=int, default=5)
     trainer.add_argument("--seed", type=int, default=0)
+    trainer.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None,
+                         help="recompute activations to save memory (default: on a GPU only)")
 
     exporter = commands.add_parser(
         "export", help="write a trained model as a GGUF file llama.cpp runs (merged q8_0/f16/f32, or a LoRA GGUF)",
@@ -585,6 +587,7 @@ def _train(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate, batch_size=args.batch_size, grad_accum=args.grad_accum,
         max_length=args.max_length, full=args.full, lora_r=args.lora_r, lora_alpha=args.lora_alpha, beta=args.beta,
         save_steps=args.save_steps, logging_steps=args.logging_steps, seed=args.seed,
+        gradient_checkpointing=args.gradient_checkpointing,
     )  # fmt: skip
     result = train(config)
     Console(stderr=True).print(
