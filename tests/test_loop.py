@@ -105,6 +105,7 @@ def test_a_checkpoint_cut_short_is_removed_and_the_one_before_used(tmp_path):
         ({"batch_size": 0}, "bad training setting --batch-size: 0"),
         ({"export": "q4_1"}, "--export must be q8_0 or f16"),
         ({"keep_cut_off": True, "end_cut_off": True}, "pass one of the two"),
+        ({"dpo_learning_rate": -1.0}, "bad training setting --learning-rate: -1.0"),
     ],
 )
 def test_bad_loop_settings_are_refused_before_anything_runs(tmp_path, changes, message):
@@ -153,3 +154,14 @@ def test_a_rerun_may_name_the_same_files_another_way(tmp_path):
     other.write_text("")
     with pytest.raises(InputError, match=r"other settings \(ifeval_data, model\)"):
         Loop(LoopConfig(out=out, ifeval_data=str(other), model="local"))._open()
+
+
+def test_dpo_may_have_its_own_learning_rate(tmp_path):
+    def rates(**settings):
+        config = LoopConfig(out=str(tmp_path / "x"), **settings)
+        return config.train_config("sft", "d", "o").lr, config.train_config("dpo", "d", "o").lr
+
+    assert rates() == (2e-4, 5e-5)  # the trainer's LoRA defaults
+    assert rates(learning_rate=1e-4) == (1e-4, 1e-4)
+    assert rates(learning_rate=1e-4, dpo_learning_rate=3e-4) == (1e-4, 3e-4)
+    assert rates(dpo_learning_rate=3e-4) == (2e-4, 3e-4)

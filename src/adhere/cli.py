@@ -247,6 +247,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="SFT rows and pairs also from verifier-guided repairs of failing samples (see make-sft --repair)")
     looper.add_argument("--keep-cut-off", action="store_true",
                         help="also train towards sampled answers cut off at --max-tokens (see make-sft --keep-cut-off)")
+    looper.add_argument("--dpo-learning-rate", type=float, default=None,
+                        help="DPO's learning rate (default: --learning-rate, else 5e-5 for LoRA)")
     looper.add_argument("--end-cut-off", action="store_true",
                         help="also train towards cut-off answers ended where they last made sense (see make-sft --end-cut-off)")
     _training_options(looper, epochs=2.0, max_length=768, save_steps=25)

@@ -60,6 +60,8 @@ class LoopConfig:
     epochs: float = 2.0
     max_steps: int = -1
     learning_rate: float | None = None
+    dpo_learning_rate: float | None = None
+    """DPO's own learning rate (``--dpo-learning-rate``; default: ``learning_rate``, else the trainer's)."""
     batch_size: int = 4
     grad_accum: int = 1
     max_length: int = 768
@@ -105,13 +107,15 @@ class LoopConfig:
 
         load_strategy(self.strategy)
         self.train_config("sft", "x", "x")  # training settings are checked before anything runs
+        self.train_config("dpo", "x", "x")
 
     def train_config(self, kind: str, data: str, out: str, model: str | None = None) -> Any:
         from adhere.train.trainer import TrainConfig
 
         return TrainConfig(
             kind=kind, data=data, out=out, model=model or self.model, epochs=self.epochs, max_steps=self.max_steps,
-            learning_rate=self.learning_rate, batch_size=self.batch_size, grad_accum=self.grad_accum,
+            learning_rate=(self.dpo_learning_rate or self.learning_rate) if kind == "dpo" else self.learning_rate,
+            batch_size=self.batch_size, grad_accum=self.grad_accum,
             max_length=self.max_length, lora_r=self.lora_r, lora_alpha=self.lora_alpha, beta=self.beta,
             seed=self.seed, save_steps=self.save_steps, logging_steps=5,
         )  # fmt: skip
