@@ -1,0 +1,56 @@
+#!/bin/bash
+# Follow-ups to the issue 6 pilot (bash benchmarks/runs/loop.sh pilot), on its samples and models,
+# as the README reports them. Each one trains, exports a q8_0 GGUF and evaluates it on the first
+# 200 prompts of IFEval and IFBench (greedy, 256 tokens), like the pilot; compare with
+#   adhere report runs/pilot/base/ifeval runs/pilot-NAME/ifeval
+#
+# Usage: bash benchmarks/runs/pilot_dpo.sh NAME   (from the repository root, after the pilot)
+#
+#   dpo-hi  the pilot's own pairs and SFT model, DPO at learning rate 5e-4 for 2 epochs (the pilot:
+#           5e-5, 1 epoch). About 35 min of training and 22 min of evaluation on 2 cores.
+#   ended   data made again from the pilot's samples with --repair --end-cut-off, plus 60 prompts
+#           that ask to repeat the request (adhere synth --seed 7 --require combination:repeat_prompt,
+#           answered greedily; the pilot's synth could not write them); LoRA SFT (1 epoch) from the
+#           base model, then DPO at 3e-4 (1 epoch) from that. About 12 + 25 min of training.
+set -euo pipefail
+name=${1:?usage: bash benchmarks/runs/pilot_dpo.sh dpo-hi|ended}
+case $name in dpo-hi|ended) ;; *) echo "benchmarks/runs/pilot_dpo.sh: unknown run '$name'; use dpo-hi or ended" >&2; exit 2 ;; esac
+shared=${ADHERE_SHARED:-../shared}
+export NLTK_DATA=${NLTK_DATA:-$shared/data/nltk_data}
+ifeval=$shared/data/ifeval/input_data.jsonl
+ifbench=$shared/data/ifbench/IFBench_test.jsonl
+adhere=.venv/bin/adhere
+pilot=runs/pilot/round-1
+out=runs/pilot-$name
+[ -f "$pilot/pairs.jsonl" ] || { echo "benchmarks/runs/pilot_dpo.sh: run the pilot first (bash benchmarks/runs/loop.sh pilot)" >&2; exit 2; }
+mkdir -p "$out"
+evaluate() {
+  $adhere eval ifeval --model "gguf:$1" --data "$ifeval" --limit 200 --max-tokens 256 --out "$out/ifeval" --cache runs/measure/cache.sqlite
+  $adhere eval ifbench --model "gguf:$1" --data "$ifbench" --limit 200 --max-tokens 256 --out "$out/ifbench" --cache runs/measure/cache.sqlite
+}
+case $name in
+  dpo-hi)
+    $adhere train dpo "$pilot/pairs.jsonl" --model "gguf:$pilot/model-sft.gguf" --out "$out/train-dpo" \
+      --learning-rate 5e-4 --epochs 2 --max-length 768 --save-steps 25
+    $adhere export "$out/train-dpo" --out "$out/model.gguf" --type q8_0
+    ;;
+  ended)
+    for kind in sft pairs; do
+      $adhere make-$kind "$pilot/samples" --out "$out/$kind.pilot.jsonl" --repair --end-cut-off
+    done
+    $adhere synth --count 60 --seed 7 --require combination:repeat_prompt --out "$out/repeat/prompts.jsonl" \
+      --decontaminate "$ifeval" --decontaminate "$ifbench"
+    $adhere eval ifeval --data "$out/repeat/prompts.jsonl" --model local --max-tokens 256 --out "$out/repeat/samples" \
+      --cache runs/measure/cache.sqlite
+    for kind in sft pairs; do
+      $adhere make-$kind "$out/repeat/samples" --out "$out/repeat/$kind.jsonl" --repair --end-cut-off
+      cat "$out/$kind.pilot.jsonl" "$out/repeat/$kind.jsonl" > "$out/$kind.jsonl"
+    done
+    $adhere train sft "$out/sft.jsonl" --model local --out "$out/train-sft" --epochs 1 --max-length 768 --save-steps 25
+    $adhere export "$out/train-sft" --out "$out/model-sft.gguf" --type q8_0
+    $adhere train dpo "$out/pairs.jsonl" --model "gguf:$out/model-sft.gguf" --out "$out/train-dpo" \
+      --learning-rate 3e-4 --epochs 1 --max-length 768 --save-steps 25
+    $adhere export "$out/train-dpo" --out "$out/model.gguf" --type q8_0
+    ;;
+esac
+evaluate "$out/model.gguf"
