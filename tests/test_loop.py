@@ -165,3 +165,5 @@ def test_dpo_may_have_its_own_learning_rate(tmp_path):
     assert rates(learning_rate=1e-4) == (1e-4, 1e-4)
     assert rates(learning_rate=1e-4, dpo_learning_rate=3e-4) == (1e-4, 3e-4)
     assert rates(dpo_learning_rate=3e-4) == (2e-4, 3e-4)
+    config = LoopConfig(out=str(tmp_path / "x"), sft_weight=0.5)  # RPO's added loss is DPO's alone
+    assert config.train_config("sft", "d", "o").sft_weight == 0.0 and config.train_config("dpo", "d", "o").sft_weight == 0.5

@@ -38,6 +38,8 @@ def _training_options(command: argparse.ArgumentParser, *, epochs: float, max_le
     command.add_argument("--lora-r", type=int, default=16)
     command.add_argument("--lora-alpha", type=int, default=32)
     command.add_argument("--beta", type=float, default=0.1, help="DPO beta (default 0.1)")
+    command.add_argument("--sft-weight", type=float, default=0.0,
+                         help="DPO: weight of a supervised loss on the chosen answer added to DPO's (RPO; default 0)")
     command.add_argument("--save-steps", type=int, default=save_steps, help=f"checkpoint interval (default {save_steps})")
 
 
@@ -588,7 +590,7 @@ def _train(args: argparse.Namespace) -> int:
         kind=args.kind, data=args.data, out=args.out, model=args.model, epochs=args.epochs, max_steps=args.max_steps,
         learning_rate=args.learning_rate, batch_size=args.batch_size, grad_accum=args.grad_accum,
         max_length=args.max_length, full=args.full, lora_r=args.lora_r, lora_alpha=args.lora_alpha, beta=args.beta,
-        save_steps=args.save_steps, logging_steps=args.logging_steps, seed=args.seed,
+        sft_weight=args.sft_weight, save_steps=args.save_steps, logging_steps=args.logging_steps, seed=args.seed,
         gradient_checkpointing=args.gradient_checkpointing,
     )  # fmt: skip
     result = train(config)

@@ -68,6 +68,8 @@ class LoopConfig:
     lora_r: int = 16
     lora_alpha: int = 32
     beta: float = 0.1
+    sft_weight: float = 0.0
+    """DPO's added supervised loss on the chosen answer (``--sft-weight``, RPO); SFT ignores it."""
     save_steps: int = 25
     """Training checkpoints every this many steps (a killed loop resumes training from the last)."""
     max_tokens: int = 256
@@ -117,6 +119,7 @@ class LoopConfig:
             learning_rate=(self.dpo_learning_rate or self.learning_rate) if kind == "dpo" else self.learning_rate,
             batch_size=self.batch_size, grad_accum=self.grad_accum,
             max_length=self.max_length, lora_r=self.lora_r, lora_alpha=self.lora_alpha, beta=self.beta,
+            sft_weight=self.sft_weight if kind == "dpo" else 0.0,
             seed=self.seed, save_steps=self.save_steps, logging_steps=5,
         )  # fmt: skip
 

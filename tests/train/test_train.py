@@ -65,6 +65,10 @@ def test_bad_settings():
         TrainConfig(kind="sft", data="x", out="y", batch_size=0)
     with pytest.raises(InputError, match="sft or dpo"):
         TrainConfig(kind="ppo", data="x", out="y")
+    with pytest.raises(InputError, match="--sft-weight adds a supervised loss to DPO's; it does not apply to SFT"):
+        TrainConfig(kind="sft", data="x", out="y", sft_weight=0.5)
+    with pytest.raises(InputError, match="--sft-weight: -1.0"):
+        TrainConfig(kind="dpo", data="x", out="y", sft_weight=-1.0)
 
 
 def test_lora_sft_trains_logs_and_resumes(tmp_path):
@@ -83,6 +87,10 @@ def test_lora_sft_trains_logs_and_resumes(tmp_path):
     assert len(losses) == 2 and all(loss > 0 for loss in losses)
     assert (tmp_path / "run" / "final" / "adapter_model.safetensors").exists()
     # The same run, longer: it continues from checkpoint-2 instead of starting over.
+    # A run written before a setting existed resumes as if it had its default.
+    saved = json.loads((tmp_path / "run" / "train_config.json").read_text())
+    del saved["sft_weight"]
+    (tmp_path / "run" / "train_config.json").write_text(json.dumps(saved))
     # Checkpointing activations changes memory and speed, not the result: a resume may switch it.
     second = train(TrainConfig(**config, max_steps=3, gradient_checkpointing=True))
     assert second["resumed_from_step"] == 2 and second["steps"] == 3 and second["gradient_checkpointing"] is True
@@ -103,6 +111,19 @@ def test_lora_dpo_logs_rewards(tmp_path):
         assert result["precision"] == "fp32"
     logged = [row for row in read_jsonl(tmp_path / "run" / "log.jsonl") if "loss" in row]
     assert logged and any(key.startswith("rewards/") for key in logged[0])
+
+
+def test_dpo_with_a_supervised_loss_on_the_chosen_answer(tmp_path):
+    """RPO: at the first step the policy is the reference, so plain DPO's loss is ln 2; the added
+    supervised loss is the chosen answer's negative log-likelihood, weighted."""
+    data = write_jsonl(tmp_path / "pairs.jsonl", dpo_rows())
+    losses = {}
+    for weight in (0.0, 1.0):
+        result = train(TrainConfig(kind="dpo", data=str(data), out=str(tmp_path / f"run-{weight}"), batch_size=2,
+                                   max_steps=1, logging_steps=1, max_length=64, sft_weight=weight))  # fmt: skip
+        losses[weight] = result["train_loss"]
+    assert losses[0.0] == pytest.approx(0.6931, abs=1e-3)
+    assert losses[1.0] > losses[0.0] + 0.5  # a 135M model's NLL per token on short answers is well above 0.5
 
 
 def test_cli_refuses_a_bad_row_before_loading_anything(tmp_path):

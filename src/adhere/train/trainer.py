@@ -49,6 +49,10 @@ class TrainConfig:
     lora_dropout: float = 0.05
     beta: float = 0.1
     """DPO's beta."""
+    sft_weight: float = 0.0
+    """DPO only: the weight of a supervised (negative log-likelihood) loss on the chosen answer, added
+    to DPO's (RPO). It keeps the chosen answers likely, so that DPO cannot gain by lowering both
+    answers or by a surface trait that only some chosen answers have. 0: plain DPO."""
     save_steps: int = 50
     logging_steps: int = 5
     seed: int = 0
@@ -64,7 +68,10 @@ class TrainConfig:
             "--max-length": self.max_length >= 16, "--lora-r": self.lora_r >= 1, "--save-steps": self.save_steps >= 1,
             "--logging-steps": self.logging_steps >= 1, "--max-steps": self.max_steps == -1 or self.max_steps >= 1,
             "--beta": self.beta > 0, "--learning-rate": self.learning_rate is None or self.learning_rate > 0,
+            "--sft-weight": self.sft_weight >= 0,
         }  # fmt: skip
+        if self.kind == "sft" and self.sft_weight:
+            raise InputError("--sft-weight adds a supervised loss to DPO's; it does not apply to SFT (drop it)")
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             raise InputError(f"bad training setting {bad[0]}: {getattr(self, bad[0][2:].replace('-', '_'))!r}")
@@ -174,7 +181,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if saved.exists():
         before = json.loads(saved.read_text(encoding="utf-8"))
         now = config.resumable_fields()
-        changed = sorted(k for k in now if before.get(k) != now[k])
+        defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}  # settings added since
+        changed = sorted(k for k in now if before.get(k, defaults.get(k)) != now[k])
         if changed:
             raise InputError(f"{out} holds a training run with other settings ({', '.join(changed)}); use a new --out")
     elif out.exists() and any(out.iterdir()):
@@ -209,7 +217,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
         trainer = trl.SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                                  peft_config=peft_config, callbacks=[callback])  # fmt: skip
     else:
-        args = trl.DPOConfig(**common, beta=config.beta)
+        losses = dict(loss_type=["sigmoid", "sft"], loss_weights=[1.0, config.sft_weight]) if config.sft_weight else {}
+        args = trl.DPOConfig(**common, beta=config.beta, **losses)
         trainer = trl.DPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                                  peft_config=peft_config, callbacks=[callback])  # fmt: skip
     started = time.monotonic()
