@@ -5,8 +5,8 @@ activations instead of keeping them, which saves memory and costs about one more
 step. ``adhere train`` leaves it off on a CPU (``--gradient-checkpointing`` turns it back on).
 This runs the same LoRA SFT and DPO steps both ways, side by side (alternating, best of
 --repeat, each in a fresh process), on rows built from IFEval's prompts and the reference GPT-4
-answers in ../shared (SFT: the answer; DPO: the answer against its first half, reversed sentence
-order; the content only has to be realistic in length). Prints seconds per step, the ratio, and
+answers in ../shared (SFT: the answer; DPO: the answer against its first half; the content only
+has to be realistic in length). Prints seconds per step, the ratio, and
 the training loss of each run: the two ways compute the same gradients, so the losses must agree.
 
 Usage: python benchmarks/train_speed.py [--steps 6] [--rows 48] [--repeat 1] [--max-length 512]
@@ -31,8 +31,8 @@ def rows(count: int) -> tuple[list[dict], list[dict]]:
     sft, pairs = [], []
     for row in answers[:count]:
         prompt, answer = row["prompt"], row["response"]
-        sentences = answer.split(". ")
-        worse = ". ".join(reversed(sentences[: max(1, len(sentences) // 2)]))
+        words = answer.split()
+        worse = " ".join(words[: max(1, len(words) // 2)])  # cut off halfway
         sft.append({"messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]})
         pairs.append({"prompt": [{"role": "user", "content": prompt}], "chosen": [{"role": "assistant", "content": answer}],
                       "rejected": [{"role": "assistant", "content": worse}]})  # fmt: skip
