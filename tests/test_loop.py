@@ -106,6 +106,7 @@ def test_a_checkpoint_cut_short_is_removed_and_the_one_before_used(tmp_path):
         ({"export": "q4_1"}, "--export must be q8_0 or f16"),
         ({"keep_cut_off": True, "end_cut_off": True}, "pass one of the two"),
         ({"dpo_learning_rate": -1.0}, "bad training setting --learning-rate: -1.0"),
+        ({"weight": ("change_case:english_lowercase",)}, "--weight takes ID=W"),
     ],
 )
 def test_bad_loop_settings_are_refused_before_anything_runs(tmp_path, changes, message):
@@ -154,6 +155,16 @@ def test_a_rerun_may_name_the_same_files_another_way(tmp_path):
     other.write_text("")
     with pytest.raises(InputError, match=r"other settings \(ifeval_data, model\)"):
         Loop(LoopConfig(out=out, ifeval_data=str(other), model="local"))._open()
+
+
+def test_synthesis_weights_reach_the_prompts_and_a_rerun_keeps_them(tmp_path):
+    out = str(tmp_path / "loop")
+    config = LoopConfig(out=out, seed=3, weight=("change_case:english_lowercase=4",))
+    assert config.synth_config(2).weights == (("change_case:english_lowercase", 4.0),) and config.synth_config(2).seed == 1003
+    Loop(config)._open()
+    Loop(config)._open()  # the tuple saved as a JSON list is the same setting
+    with pytest.raises(InputError, match=r"other settings \(weight\)"):
+        Loop(LoopConfig(out=out, seed=3))._open()
 
 
 def test_dpo_may_have_its_own_learning_rate(tmp_path):

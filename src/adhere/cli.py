@@ -148,6 +148,8 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--ids", help="comma-separated constraint ids to draw from (default: every samplable IFEval id)")
     synth.add_argument("--require", action="append", default=[], metavar="ID",
                        help="a constraint id every prompt carries (repeatable)")  # fmt: skip
+    synth.add_argument("--weight", action="append", default=[], metavar="ID=W",
+                       help="draw this constraint id W times as often as the others (repeatable)")  # fmt: skip
     synth.add_argument("--seeds", help="task seeds: a JSONL file (a 'task' or 'prompt' field per row) or hf:NAME[:SPLIT[:FIELD]]")
     synth.add_argument(
         "--decontaminate", action="append", default=[], metavar="PROMPTS.jsonl",
@@ -244,6 +246,8 @@ def _parser() -> argparse.ArgumentParser:
     looper.add_argument("--rounds", type=int, default=1)
     looper.add_argument("--prompts", type=int, default=1000, help="synthesized prompts per round (default 1000)")
     looper.add_argument("--strategy", default="best-of-n:4", help="how answers are sampled (default best-of-n:4; best-of-n:N+greedy also keeps the greedy answer, which the pairs then reject where it is worse)")
+    looper.add_argument("--weight", action="append", default=[], metavar="ID=W",
+                        help="synthesis draws this constraint id W times as often as the others (repeatable)")
     looper.add_argument("--train", default="sft", choices=["sft", "dpo", "sft+dpo"], help="default: sft")
     looper.add_argument("--repair", action="store_true",
                         help="SFT rows and pairs also from verifier-guided repairs of failing samples (see make-sft --repair)")
@@ -493,6 +497,7 @@ def _report(args: argparse.Namespace) -> int:
 def _synth(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from adhere.constraints.sampling import parse_weights
     from adhere.synth.seeds import builtin_seeds
     from adhere.synth.sources import eval_prompts, load_seeds
     from adhere.synth.synthesize import SynthConfig, write_prompts
@@ -501,7 +506,7 @@ def _synth(args: argparse.Namespace) -> int:
         count=args.count, seed=args.seed, min_constraints=args.min_constraints,
         max_constraints=args.max_constraints, skill_mix=args.skill_mix,
         ids=tuple(i.strip() for i in args.ids.split(",") if i.strip()) if args.ids else None,
-        require=tuple(args.require),
+        require=tuple(args.require), weights=parse_weights(args.weight),
     )  # fmt: skip
     if args.ngram < 3:
         from adhere.errors import InputError
@@ -607,7 +612,8 @@ def _loop(args: argparse.Namespace) -> int:
     from adhere.loop import BENCHMARKS, HEADLINE, Loop, LoopConfig, Reporter, iter_rounds
     from adhere.models.cache import ResponseCache
 
-    config = LoopConfig(**{field: getattr(args, field) for field in LoopConfig.__dataclass_fields__})
+    values = {field: getattr(args, field) for field in LoopConfig.__dataclass_fields__}
+    config = LoopConfig(**{**values, "weight": tuple(values["weight"])})
     err = Console(stderr=True)
 
     class Show(Reporter):

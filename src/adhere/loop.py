@@ -47,6 +47,8 @@ class LoopConfig:
     rounds: int = 1
     prompts: int = 1000
     """Synthesized prompts per round (fewer after decontamination)."""
+    weight: tuple[str, ...] = ()
+    """``ID=W``: synthesis draws this constraint id W times as often as the others (``--weight``)."""
     strategy: str = "best-of-n:4"
     """How answers are sampled and chosen (best-of-n:N[+greedy], decrim[:K], spar[:WxD])."""
     repair: bool = False
@@ -108,8 +110,17 @@ class LoopConfig:
         from adhere.improve import load_strategy
 
         load_strategy(self.strategy)
+        self.synth_config(1)
         self.train_config("sft", "x", "x")  # training settings are checked before anything runs
         self.train_config("dpo", "x", "x")
+
+    def synth_config(self, round_: int) -> Any:
+        from adhere.constraints.sampling import parse_weights
+        from adhere.synth.synthesize import SynthConfig
+
+        config = SynthConfig(count=self.prompts, seed=self.seed + 1000 * (round_ - 1), weights=parse_weights(self.weight))
+        config.validate()
+        return config
 
     def train_config(self, kind: str, data: str, out: str, model: str | None = None) -> Any:
         from adhere.train.trainer import TrainConfig
@@ -124,8 +135,8 @@ class LoopConfig:
         )  # fmt: skip
 
     def resumable(self) -> dict[str, Any]:
-        """What must match for a rerun to continue (not the number of rounds)."""
-        data = dataclasses.asdict(self)
+        """What must match for a rerun to continue (not the number of rounds), as JSON holds it."""
+        data = json.loads(json.dumps(dataclasses.asdict(self)))
         data.pop("rounds")
         data.pop("out")
         return data
@@ -257,9 +268,9 @@ class Loop:
 
     def _synthesize(self, folder: Path, round_: int) -> dict[str, Any]:
         from adhere.synth.seeds import builtin_seeds
-        from adhere.synth.synthesize import SynthConfig, write_prompts
+        from adhere.synth.synthesize import write_prompts
 
-        config = SynthConfig(count=self.config.prompts, seed=self.config.seed + 1000 * (round_ - 1))
+        config = self.config.synth_config(round_)
         against = self._evaluation_prompts()
         kept, dropped, card = write_prompts(config, list(builtin_seeds()), "builtin", folder / "prompts.jsonl",
                                             against=against, against_names=list(BENCHMARKS), ngram=self.config.ngram)  # fmt: skip

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
+
+import pytest
 
 from adhere import conflicts, ids
-from adhere.constraints.sampling import PROMPT_BOUND, SAMPLERS, sample_compatible, sample_constraint
+from adhere.constraints.sampling import (
+    PROMPT_BOUND, SAMPLERS, check_pool, parse_weights, sample_compatible, sample_constraint,
+)  # fmt: skip
+from adhere.errors import InputError
 
 
 def test_every_sampler_gives_valid_constraints():
@@ -36,3 +42,43 @@ def test_a_single_draw_avoids_what_it_is_told_to():
     for _ in range(200):
         constraint = sample_constraint(rng, avoid=["punctuation:no_comma", "language:response_language"])
         assert conflicts([constraint.id, "punctuation:no_comma", "language:response_language"]) == []
+
+
+def test_weights_draw_an_id_more_often_and_keep_draws_compatible():
+    lower = "change_case:english_lowercase"
+    def share(weights):  # of two-constraint draws that hold the id
+        rng = random.Random(5)
+        drawn = Counter(c.id for _ in range(400) for c in sample_compatible(rng, 2, weights=weights))
+        return drawn[lower] / 400
+
+    plain, weighted = share(None), share({lower: 10.0})
+    assert plain < 0.15 and weighted > 0.4  # each draw: 1 of 23 ids against 10 of 32
+    rng = random.Random(2)
+    for _ in range(100):
+        assert conflicts([c.id for c in sample_compatible(rng, 3, weights={lower: 50.0})]) == []
+    # No weights: the draw is the one seeds gave before weights existed (rng.choice over the pool).
+    pool = sorted(set(SAMPLERS) - PROMPT_BOUND)
+    assert sample_constraint(random.Random(9)).id == random.Random(9).choice(pool)
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        (["change_case:english_lowercase"], "takes ID=W with W a positive number"),
+        (["change_case:english_lowercase=0"], "takes ID=W"),
+        (["change_case:english_lowercase=many"], "takes ID=W"),
+        (["=2"], "takes ID=W"),
+        (["punctuation:no_comma=2", "punctuation:no_comma=3"], "names 'punctuation:no_comma' twice"),
+    ],
+)
+def test_bad_weights_are_named(items, message):
+    with pytest.raises(InputError, match=message):
+        parse_weights(items)
+
+
+def test_weights_outside_the_pool_are_refused():
+    assert parse_weights(["punctuation:no_comma=2.5"]) == (("punctuation:no_comma", 2.5),)
+    with pytest.raises(InputError, match="'no:such' cannot be sampled"):
+        check_pool(None, (), {"no:such": 2.0})
+    with pytest.raises(InputError, match="weight is given to punctuation:no_comma, which the ids drawn from leave out"):
+        check_pool(["keywords:existence"], (), {"punctuation:no_comma": 2.0})

@@ -12,7 +12,7 @@ from adhere import build, conflicts
 from adhere.bench.items import constraints_of
 from adhere.synth.decontaminate import decontaminate
 from adhere.synth.seeds import builtin_seeds
-from adhere.synth.synthesize import SynthConfig, synthesize
+from adhere.synth.synthesize import SynthConfig, synthesize, write_prompts
 from tests.conftest import IFBENCH, IFEVAL, read_jsonl, write_jsonl
 
 
@@ -98,6 +98,8 @@ def test_cli_writes_prompts_and_their_card(tmp_path):
         (["--require", "detectable_format:constrained_response"], "'detectable_format:constrained_response' cannot be sampled"),
         (["--require", "punctuation:no_comma", "--require", "keywords:existence", "--max-constraints", "1"],
          "2 required constraints do not fit"),
+        (["--weight", "change_case:english_lowercase:4"], "--weight takes ID=W"),
+        (["--ids", "keywords:existence", "--weight", "punctuation:no_comma=3"], "which the ids drawn from leave out"),
     ],
 )
 def test_bad_options_are_one_line(tmp_path, args, message):
@@ -115,6 +117,16 @@ def test_ids_and_required_constraints():
         assert ids[0] == "punctuation:no_comma" and len(set(ids)) == len(ids)
         assert set(ids[1:]) <= {"keywords:existence", "detectable_format:title", "startend:quotation"}
     assert {len(r["instruction_id_list"]) for r in rows} == {1, 2, 3}
+
+
+def test_weighted_ids_fill_more_prompts_and_the_card_says_so(tmp_path):
+    repeat = "combination:repeat_prompt"
+    config = SynthConfig(count=300, seed=4, weights=((repeat, 8.0),))
+    kept, _, card = write_prompts(config, builtin_seeds(), "builtin", tmp_path / "p.jsonl")
+    weighted = sum(repeat in r["instruction_id_list"] for r in kept)
+    plain = sum(repeat in r["instruction_id_list"] for r in synthesize(SynthConfig(count=300, seed=4), builtin_seeds()))
+    assert plain < 40 and weighted > 2.5 * plain
+    assert json.loads(card.read_text())["config"]["weights"] == {repeat: 8.0}
 
 
 def test_repeating_the_request_quotes_the_prompt_before_it():

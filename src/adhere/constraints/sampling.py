@@ -9,7 +9,7 @@ Used to compose multi-turn conversations (and, later, synthetic training prompts
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from adhere.constraints.base import Constraint
@@ -76,13 +76,37 @@ def _nth_paragraph(rng: random.Random) -> dict[str, Any]:
     return {"num_paragraphs": paragraphs, "nth_paragraph": rng.randint(1, paragraphs), "first_word": rng.choice(WORDS)}
 
 
-def sample_constraint(rng: random.Random, *, avoid: Sequence[str] = (), ids: Sequence[str] | None = None) -> Constraint:
-    """One constraint whose id does not conflict (IFEval's table) with any id in ``avoid``."""
+def sample_constraint(
+    rng: random.Random, *, avoid: Sequence[str] = (), ids: Sequence[str] | None = None,
+    weights: Mapping[str, float] | None = None,
+) -> Constraint:  # fmt: skip
+    """One constraint whose id does not conflict (IFEval's table) with any id in ``avoid``; an id
+    is drawn with probability proportional to its weight in ``weights`` (1 where not named)."""
     pool = [cid for cid in (ids or default_pool()) if all(not conflicts([a, cid]) for a in avoid)]
     if not pool:
         raise ValueError(f"no constraint is compatible with {list(avoid)}")
-    cid = rng.choice(pool)
+    # Without weights the draw stays rng.choice, so that seeds written before weights existed
+    # still give the same prompts.
+    cid = rng.choices(pool, weights=[weights.get(c, 1.0) for c in pool])[0] if weights else rng.choice(pool)
     return build(cid, SAMPLERS[cid](rng))
+
+
+def parse_weights(items: Sequence[str], option: str = "--weight") -> tuple[tuple[str, float], ...]:
+    """``ID=W`` strings as ``((id, w), ...)``: W a positive number, each id samplable and named once."""
+    parsed: dict[str, float] = {}
+    for item in items:
+        cid, sep, text = item.partition("=")
+        cid = cid.strip()
+        try:
+            weight = float(text) if sep else float("nan")
+        except ValueError:
+            weight = float("nan")
+        if not cid or not weight > 0 or weight == float("inf"):
+            raise InputError(f"{option} takes ID=W with W a positive number (e.g. change_case:english_lowercase=4), got {item!r}")
+        if cid in parsed:
+            raise InputError(f"{option} names {cid!r} twice; give each id one weight")
+        parsed[cid] = weight
+    return tuple(parsed.items())
 
 
 def default_pool() -> list[str]:
@@ -90,11 +114,18 @@ def default_pool() -> list[str]:
     return sorted(set(SAMPLERS) - PROMPT_BOUND)
 
 
-def check_pool(ids: Sequence[str] | None = None, require: Sequence[str] = ()) -> None:
-    """Refuse ids that cannot be sampled and required ids that IFEval forbids together, naming them."""
-    for cid in [*(ids or ()), *require]:
+def check_pool(
+    ids: Sequence[str] | None = None, require: Sequence[str] = (), weights: Mapping[str, float] | None = None
+) -> None:
+    """Refuse ids that cannot be sampled, weights of ids outside the pool and required ids that
+    IFEval forbids together, naming them."""
+    for cid in [*(ids or ()), *require, *(weights or ())]:
         if cid not in SAMPLERS:
             raise InputError(f"constraint id {cid!r} cannot be sampled; samplable ids: {', '.join(sorted(SAMPLERS))}")
+    outside = sorted(set(weights or ()) - set(ids or default_pool()))
+    if outside:
+        raise InputError(f"a weight is given to {', '.join(outside)}, which the ids drawn from leave out; "
+                         "add it to the ids or drop its weight")  # fmt: skip
     pairs = conflicts(list(require))
     if pairs:
         named = "; ".join(f"{a} with {b}" for a, b in pairs)
@@ -102,19 +133,20 @@ def check_pool(ids: Sequence[str] | None = None, require: Sequence[str] = ()) ->
 
 
 def sample_compatible(
-    rng: random.Random, count: int, *, ids: Sequence[str] | None = None, require: Sequence[str] = ()
-) -> list[Constraint]:
+    rng: random.Random, count: int, *, ids: Sequence[str] | None = None, require: Sequence[str] = (),
+    weights: Mapping[str, float] | None = None,
+) -> list[Constraint]:  # fmt: skip
     """``count`` mutually compatible constraints: every id of ``require``, the rest drawn from ``ids``
-    (default: ``default_pool()``). A draw that leaves no room for the rest
-    (``detectable_format:json_format`` conflicts with most ids) is started over."""
-    check_pool(ids, require)
+    (default: ``default_pool()``) by ``weights`` (see ``sample_constraint``). A draw that leaves no
+    room for the rest (``detectable_format:json_format`` conflicts with most ids) is started over."""
+    check_pool(ids, require, weights)
     if count < len(require):
         raise InputError(f"{len(require)} required constraints do not fit in {count} per prompt; raise the count")
     for _ in range(1000):
         chosen: list[Constraint] = [build(cid, SAMPLERS[cid](rng)) for cid in require]
         try:
             while len(chosen) < count:
-                chosen.append(sample_constraint(rng, avoid=[c.id for c in chosen], ids=ids))
+                chosen.append(sample_constraint(rng, avoid=[c.id for c in chosen], ids=ids, weights=weights))
         except ValueError:
             continue
         return chosen

@@ -43,6 +43,13 @@ class SynthConfig:
     """Constraint ids to draw from; None: every samplable IFEval id (repeating the request too)."""
     require: tuple[str, ...] = ()
     """Constraint ids every prompt carries (with sampled kwargs)."""
+    weights: tuple[tuple[str, float], ...] = ()
+    """``(id, w)``: draw these ids w times as often as the others (``--weight ID=W``), e.g. to give
+    a model more practice at what it fails most."""
+
+    def pool(self) -> tuple[str, ...]:
+        """The ids drawn from."""
+        return self.ids or tuple(sorted(SAMPLERS))
 
     def validate(self) -> None:
         if self.count < 1:
@@ -52,7 +59,7 @@ class SynthConfig:
                 "constraints per prompt must satisfy 1 <= --min-constraints <= --max-constraints <= 5, "
                 f"got {self.min_constraints} and {self.max_constraints}"
             )
-        check_pool(self.ids, self.require)
+        check_pool(self.pool(), self.require, dict(self.weights))
         if len(self.require) > self.max_constraints:
             raise InputError(
                 f"{len(self.require)} required constraints do not fit in --max-constraints {self.max_constraints}"
@@ -69,7 +76,8 @@ def synthesize(config: SynthConfig, seeds: Sequence[str]) -> list[dict[str, Any]
     for number in range(config.count):
         task = rng.choice(seeds).strip()
         count = rng.randint(max(config.min_constraints, len(config.require)), config.max_constraints)
-        constraints = sample_compatible(rng, count, ids=config.ids or sorted(SAMPLERS), require=config.require)
+        constraints = sample_compatible(rng, count, ids=config.pool(), require=config.require,
+                                        weights=dict(config.weights))  # fmt: skip
         parts = [task]
         skills: list[str] = []
         if config.skill_mix:
@@ -116,7 +124,7 @@ def write_prompts(
     card = {
         "kind": "synthesized prompts",
         "file": str(out),
-        "config": {**config.__dict__, "seeds": seeds_source, "seed_count": len(seeds)},
+        "config": {**config.__dict__, "weights": dict(config.weights), "seeds": seeds_source, "seed_count": len(seeds)},
         "coverage": coverage(kept),
         "decontamination": {
             "against": list(against_names), "eval_prompts": len(against), "ngram": ngram,
