@@ -12,9 +12,13 @@
 #           that ask to repeat the request (adhere synth --seed 7 --require combination:repeat_prompt,
 #           answered greedily; the pilot's synth could not write them); LoRA SFT (1 epoch) from the
 #           base model, then DPO at 3e-4 (1 epoch) from that. About 12 + 25 min of training.
+#   transform  ended's data plus 300 prompts weighted towards the ids that need a whole-answer
+#           transform, where ended gained nothing (adhere synth --seed 11 --weight ID=6 for
+#           lowercase, capitals and repeating the request), answered greedily by the base model and
+#           made into rows and pairs the same way; then SFT and DPO as in ended. Run ended first.
 set -euo pipefail
-name=${1:?usage: bash benchmarks/runs/pilot_dpo.sh dpo-hi|ended}
-case $name in dpo-hi|ended) ;; *) echo "benchmarks/runs/pilot_dpo.sh: unknown run '$name'; use dpo-hi or ended" >&2; exit 2 ;; esac
+name=${1:?usage: bash benchmarks/runs/pilot_dpo.sh dpo-hi|ended|transform}
+case $name in dpo-hi|ended|transform) ;; *) echo "benchmarks/runs/pilot_dpo.sh: unknown run '$name'; use dpo-hi, ended or transform" >&2; exit 2 ;; esac
 shared=${ADHERE_SHARED:-../shared}
 export NLTK_DATA=${NLTK_DATA:-$shared/data/nltk_data}
 ifeval=$shared/data/ifeval/input_data.jsonl
@@ -24,6 +28,13 @@ pilot=runs/pilot/round-1
 out=runs/pilot-$name
 [ -f "$pilot/pairs.jsonl" ] || { echo "benchmarks/runs/pilot_dpo.sh: run the pilot first (bash benchmarks/runs/loop.sh pilot)" >&2; exit 2; }
 mkdir -p "$out"
+train_sft_then_dpo() {
+    $adhere train sft "$out/sft.jsonl" --model local --out "$out/train-sft" --epochs 1 --max-length 768 --save-steps 25
+    $adhere export "$out/train-sft" --out "$out/model-sft.gguf" --type q8_0
+    $adhere train dpo "$out/pairs.jsonl" --model "gguf:$out/model-sft.gguf" --out "$out/train-dpo" \
+      --learning-rate 3e-4 --epochs 1 --max-length 768 --save-steps 25
+    $adhere export "$out/train-dpo" --out "$out/model.gguf" --type q8_0
+}
 evaluate() {
   $adhere eval ifeval --model "gguf:$1" --data "$ifeval" --limit 200 --max-tokens 256 --out "$out/ifeval" --cache runs/measure/cache.sqlite
   $adhere eval ifbench --model "gguf:$1" --data "$ifbench" --limit 200 --max-tokens 256 --out "$out/ifbench" --cache runs/measure/cache.sqlite
@@ -46,11 +57,20 @@ case $name in
       $adhere make-$kind "$out/repeat/samples" --out "$out/repeat/$kind.jsonl" --repair --end-cut-off
       cat "$out/$kind.pilot.jsonl" "$out/repeat/$kind.jsonl" > "$out/$kind.jsonl"
     done
-    $adhere train sft "$out/sft.jsonl" --model local --out "$out/train-sft" --epochs 1 --max-length 768 --save-steps 25
-    $adhere export "$out/train-sft" --out "$out/model-sft.gguf" --type q8_0
-    $adhere train dpo "$out/pairs.jsonl" --model "gguf:$out/model-sft.gguf" --out "$out/train-dpo" \
-      --learning-rate 3e-4 --epochs 1 --max-length 768 --save-steps 25
-    $adhere export "$out/train-dpo" --out "$out/model.gguf" --type q8_0
+    train_sft_then_dpo
+    ;;
+  transform)
+    ended=runs/pilot-ended
+    [ -f "$ended/pairs.jsonl" ] || { echo "benchmarks/runs/pilot_dpo.sh: run 'ended' first" >&2; exit 2; }
+    $adhere synth --count 300 --seed 11 --weight change_case:english_lowercase=6 --weight change_case:english_capital=6 \
+      --weight combination:repeat_prompt=6 --out "$out/more/prompts.jsonl" --decontaminate "$ifeval" --decontaminate "$ifbench"
+    $adhere eval ifeval --data "$out/more/prompts.jsonl" --model local --max-tokens 256 --out "$out/more/samples" \
+      --cache runs/measure/cache.sqlite
+    for kind in sft pairs; do
+      $adhere make-$kind "$out/more/samples" --out "$out/more/$kind.jsonl" --repair --end-cut-off
+      cat "$ended/$kind.jsonl" "$out/more/$kind.jsonl" > "$out/$kind.jsonl"
+    done
+    train_sft_then_dpo
     ;;
 esac
 evaluate "$out/model.gguf"
