@@ -240,3 +240,21 @@ def test_cut_off_answers_ended_where_they_start_repeating(run, tmp_path):
     got = {p["prompt"][0]["content"]: (p["chosen"][0]["content"], p["rejected"][0]["content"]) for p in read_jsonl(pairs)}
     assert got == {"Say hi without commas.": (line, f"{line}\n{line}\n{line}\nHello"),
                    "Describe rain without commas.": (rain.replace(",", ""), f"{rain} {rain} {rain} Rain")}  # fmt: skip
+
+
+def test_an_answer_cut_off_right_after_a_sentence_is_never_paired_with_its_ending(run, tmp_path):
+    """a: the greedy answer passes but the limit fell just after a full stop, so its ending is the
+    same text: no pair of it with itself, the failing sample is rejected instead. b: the only other
+    answer is that same text: no pair at all. The SFT row still takes the ending."""
+    said = "Rain falls softly on the roofs and the streets shine at night."
+    rows = read_jsonl(run / "responses.jsonl")
+    rows[0]["candidates"] = [candidate(said, 1.0, "greedy", finish_reason="length"),
+                             candidate("hi, there", 0.0, "sample 0", finish_reason="stop")]  # fmt: skip
+    rows[1]["candidates"] = [candidate(said, 1.0, "greedy", finish_reason="length")]
+    write_jsonl(run / "responses.jsonl", [rows[0], rows[1]])
+    pairs, sft = tmp_path / "pairs.jsonl", tmp_path / "sft.jsonl"
+    assert adhere("make-pairs", run, "--out", pairs, "--end-cut-off").returncode == 0
+    got = [(p["prompt"][0]["content"], p["chosen"][0]["content"], p["rejected"][0]["content"]) for p in read_jsonl(pairs)]
+    assert got == [("Say hi without commas.", said, "hi, there")]
+    assert adhere("make-sft", run, "--out", sft, "--end-cut-off").returncode == 0
+    assert [r["provenance"]["origin"] for r in read_jsonl(sft)] == ["ending of greedy", "ending of greedy"]

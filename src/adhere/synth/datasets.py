@@ -219,8 +219,9 @@ def _pair(candidates: list[Candidate], best: int, keep_cut_off: bool) -> tuple[C
         return None  # nothing follows every constraint, and no refinement to prefer
     # Beside the answers that score lower, a cut-off one is worse than a complete chosen answer
     # that passes: as good by the checks, but it never ends.
+    # An answer cut off right after a sentence is its own ending: never a pair with itself.
     finishes = chosen.strict == 1.0 and not chosen.cut_off and not keep_cut_off
-    failing = [c for c in candidates if c.strict < chosen.strict or (finishes and c.cut_off)]
+    failing = [c for c in candidates if (c.strict < chosen.strict or (finishes and c.cut_off)) and not _same(c, chosen)]
     if not failing:
         return None
     roots = [c for c in failing if c.parent is None]
@@ -228,7 +229,13 @@ def _pair(candidates: list[Candidate], best: int, keep_cut_off: bool) -> tuple[C
         return chosen, roots[0]
     greedy = next((c for c in failing if c.origin == GREEDY), None)  # what the model says when evaluated
     ended = candidates[chosen.parent] if chosen.origin.startswith(ENDED) else None  # cut off, so failing here
+    if ended is not None and _same(ended, chosen):
+        ended = None
     return chosen, greedy or ended or min(failing, key=lambda c: c.strict)
+
+
+def _same(a: Candidate, b: Candidate) -> bool:
+    return a.text.strip() == b.text.strip()
 
 
 def _answered(candidates: list[Candidate], index: int) -> Candidate:
