@@ -29,6 +29,20 @@ pilot=runs/pilot/round-1
 out=runs/pilot-$name
 [ -f "$pilot/pairs.jsonl" ] || { echo "benchmarks/runs/pilot_dpo.sh: run the pilot first (bash benchmarks/runs/loop.sh pilot)" >&2; exit 2; }
 mkdir -p "$out"
+# more_data DIR BEFORE SYNTH_OPTION...: synthesize prompts into DIR (decontaminated), answer them
+# greedily with the base model, make SFT rows and pairs of them, and write BEFORE's rows with them
+# as $out/sft.jsonl and $out/pairs.jsonl.
+more_data() {
+    local dir=$1 before=$2
+    shift 2
+    $adhere synth "$@" --out "$dir/prompts.jsonl" --decontaminate "$ifeval" --decontaminate "$ifbench"
+    $adhere eval ifeval --data "$dir/prompts.jsonl" --model local --max-tokens 256 --out "$dir/samples" \
+      --cache runs/measure/cache.sqlite
+    for kind in sft pairs; do
+      $adhere make-$kind "$dir/samples" --out "$dir/$kind.jsonl" --repair --end-cut-off
+      cat "$before/$kind.jsonl" "$dir/$kind.jsonl" > "$out/$kind.jsonl"
+    done
+}
 train_sft_then_dpo() {
     $adhere train sft "$out/sft.jsonl" --model local --out "$out/train-sft" --epochs 1 --max-length 768 --save-steps 25
     $adhere export "$out/train-sft" --out "$out/model-sft.gguf" --type q8_0
@@ -48,29 +62,16 @@ case $name in
     ;;
   ended)
     for kind in sft pairs; do
-      $adhere make-$kind "$pilot/samples" --out "$out/$kind.pilot.jsonl" --repair --end-cut-off
+      $adhere make-$kind "$pilot/samples" --out "$out/pilot/$kind.jsonl" --repair --end-cut-off
     done
-    $adhere synth --count 60 --seed 7 --require combination:repeat_prompt --out "$out/repeat/prompts.jsonl" \
-      --decontaminate "$ifeval" --decontaminate "$ifbench"
-    $adhere eval ifeval --data "$out/repeat/prompts.jsonl" --model local --max-tokens 256 --out "$out/repeat/samples" \
-      --cache runs/measure/cache.sqlite
-    for kind in sft pairs; do
-      $adhere make-$kind "$out/repeat/samples" --out "$out/repeat/$kind.jsonl" --repair --end-cut-off
-      cat "$out/$kind.pilot.jsonl" "$out/repeat/$kind.jsonl" > "$out/$kind.jsonl"
-    done
+    more_data "$out/repeat" "$out/pilot" --count 60 --seed 7 --require combination:repeat_prompt
     train_sft_then_dpo
     ;;
   transform)
     ended=runs/pilot-ended
     [ -f "$ended/pairs.jsonl" ] || { echo "benchmarks/runs/pilot_dpo.sh: run 'ended' first" >&2; exit 2; }
-    $adhere synth --count 300 --seed 11 --weight change_case:english_lowercase=6 --weight change_case:english_capital=6 \
-      --weight combination:repeat_prompt=6 --out "$out/more/prompts.jsonl" --decontaminate "$ifeval" --decontaminate "$ifbench"
-    $adhere eval ifeval --data "$out/more/prompts.jsonl" --model local --max-tokens 256 --out "$out/more/samples" \
-      --cache runs/measure/cache.sqlite
-    for kind in sft pairs; do
-      $adhere make-$kind "$out/more/samples" --out "$out/more/$kind.jsonl" --repair --end-cut-off
-      cat "$ended/$kind.jsonl" "$out/more/$kind.jsonl" > "$out/$kind.jsonl"
-    done
+    more_data "$out/more" "$ended" --count 300 --seed 11 --weight change_case:english_lowercase=6 \
+      --weight change_case:english_capital=6 --weight combination:repeat_prompt=6
     train_sft_then_dpo
     ;;
 esac
