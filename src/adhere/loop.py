@@ -110,7 +110,7 @@ class LoopConfig:
         from adhere.improve import load_strategy
 
         load_strategy(self.strategy)
-        self.synth_config(1)
+        self.synth_config(1).validate()
         self.train_config("sft", "x", "x")  # training settings are checked before anything runs
         self.train_config("dpo", "x", "x")
 
@@ -118,9 +118,7 @@ class LoopConfig:
         from adhere.constraints.sampling import parse_weights
         from adhere.synth.synthesize import SynthConfig
 
-        config = SynthConfig(count=self.prompts, seed=self.seed + 1000 * (round_ - 1), weights=parse_weights(self.weight))
-        config.validate()
-        return config
+        return SynthConfig(count=self.prompts, seed=self.seed + 1000 * (round_ - 1), weights=parse_weights(self.weight))
 
     def train_config(self, kind: str, data: str, out: str, model: str | None = None) -> Any:
         from adhere.train.trainer import TrainConfig

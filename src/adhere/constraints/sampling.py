@@ -91,20 +91,20 @@ def sample_constraint(
     return build(cid, SAMPLERS[cid](rng))
 
 
-def parse_weights(items: Sequence[str], option: str = "--weight") -> tuple[tuple[str, float], ...]:
-    """``ID=W`` strings as ``((id, w), ...)``: W a positive number, each id samplable and named once."""
+def parse_weights(items: Sequence[str]) -> tuple[tuple[str, float], ...]:
+    """``--weight`` values, ``ID=W`` strings, as ``((id, w), ...)``: W a positive number, each id named once."""
     parsed: dict[str, float] = {}
     for item in items:
         cid, sep, text = item.partition("=")
         cid = cid.strip()
         try:
-            weight = float(text) if sep else float("nan")
+            weight = float(text)
         except ValueError:
-            weight = float("nan")
-        if not cid or not weight > 0 or weight == float("inf"):
-            raise InputError(f"{option} takes ID=W with W a positive number (e.g. change_case:english_lowercase=4), got {item!r}")
+            weight = 0.0
+        if not (sep and cid and 0 < weight < float("inf")):  # nan fails the comparison too
+            raise InputError(f"--weight takes ID=W with W a positive number (e.g. change_case:english_lowercase=4), got {item!r}")
         if cid in parsed:
-            raise InputError(f"{option} names {cid!r} twice; give each id one weight")
+            raise InputError(f"--weight names {cid!r} twice; give each id one weight")
         parsed[cid] = weight
     return tuple(parsed.items())
 
