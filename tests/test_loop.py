@@ -167,6 +167,20 @@ def test_synthesis_weights_reach_the_prompts_and_a_rerun_keeps_them(tmp_path):
         Loop(LoopConfig(out=out, seed=3))._open()
 
 
+def test_the_phrasing_reaches_synthesis_and_a_loop_started_before_it_existed_resumes(tmp_path):
+    out = tmp_path / "loop"
+    assert LoopConfig(out=str(out), phrasing="varied").synth_config(1).phrasing == "varied"
+    Loop(LoopConfig(out=str(out)))._open()
+    saved = json.loads((out / "loop_config.json").read_text())
+    saved.pop("phrasing")  # as an older adhere wrote it
+    (out / "loop_config.json").write_text(json.dumps(saved))
+    Loop(LoopConfig(out=str(out)))._open()
+    with pytest.raises(InputError, match=r"other settings \(phrasing\)"):
+        Loop(LoopConfig(out=str(out), phrasing="varied"))._open()
+    with pytest.raises(InputError, match="--phrasing must be one of canonical, varied"):
+        LoopConfig(out=str(tmp_path / "bad"), phrasing="loose").validate()
+
+
 def test_dpo_may_have_its_own_learning_rate(tmp_path):
     def rates(**settings):
         config = LoopConfig(out=str(tmp_path / "x"), **settings)

@@ -150,6 +150,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="a constraint id every prompt carries (repeatable)")  # fmt: skip
     synth.add_argument("--weight", action="append", default=[], metavar="ID=W",
                        help="draw this constraint id W times as often as the others (repeatable)")  # fmt: skip
+    synth.add_argument("--phrasing", default="canonical", choices=["canonical", "varied"],
+                       help="canonical: each instruction in its checker's own sentence (IFEval's wording, the "
+                       "default); varied: that or another wording of it, drawn per instruction")  # fmt: skip
     synth.add_argument("--seeds", help="task seeds: a JSONL file (a 'task' or 'prompt' field per row) or hf:NAME[:SPLIT[:FIELD]]")
     synth.add_argument(
         "--decontaminate", action="append", default=[], metavar="PROMPTS.jsonl",
@@ -248,6 +251,8 @@ def _parser() -> argparse.ArgumentParser:
     looper.add_argument("--strategy", default="best-of-n:4", help="how answers are sampled (default best-of-n:4; best-of-n:N+greedy also keeps the greedy answer, which the pairs then reject where it is worse)")
     looper.add_argument("--weight", action="append", default=[], metavar="ID=W",
                         help="synthesis draws this constraint id W times as often as the others (repeatable)")
+    looper.add_argument("--phrasing", default="canonical", choices=["canonical", "varied"],
+                        help="how synthesis words each instruction (see adhere synth --phrasing; default canonical)")
     looper.add_argument("--train", default="sft", choices=["sft", "dpo", "sft+dpo"], help="default: sft")
     looper.add_argument("--repair", action="store_true",
                         help="SFT rows and pairs also from verifier-guided repairs of failing samples (see make-sft --repair)")
@@ -506,7 +511,7 @@ def _synth(args: argparse.Namespace) -> int:
         count=args.count, seed=args.seed, min_constraints=args.min_constraints,
         max_constraints=args.max_constraints, skill_mix=args.skill_mix,
         ids=tuple(i.strip() for i in args.ids.split(",") if i.strip()) if args.ids else None,
-        require=tuple(args.require), weights=parse_weights(args.weight),
+        require=tuple(args.require), weights=parse_weights(args.weight), phrasing=args.phrasing,
     )  # fmt: skip
     if args.ngram < 3:
         from adhere.errors import InputError

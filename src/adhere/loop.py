@@ -49,6 +49,8 @@ class LoopConfig:
     """Synthesized prompts per round (fewer after decontamination)."""
     weight: tuple[str, ...] = ()
     """``ID=W``: synthesis draws this constraint id W times as often as the others (``--weight``)."""
+    phrasing: str = "canonical"
+    """How synthesis words each instruction: canonical or varied (``--phrasing``, as in ``adhere synth``)."""
     strategy: str = "best-of-n:4"
     """How answers are sampled and chosen (best-of-n:N[+greedy], decrim[:K], spar[:WxD])."""
     repair: bool = False
@@ -118,7 +120,8 @@ class LoopConfig:
         from adhere.constraints.sampling import parse_weights
         from adhere.synth.synthesize import SynthConfig
 
-        return SynthConfig(count=self.prompts, seed=self.seed + 1000 * (round_ - 1), weights=parse_weights(self.weight))
+        return SynthConfig(count=self.prompts, seed=self.seed + 1000 * (round_ - 1), weights=parse_weights(self.weight),
+                           phrasing=self.phrasing)  # fmt: skip
 
     def train_config(self, kind: str, data: str, out: str, model: str | None = None) -> Any:
         from adhere.train.trainer import TrainConfig

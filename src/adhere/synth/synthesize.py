@@ -2,7 +2,8 @@
 
 Constraints come from the registry with seeded, IFEval-like kwargs (``constraints/sampling.py``),
 never two that IFEval's conflict table forbids together; their instruction sentences are the
-checkers' own renderers (``Constraint.describe``). Rows have IFEval's input schema (``key``,
+checkers' own renderers (``Constraint.describe``), or with ``phrasing="varied"`` that sentence or
+another wording of it (``synth/phrasings.py``). Rows have IFEval's input schema (``key``,
 ``prompt``, ``instruction_id_list``, ``kwargs``), so ``adhere eval --data`` and ``adhere score``
 take them, plus ``source`` (the seed task, the skills, the generator's settings).
 
@@ -19,9 +20,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from adhere.constraints.base import Constraint
 from adhere.constraints.registry import build
 from adhere.constraints.sampling import PROMPT_BOUND, SAMPLERS, check_pool, sample_compatible
 from adhere.errors import InputError
+from adhere.synth.phrasings import PHRASINGS, phrase
 from adhere.synth.seeds import SKILLS
 
 
@@ -46,6 +49,9 @@ class SynthConfig:
     weights: tuple[tuple[str, float], ...] = ()
     """``(id, w)``: draw these ids w times as often as the others (``--weight ID=W``), e.g. to give
     a model more practice at what it fails most."""
+    phrasing: str = "canonical"
+    """``canonical``: each instruction in its checker's own sentence (IFEval's wording); ``varied``:
+    that sentence or another wording of it (``synth/phrasings.py``), drawn per instruction."""
 
     def pool(self) -> tuple[str, ...]:
         """The ids drawn from."""
@@ -60,6 +66,8 @@ class SynthConfig:
                 f"got {self.min_constraints} and {self.max_constraints}"
             )
         check_pool(self.pool(), self.require, dict(self.weights))
+        if self.phrasing not in PHRASINGS:
+            raise InputError(f"--phrasing must be one of {', '.join(PHRASINGS)}, got {self.phrasing!r}")
         if len(self.require) > self.max_constraints:
             raise InputError(
                 f"{len(self.require)} required constraints do not fit in --max-constraints {self.max_constraints}"
@@ -72,6 +80,13 @@ def synthesize(config: SynthConfig, seeds: Sequence[str]) -> list[dict[str, Any]
     if not seeds:
         raise InputError("no task seeds to build prompts from")
     rng = random.Random(config.seed)
+    # Wordings come from their own generator, so a seed draws the same tasks and constraints
+    # whatever the phrasing.
+    wording = random.Random(f"{config.seed}:phrasing") if config.phrasing == "varied" else None
+
+    def sentence(c: Constraint) -> str:
+        return phrase(c, wording) if wording is not None else c.describe()
+
     rows = []
     for number in range(config.count):
         task = rng.choice(seeds).strip()
@@ -83,11 +98,11 @@ def synthesize(config: SynthConfig, seeds: Sequence[str]) -> list[dict[str, Any]
         if config.skill_mix:
             skills = rng.sample(SKILLS, 2)
             parts.append(f"In your answer, {skills[0]} and {skills[1]}.")
-        parts += [c.describe() for c in constraints if c.id not in PROMPT_BOUND]
+        parts += [sentence(c) for c in constraints if c.id not in PROMPT_BOUND]
         request = " ".join(parts)
         # As in IFEval, the request to repeat is everything before the sentence that asks for it.
         constraints = [build(c.id, {"prompt_to_repeat": request}) if c.id in PROMPT_BOUND else c for c in constraints]
-        bound = [c.describe() for c in constraints if c.id in PROMPT_BOUND]
+        bound = [sentence(c) for c in constraints if c.id in PROMPT_BOUND]
         rows.append(
             {
                 "key": f"syn-{config.seed}-{number:06d}",

@@ -1,0 +1,97 @@
+"""`adhere synth --phrasing varied`: other wordings of each instruction, asking for what the checker verifies."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from collections import defaultdict
+
+import pytest
+
+from adhere.bench.items import constraints_of
+from adhere.constraints.registry import build
+from adhere.constraints.sampling import PROMPT_BOUND, SAMPLERS
+from adhere.synth.phrasings import ALTERNATIVES, wordings
+from adhere.synth.seeds import builtin_seeds
+from adhere.synth.synthesize import SynthConfig, synthesize
+
+
+def test_every_samplable_id_has_other_wordings_and_nothing_else_does():
+    assert set(ALTERNATIVES) == set(SAMPLERS)
+    for id_, templates in ALTERNATIVES.items():
+        assert len(templates) >= 2 and len(set(templates)) == len(templates), id_
+
+
+@pytest.mark.parametrize("id_", sorted(set(SAMPLERS) - PROMPT_BOUND))
+def test_each_wording_states_every_kwarg(id_):
+    rng = random.Random(id_)
+    for _ in range(30):
+        constraint = build(id_, SAMPLERS[id_](rng))
+        said = wordings(constraint)
+        assert len(set(said)) == len(said) == len(ALTERNATIVES[id_]) + 1
+        for sentence in said[1:]:
+            assert "{" not in sentence and "}" not in sentence, sentence
+            for name, value in constraint.kwargs().items():
+                values = value if isinstance(value, list) else [value]
+                for v in values:
+                    text = constraint._render_field(name, v) if name in ("language", "letter", "first_word") else str(v)
+                    assert text.strip() in sentence, (name, v, sentence)
+
+
+def test_keyword_lists_read_as_prose():
+    said = wordings(build("keywords:forbidden_words", {"forbidden_words": ["river", "garden"]}))
+    assert 'Do not use the words "garden" and "river" anywhere in your answer.' in said
+    said = wordings(build("keywords:existence", {"keywords": ["river"]}))
+    assert 'Make sure to use the word "river" in your answer.' in said
+
+
+def test_varied_prompts_keep_the_seeds_constraints_and_word_them_many_ways():
+    seeds = builtin_seeds()
+    canonical = synthesize(SynthConfig(count=600, seed=4), seeds)
+    varied = synthesize(SynthConfig(count=600, seed=4, phrasing="varied"), seeds)
+    assert varied == synthesize(SynthConfig(count=600, seed=4, phrasing="varied"), seeds)
+    seen = defaultdict(set)
+    for before, row in zip(canonical, varied):
+        assert row["instruction_id_list"] == before["instruction_id_list"]
+        assert row["source"] == before["source"]
+        _, constraints = constraints_of(row, row["key"])
+        for constraint, kwargs in zip(constraints, before["kwargs"]):
+            if constraint.id not in PROMPT_BOUND:
+                assert constraint.kwargs() == kwargs
+            used = [w for w in wordings(constraint) if w in row["prompt"]]
+            assert used, (constraint.id, row["prompt"])
+            seen[constraint.id].add(wordings(constraint).index(used[0]))
+    assert varied != canonical
+    # Every id drawn often enough appears in its own sentence and in every other wording.
+    common = [id_ for id_ in seen if sum(id_ in r["instruction_id_list"] for r in varied) >= 30]
+    assert len(common) >= 20
+    for id_ in common:
+        assert seen[id_] == set(range(len(ALTERNATIVES[id_]) + 1)), id_
+
+
+def test_a_varied_request_to_repeat_is_still_everything_before_it():
+    rows = synthesize(SynthConfig(count=60, seed=9, phrasing="varied", require=("combination:repeat_prompt",)), ["Explain how tides work."])
+    worded = set()
+    for row in rows:
+        index = row["instruction_id_list"].index("combination:repeat_prompt")
+        request = row["kwargs"][index]["prompt_to_repeat"]
+        sentence = row["prompt"][len(request):].strip()
+        assert row["prompt"].startswith(request + "\n") and "\n" not in sentence
+        worded.add(sentence)
+        constraint = build("combination:repeat_prompt", row["kwargs"][index])
+        assert constraint.check(f"{request} The tides follow the moon.").passed
+        assert not constraint.check(f"Sure! {request} The tides follow the moon.").passed
+    assert len(worded) == len(ALTERNATIVES["combination:repeat_prompt"]) + 1
+
+
+def test_the_cli_takes_the_phrasing_and_the_card_records_it(tmp_path):
+    out = tmp_path / "p.jsonl"
+    cli = [sys.executable, "-m", "adhere.cli", "synth", "--count", "20", "--seed", "1", "--out", str(out)]
+    done = subprocess.run([*cli, "--phrasing", "varied"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    card = json.loads((tmp_path / "p.card.json").read_text())
+    assert card["config"]["phrasing"] == "varied"
+    bad = subprocess.run([*cli, "--phrasing", "loose"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--phrasing: invalid choice: 'loose'" in bad.stderr
