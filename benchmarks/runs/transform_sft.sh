@@ -1,0 +1,94 @@
+#!/bin/bash
+# Issue 6: can a stronger SFT teach the whole-answer transforms (all lowercase, all capitals, repeating
+# the request) that one epoch of LoRA SFT at 2e-4 did not (benchmarks/runs/pilot_dpo.sh transform)?
+# Needs no earlier run. Each step skips what it already wrote, so rerun a step to resume it.
+#
+# Usage: bash benchmarks/runs/transform_sft.sh STEP   (from the repository root, after `make test`)
+#
+#   base   the base model on the first 200 prompts of IFEval and IFBench (greedy, 256 tokens), as
+#          the pilots measure, and on the probes (below): runs/tsft/base
+#   data   300 prompts from adhere synth --seed 11 --weight ID=6 for the three ids (the transform
+#          pilot's prompts), answered greedily by the base model, made into SFT rows and pairs with
+#          --repair --end-cut-off; and the probes: 20 prompts per id that each require it
+#          (--seed 101), decontaminated against IFEval, IFBench and the training prompts. They
+#          phrase the instruction as training does, so a model that fails them did not learn the
+#          transform at all, and one that passes them but not IFEval learnt only that phrasing.
+#   NAME   train, export and evaluate one configuration:
+#            lora-hi   LoRA SFT at 1e-3 for 3 epochs
+#            full      full SFT at 5e-5 for 3 epochs
+#            NAME+dpo  DPO at 3e-4 for 1 epoch from NAME's model (run NAME first)
+#          then compare: adhere report runs/tsft/base/ifeval runs/tsft/NAME/ifeval
+#
+# PHRASING=varied words the training prompts' instructions with adhere synth --phrasing varied (the
+# same tasks and constraints) and puts every step under runs/tsft-varied; the probes stay canonical.
+set -euo pipefail
+step=${1:?usage: bash benchmarks/runs/transform_sft.sh base|data|lora-hi|full|NAME+dpo}
+shared=${ADHERE_SHARED:-../shared}
+export NLTK_DATA=${NLTK_DATA:-$shared/data/nltk_data}
+ifeval=$shared/data/ifeval/input_data.jsonl
+ifbench=$shared/data/ifbench/IFBench_test.jsonl
+adhere=.venv/bin/adhere
+phrasing=${PHRASING:-canonical}
+case $phrasing in
+  canonical) root=runs/tsft ;;
+  varied) root=runs/tsft-varied ;;
+  *) echo "transform_sft.sh: PHRASING must be canonical or varied, got '$phrasing'" >&2; exit 2 ;;
+esac
+cache=(--cache runs/measure/cache.sqlite)
+ids=(change_case:english_lowercase change_case:english_capital combination:repeat_prompt)
+mkdir -p "$root" runs/measure
+# evaluate MODEL DIR: the first 200 prompts of each benchmark and every probe.
+evaluate() {
+  $adhere eval ifeval --model "$1" --data "$ifeval" --limit 200 --max-tokens 256 --out "$2/ifeval" "${cache[@]}"
+  $adhere eval ifbench --model "$1" --data "$ifbench" --limit 200 --max-tokens 256 --out "$2/ifbench" "${cache[@]}"
+  for id in "${ids[@]}"; do
+    $adhere eval ifeval --model "$1" --data "$root/data/probe-${id#*:}.jsonl" --max-tokens 256 \
+      --out "$2/probe-${id#*:}" "${cache[@]}"
+  done
+}
+case $step in
+  base)
+    [ -f "$root/data/probe-repeat_prompt.jsonl" ] || { echo "transform_sft.sh: run the data step first" >&2; exit 2; }
+    evaluate local "$root/base"
+    ;;
+  data)
+    d=$root/data
+    mkdir -p "$d"
+    weights=()
+    for id in "${ids[@]}"; do weights+=(--weight "$id=6"); done
+    [ -f "$d/prompts.jsonl" ] || $adhere synth --count 300 --seed 11 "${weights[@]}" --phrasing "$phrasing" --out "$d/prompts.jsonl" \
+      --decontaminate "$ifeval" --decontaminate "$ifbench"
+    for id in "${ids[@]}"; do
+      probe=$d/probe-${id#*:}.jsonl
+      [ -f "$probe" ] || $adhere synth --count 20 --seed 101 --require "$id" --out "$probe" \
+        --decontaminate "$ifeval" --decontaminate "$ifbench" --decontaminate "$d/prompts.jsonl"
+    done
+    $adhere eval ifeval --data "$d/prompts.jsonl" --model local --max-tokens 256 --out "$d/samples" "${cache[@]}"
+    for kind in sft pairs; do
+      [ -f "$d/$kind.jsonl" ] || $adhere make-$kind "$d/samples" --out "$d/$kind.jsonl" --repair --end-cut-off
+    done
+    ;;
+  lora-hi|full)
+    out=$root/$step
+    extra=(--learning-rate 1e-3)
+    [ "$step" = full ] && extra=(--full --learning-rate 5e-5)
+    [ -f "$out/model.gguf" ] || {
+      $adhere train sft "$root/data/sft.jsonl" --model local --out "$out/train" --epochs 3 --max-length 768 \
+        --save-steps 25 "${extra[@]}"
+      $adhere export "$out/train" --out "$out/model.gguf" --type q8_0
+    }
+    evaluate "gguf:$out/model.gguf" "$out"
+    ;;
+  *+dpo)
+    from=$root/${step%+dpo}
+    out=$root/$step
+    [ -f "$from/model.gguf" ] || { echo "transform_sft.sh: run '${step%+dpo}' first" >&2; exit 2; }
+    [ -f "$out/model.gguf" ] || {
+      $adhere train dpo "$root/data/pairs.jsonl" --model "gguf:$from/model.gguf" --out "$out/train" \
+        --learning-rate 3e-4 --epochs 1 --max-length 768 --save-steps 25
+      $adhere export "$out/train" --out "$out/model.gguf" --type q8_0
+    }
+    evaluate "gguf:$out/model.gguf" "$out"
+    ;;
+  *) echo "transform_sft.sh: unknown step '$step'; use base, data, lora-hi, full or NAME+dpo" >&2; exit 2 ;;
+esac
