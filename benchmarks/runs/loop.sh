@@ -32,13 +32,11 @@ case $name in
   pilot) flags=(--prompts 300 --strategy best-of-n:2+greedy --train sft+dpo --repair --epochs 1 --eval-limit 200) ;;
   *) echo "benchmarks/runs/loop.sh: unknown run '$name'; use loop1 to loop6 or pilot" >&2; exit 2 ;;
 esac
-shared=${ADHERE_SHARED:-../shared}
-export NLTK_DATA=${NLTK_DATA:-$shared/data/nltk_data}
-mkdir -p runs/measure
+source benchmarks/runs/common.sh
 start=$(date +%s)
 status=0
-.venv/bin/adhere loop --out "runs/$name" --model local --max-tokens 256 \
-  "${flags[@]}" --cache runs/measure/cache.sqlite \
-  --ifeval-data "$shared/data/ifeval/input_data.jsonl" --ifbench-data "$shared/data/ifbench/IFBench_test.jsonl" || status=$?
+$adhere loop --out "runs/$name" --model local --max-tokens 256 \
+  "${flags[@]}" "${cache[@]}" \
+  --ifeval-data "$ifeval" --ifbench-data "$ifbench" || status=$?
 echo "loop rc=$status wall $(( $(date +%s) - start ))" >> "runs/$name.walls"
 exit $status

@@ -8,10 +8,9 @@ set -euo pipefail
 loop=${1:-loop2}
 round=runs/$loop/round-1
 [ -f "$round/model.gguf" ] || { echo "benchmarks/runs/lora_vs_q8.sh: $round/model.gguf is missing; run bash benchmarks/runs/loop.sh $loop first" >&2; exit 2; }
-shared=${ADHERE_SHARED:-../shared}
-export NLTK_DATA=${NLTK_DATA:-$shared/data/nltk_data}
+source benchmarks/runs/common.sh
 mkdir -p runs/lora_vs_q8
-.venv/bin/adhere export "$round/train-sft" --out "$round/adapter.gguf" --type lora
+$adhere export "$round/train-sft" --out "$round/adapter.gguf" --type lora
 for spec in q8 lora base; do
   case $spec in
     q8) model=(--model "gguf:$round/model.gguf") ;;
@@ -19,7 +18,7 @@ for spec in q8 lora base; do
     base) model=(--model local) ;;
   esac
   start=$(date +%s)
-  .venv/bin/adhere eval ifeval "${model[@]}" --data "$shared/data/ifeval/input_data.jsonl" --limit 100 \
-    --max-tokens 256 --cache runs/measure/cache.sqlite --out "runs/lora_vs_q8/$spec"
+  $adhere eval ifeval "${model[@]}" --data "$ifeval" --limit 100 \
+    --max-tokens 256 "${cache[@]}" --out "runs/lora_vs_q8/$spec"
   echo "$spec wall $(( $(date +%s) - start ))" >> runs/lora_vs_q8/walls.txt
 done

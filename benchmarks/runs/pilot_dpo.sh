@@ -20,11 +20,7 @@
 set -euo pipefail
 name=${1:?usage: bash benchmarks/runs/pilot_dpo.sh dpo-hi|ended|transform}
 case $name in dpo-hi|ended|transform) ;; *) echo "benchmarks/runs/pilot_dpo.sh: unknown run '$name'; use dpo-hi, ended or transform" >&2; exit 2 ;; esac
-shared=${ADHERE_SHARED:-../shared}
-export NLTK_DATA=${NLTK_DATA:-$shared/data/nltk_data}
-ifeval=$shared/data/ifeval/input_data.jsonl
-ifbench=$shared/data/ifbench/IFBench_test.jsonl
-adhere=.venv/bin/adhere
+source benchmarks/runs/common.sh
 pilot=runs/pilot/round-1
 out=runs/pilot-$name
 [ -f "$pilot/pairs.jsonl" ] || { echo "benchmarks/runs/pilot_dpo.sh: run the pilot first (bash benchmarks/runs/loop.sh pilot)" >&2; exit 2; }
@@ -36,8 +32,7 @@ more_data() {
     local dir=$1 before=$2
     shift 2
     $adhere synth "$@" --out "$dir/prompts.jsonl" --decontaminate "$ifeval" --decontaminate "$ifbench"
-    $adhere eval ifeval --data "$dir/prompts.jsonl" --model local --max-tokens 256 --out "$dir/samples" \
-      --cache runs/measure/cache.sqlite
+    $adhere eval ifeval --data "$dir/prompts.jsonl" --model local --max-tokens 256 --out "$dir/samples" "${cache[@]}"
     for kind in sft pairs; do
       $adhere make-$kind "$dir/samples" --out "$dir/$kind.jsonl" --repair --end-cut-off
       cat "$before/$kind.jsonl" "$dir/$kind.jsonl" > "$out/$kind.jsonl"
@@ -49,10 +44,6 @@ train_sft_then_dpo() {
     $adhere train dpo "$out/pairs.jsonl" --model "gguf:$out/model-sft.gguf" --out "$out/train-dpo" \
       --learning-rate 3e-4 --epochs 1 --max-length 768 --save-steps 25
     $adhere export "$out/train-dpo" --out "$out/model.gguf" --type q8_0
-}
-evaluate() {
-  $adhere eval ifeval --model "gguf:$1" --data "$ifeval" --limit 200 --max-tokens 256 --out "$out/ifeval" --cache runs/measure/cache.sqlite
-  $adhere eval ifbench --model "gguf:$1" --data "$ifbench" --limit 200 --max-tokens 256 --out "$out/ifbench" --cache runs/measure/cache.sqlite
 }
 case $name in
   dpo-hi)
@@ -75,4 +66,4 @@ case $name in
     train_sft_then_dpo
     ;;
 esac
-evaluate "$out/model.gguf"
+eval200 "gguf:$out/model.gguf" "$out"

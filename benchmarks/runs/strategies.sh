@@ -6,14 +6,12 @@
 #
 # Usage: bash benchmarks/runs/strategies.sh   (from the repository root)
 set -euo pipefail
-shared=${ADHERE_SHARED:-../shared}
-export NLTK_DATA=${NLTK_DATA:-$shared/data/nltk_data}
-mkdir -p runs/measure
+source benchmarks/runs/common.sh
 for spec in greedy decrim:3 best-of-n:8 best-of-n:4; do
   start=$(date +%s)
-  args=(ifeval --model local --data "$shared/data/ifeval/input_data.jsonl" --limit 200 --max-tokens 256
-        --cache runs/measure/cache.sqlite --out "runs/measure/${spec//:/}")
+  args=(ifeval --model local --data "$ifeval" --limit 200 --max-tokens 256
+        "${cache[@]}" --out "runs/measure/${spec//:/}")
   [ "$spec" = greedy ] || args+=(--strategy "$spec")
-  .venv/bin/adhere eval "${args[@]}"
+  $adhere eval "${args[@]}"
   echo "$spec wall $(( $(date +%s) - start ))" >> runs/measure/walls.txt
 done

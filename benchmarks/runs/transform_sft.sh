@@ -23,24 +23,18 @@
 # same tasks and constraints) and puts every step under runs/tsft-varied; the probes stay canonical.
 set -euo pipefail
 step=${1:?usage: bash benchmarks/runs/transform_sft.sh base|data|lora-hi|full|NAME+dpo}
-shared=${ADHERE_SHARED:-../shared}
-export NLTK_DATA=${NLTK_DATA:-$shared/data/nltk_data}
-ifeval=$shared/data/ifeval/input_data.jsonl
-ifbench=$shared/data/ifbench/IFBench_test.jsonl
-adhere=.venv/bin/adhere
+source benchmarks/runs/common.sh
 phrasing=${PHRASING:-canonical}
 case $phrasing in
   canonical) root=runs/tsft ;;
   varied) root=runs/tsft-varied ;;
   *) echo "transform_sft.sh: PHRASING must be canonical or varied, got '$phrasing'" >&2; exit 2 ;;
 esac
-cache=(--cache runs/measure/cache.sqlite)
 ids=(change_case:english_lowercase change_case:english_capital combination:repeat_prompt)
-mkdir -p "$root" runs/measure
+mkdir -p "$root"
 # evaluate MODEL DIR: the first 200 prompts of each benchmark and every probe.
 evaluate() {
-  $adhere eval ifeval --model "$1" --data "$ifeval" --limit 200 --max-tokens 256 --out "$2/ifeval" "${cache[@]}"
-  $adhere eval ifbench --model "$1" --data "$ifbench" --limit 200 --max-tokens 256 --out "$2/ifbench" "${cache[@]}"
+  eval200 "$1" "$2"
   for id in "${ids[@]}"; do
     $adhere eval ifeval --model "$1" --data "$root/data/probe-${id#*:}.jsonl" --max-tokens 256 \
       --out "$2/probe-${id#*:}" "${cache[@]}"
