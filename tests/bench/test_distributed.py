@@ -7,7 +7,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -117,20 +119,37 @@ def test_missing_ray_names_the_install(monkeypatch):
         distributed.executor_from_args("ray", None, None)
 
 
-def test_a_worker_that_cannot_load_the_model_fails_the_run_early():
+def test_a_worker_that_cannot_load_the_model_fails_the_run_at_the_first_try():
+    """A model no worker can load (a server that refuses the key) fails the run with the worker's
+    own error after one worker tried: Ray starts no other to fail the same way. The server counts
+    the tries, since every worker checks the server once as it starts."""
     from adhere.bench.distributed import RayExecutor
     from adhere.bench.generate import EvalOptions
     from adhere.bench.run import Rows
 
     import ray
 
+    checks = []
+
+    class Refuse(BaseHTTPRequestHandler):
+        def do_GET(self):
+            checks.append(self.path)
+            self.send_response(401)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):  # quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     executor = RayExecutor(workers=1)
     try:
-        started = time.monotonic()
-        todo = [({"key": 1, "prompt": "Hi", "instruction_id_list": [], "kwargs": []}, 0)]
-        with pytest.raises(AdhereError, match="a Ray worker failed: .*does not exist"):
-            executor.generate(EvalOptions(model="gguf:/nonexistent/model.gguf"), todo, None, Rows())
-        assert time.monotonic() - started < 120
+        todo = [({"key": k, "prompt": "Hi", "instruction_id_list": [], "kwargs": []}, 0) for k in range(4)]
+        options = EvalOptions(model="openai:fake", backend_options={"base_url": f"http://127.0.0.1:{server.server_port}/v1"})
+        with pytest.raises(AdhereError, match=r"a Ray worker failed: .*refused the request \(HTTP 401\)"):
+            executor.generate(options, todo, None, Rows())
+        assert checks == ["/v1/models"]
         # The driver never loads the model itself: a worker describes it, and its error is the run's.
         with pytest.raises(AdhereError, match="a Ray worker failed: .*does not exist"):
             executor.describe("gguf:/nonexistent/model.gguf", {})
@@ -138,6 +157,7 @@ def test_a_worker_that_cannot_load_the_model_fails_the_run_early():
             RayExecutor(workers=0)
     finally:
         ray.shutdown()
+        server.shutdown()
 
 
 def test_ray_scoring_streams_in_windows_and_keeps_the_order():

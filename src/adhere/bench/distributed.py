@@ -92,8 +92,9 @@ class RayExecutor:
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False
-        # A worker that cannot load its model fails the run at once, not after retries.
-        context.max_consecutive_actor_init_deaths = 1
+        # A worker that cannot load its model fails the run at once: no replacement is started to
+        # fail the same way (Ray >= 2.60 counts deaths beyond this budget; 0 tolerates none).
+        context.max_consecutive_actor_init_deaths = 0
 
     # -- generation ----------------------------------------------------------------------------
 
