@@ -66,6 +66,18 @@ def test_identity_is_the_file_and_its_hash(local):
     assert "{% for message in messages %}" in local.chat_template
 
 
+def test_a_run_records_the_runtime_that_computed_its_answers(local):
+    """llama.cpp's build for this CPU picks its kernels, and they decide near-ties of greedy answers."""
+    import llama_cpp
+
+    from adhere.models.base import describe
+
+    runtime = describe(local)["runtime"]
+    assert runtime["library"] == f"llama-cpp-python {llama_cpp.__version__}"
+    assert "AVX2 = " in runtime["system_info"] or "NEON = " in runtime["system_info"]
+    assert "\n" not in runtime["system_info"] and "identity" not in runtime
+
+
 def test_greedy_generation_is_deterministic_and_counted(local):
     first = run(local.complete(MESSAGES, SHORT, 0))
     second = run(local.complete(MESSAGES, SHORT, 0))

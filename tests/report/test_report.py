@@ -92,13 +92,13 @@ def test_not_a_run_directory(tmp_path):
     assert result.returncode == 2 and "not an adhere run directory" in result.stderr
 
 
-def eval_run(folder: Path, answered: int, total: int = 12, torn: bool = False, cut_off: int = 0) -> Path:
+def eval_run(folder: Path, answered: int, total: int = 12, torn: bool = False, cut_off: int = 0, **config_extra) -> Path:
     """An ``adhere eval`` run folder as the command leaves it after ``answered`` responses."""
     folder.mkdir()
     prompts = write_jsonl(folder.parent / f"{folder.name}-prompts.jsonl", read_jsonl(GPT4_INPUTS)[:total])
     responses = {r["prompt"]: r["response"] for r in read_jsonl(GPT4_RESPONSES)}
     config = {"benchmark": "ifeval", "data": str(prompts), "limit": total, "prompts": total,
-              "model": "openai:fake", "generation": {"samples": 1}}  # fmt: skip
+              "model": "openai:fake", "generation": {"samples": 1}, **config_extra}  # fmt: skip
     (folder / "config.json").write_text(json.dumps(config))
     rows = [{"key": p["key"], "sample": 0, "response": responses[p["prompt"]], "error": None,
              "finish_reason": "length" if i < cut_off else "stop"}
@@ -142,6 +142,59 @@ def test_answers_cut_off_at_the_token_limit_are_reported(tmp_path):
     line = "short is complete, 4 of 12 answers cut off at the token limit"
     assert line in " ".join(result.stdout.split()) and line.split(" is ")[1] in (tmp_path / "r.html").read_text()
     assert json.loads((tmp_path / "r.json").read_text())["runs"][0]["cut_off"] == 4
+
+
+def test_a_comparison_says_what_besides_the_model_differs(tmp_path):
+    """Other sampling settings, another runtime (another llama.cpp build or CPU: the same weights
+    give other greedy answers), a run resumed on another runtime: each is a note under the table."""
+    avx512 = {"library": "llama-cpp-python 0.3.36", "system_info": "CPU : AVX2 = 1 | AVX512 = 1 |"}
+    avx2 = {**avx512, "system_info": "CPU : AVX2 = 1 |"}
+    generation = {"samples": 1, "max_tokens": 256}
+    base = eval_run(tmp_path / "base", 12, generation=generation, runtime=avx512)
+    same = eval_run(tmp_path / "same", 12, generation=generation, runtime=avx512)
+    other = eval_run(tmp_path / "other", 12, generation={**generation, "max_tokens": 1024}, runtime=avx2)
+    mixed = eval_run(tmp_path / "mixed", 12, generation=generation, runtime=avx512, earlier_runtimes=[avx2])
+    for run in (base, same, other, mixed):
+        score(run, out=run)
+    result = adhere("report", base, same, other, mixed, "--out", tmp_path / "r.html", "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr
+    notes = {c["b"]: c["notes"] for c in json.loads((tmp_path / "r.json").read_text())["comparisons"]}
+    assert notes["same"] == []
+    settings, runtimes = notes["other"]
+    assert settings == "generation settings differ: max_tokens 256 vs 1024"
+    assert runtimes.startswith("made on different runtimes") and runtimes.endswith(": system_info: AVX512=1 vs AVX512=0")
+    assert notes["mixed"] == ["this run was resumed on another runtime: its answers come from more than one"]
+    shown = " ".join(result.stdout.split())
+    assert "note: other vs base: generation settings differ: max_tokens 256 vs 1024" in shown
+    page = (tmp_path / "r.html").read_text()
+    assert page.count('<p class="note">') == 3 and "max_tokens 256 vs 1024" in page
+
+
+def test_a_run_resumed_on_another_runtime_keeps_its_answers_and_lists_the_runtimes(tmp_path):
+    from adhere.bench.run import RunDir
+    from adhere.report.summary import Summary
+
+    first, second = {"library": "llama-cpp-python 0.3.36", "system_info": "AVX512 = 1"}, {"library": "llama-cpp-python 0.3.37"}
+    config = {"benchmark": "ifeval", "model": "local", "generation": {"max_tokens": 8}}
+    run = RunDir(tmp_path / "run")
+    run.start({**config, "runtime": first})
+    run.close()
+    # Nothing written yet: the first runtime answered nothing, so it is not listed.
+    again = RunDir(tmp_path / "run")
+    again.start({**config, "runtime": first})
+    again.append({"key": 1, "sample": 0, "response": "hi", "error": None})
+    again.close()
+    resumed = RunDir(tmp_path / "run")
+    resumed.start({**config, "runtime": second})
+    assert resumed.earlier_runtimes == [first]
+    assert resumed.finished()[(1, 0)]["response"] == "hi"
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["runtime"] == second and saved["earlier_runtimes"] == [first]
+    # Resumed again on the second runtime: the first stays listed, once.
+    RunDir(tmp_path / "run").start({**config, "runtime": second})
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["earlier_runtimes"] == [first]
+    (warning,) = Summary("ifeval", extra={"earlier_runtimes": 1}).warnings()
+    assert warning.startswith("the run was resumed on another runtime (1 other(s)")
 
 
 def test_an_eval_summary_warns_when_answers_were_cut_off():

@@ -225,14 +225,14 @@ def _score_batch(batch: Any) -> Any:
 
 
 def _describe(model: str, backend_options: dict[str, Any]) -> dict[str, Any]:
-    from adhere.models.base import load_backend
+    from adhere.models.base import describe, load_backend
 
     async def run() -> dict[str, Any]:
         backend = load_backend(model, **backend_options)
         try:
             if hasattr(backend, "check"):
                 await backend.check()
-            return {"identity": backend.identity(), "chat_template": getattr(backend, "chat_template", None)}
+            return describe(backend)
         finally:
             await backend.aclose()
 

@@ -22,7 +22,7 @@ from adhere.bench.prompts import load_prompts
 from adhere.bench.run import RowSink, RunDir
 from adhere.bench.scoring import write_scores
 from adhere.errors import InputError
-from adhere.models.base import Backend, ModelCallError, load_backend
+from adhere.models.base import Backend, ModelCallError, describe, load_backend
 from adhere.models.cache import ResponseCache, cached_complete
 from adhere.models.config import GenerationConfig
 from adhere.report.summary import Summary
@@ -157,7 +157,7 @@ def start_run(
         backend = load_backend(model, **backend_options)
         if hasattr(backend, "check"):
             asyncio.run(_check(backend))
-        description = {"identity": backend.identity(), "chat_template": getattr(backend, "chat_template", None)}
+        description = describe(backend)
     run = RunDir(out)
     run.start(
         {
@@ -167,6 +167,7 @@ def start_run(
             "model": model,
             "model_identity": description["identity"],
             "chat_template": description["chat_template"],
+            "runtime": description.get("runtime"),
             "backend_options": backend_options,
             "generation": generation.to_dict(),
         }
@@ -250,5 +251,8 @@ def run_eval(
         cost["responses"] += row.get("response") is not None
         cost["cut_off_responses"] += row.get("finish_reason") == "length"
     scorer = None if executor is None else executor.score
-    return write_scores(items, run.path, options.benchmark, pairing=pairing, source=source, extra={"cost": cost},
+    extra: dict[str, Any] = {"cost": cost}
+    if run.earlier_runtimes:
+        extra["earlier_runtimes"] = len(run.earlier_runtimes)
+    return write_scores(items, run.path, options.benchmark, pairing=pairing, source=source, extra=extra,
                         scorer=scorer)  # fmt: skip

@@ -17,8 +17,10 @@ from typing import IO, Any
 from adhere.errors import InputError
 from adhere.jsonl import atomic_write, write_json
 
-#: Config fields that may change between a run and its resumption.
-VOLATILE = ("adhere_version", "command", "executor")
+#: Config fields that may change between a run and its resumption. A run resumed on another
+#: runtime (another llama.cpp build or CPU, another GPU) keeps the answers it has and lists the
+#: runtimes that wrote them in ``earlier_runtimes``.
+VOLATILE = ("adhere_version", "command", "executor", "runtime", "earlier_runtimes")
 
 
 class RowSink:
@@ -53,6 +55,8 @@ class RunDir(RowSink):
         if self.path.exists() and not self.path.is_dir():
             raise InputError(f"{self.path}: exists and is not a directory; choose another --out")
         self.config_path = self.path / "config.json"
+        #: The other runtimes that wrote some of this run's answers (see ``start``).
+        self.earlier_runtimes: list[dict[str, Any]] = []
         self.responses_path = self.path / "responses.jsonl"
         self._sink: IO[str] | None = None
 
@@ -73,6 +77,14 @@ class RunDir(RowSink):
                     f"{self.path} holds a run with other settings ({', '.join(differ)}); "
                     "rerun with the same options to resume, or choose another --out"
                 )
+            earlier = list(existing.get("earlier_runtimes") or [])
+            before = existing.get("runtime")
+            wrote = self.responses_path.exists() and self.responses_path.stat().st_size > 0
+            if wrote and before is not None and before != config.get("runtime") and before not in earlier:
+                earlier.append(before)
+            if earlier:
+                config = {**config, "earlier_runtimes": earlier}
+            self.earlier_runtimes = earlier
         write_json(self.config_path, config)
 
     def finished(self) -> dict[tuple[Any, int], dict[str, Any]]:

@@ -67,6 +67,15 @@ class Backend(Protocol):
         """Release connections, processes, memory."""
 
 
+def describe(backend: Backend) -> dict[str, Any]:
+    """What a run records of its model: the identity, the chat template, and the runtime that
+    computes its answers (library versions, the CPU's kernels or the GPU) where the backend knows
+    it. The same weights give slightly different greedy answers on another runtime, so a
+    comparison between runs made on different ones says so."""
+    runtime = backend.runtime() if hasattr(backend, "runtime") else None
+    return {"identity": backend.identity(), "chat_template": getattr(backend, "chat_template", None), "runtime": runtime}
+
+
 _BACKENDS: dict[str, Callable[..., Backend]] = {}
 
 

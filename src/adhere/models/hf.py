@@ -79,6 +79,17 @@ class TransformersBackend:
     def identity(self) -> dict[str, Any]:
         return dict(self._identity)
 
+    def runtime(self) -> dict[str, Any]:
+        import torch
+        import transformers
+
+        device = self.model.device
+        where = torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
+        return {
+            "library": f"transformers {transformers.__version__}, torch {torch.__version__}",
+            "device": where, "dtype": str(self.model.dtype).removeprefix("torch."),
+        }  # fmt: skip
+
     async def complete(self, messages: Messages, config: GenerationConfig, sample: int) -> Completion:
         future = asyncio.get_running_loop().create_future()
         self._pending.append((messages, config, sample, future))

@@ -147,6 +147,14 @@ class LlamaCppBackend:
             identity["lora"] = {"path": str(self.lora), "sha256": file_sha256(self.lora)}
         return identity
 
+    def runtime(self) -> dict[str, Any]:
+        """llama-cpp-python's version and llama.cpp's build for this CPU (the instruction sets its
+        kernels use): AVX2 and AVX-512 kernels sum in different orders, so greedy answers can part."""
+        import llama_cpp
+
+        info = llama_cpp.llama_print_system_info().decode("utf-8", errors="replace")
+        return {"library": f"llama-cpp-python {llama_cpp.__version__}", "system_info": " ".join(info.split())}
+
     def prompt_tokens(self, messages: Messages) -> list[int]:
         """The tokens the model reads: the chat template rendered, its special tokens parsed."""
         try:

@@ -90,6 +90,12 @@ class VLLMBackend:
     def identity(self) -> dict[str, Any]:
         return dict(self._identity)
 
+    def runtime(self) -> dict[str, Any]:
+        import torch
+        import vllm
+
+        return {"library": f"vllm {vllm.__version__}, torch {torch.__version__}", "device": torch.cuda.get_device_name(0)}
+
     async def complete(self, messages: Messages, config: GenerationConfig, sample: int) -> Completion:
         loop = asyncio.get_running_loop()
         future = loop.create_future()

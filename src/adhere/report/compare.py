@@ -4,6 +4,7 @@ accuracies, paired comparisons against the first run, and the failures to browse
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from adhere.report.runs import MAX_FAILURES, Run, shared_keys
@@ -43,6 +44,41 @@ def _failures(run: Run) -> tuple[list[dict[str, Any]], int]:
     return shown, len(failed)
 
 
+def _runtime_difference(key: str, a: Any, b: Any) -> str:
+    """One field of two runtimes that differ; for llama.cpp's system info ("AVX2 = 1 | AVX512 = 1
+    | ..."), only the flags that differ, a missing one as 0."""
+    flags_a, flags_b = (dict(re.findall(r"(\w+) = (\w+)", v)) if isinstance(v, str) else {} for v in (a, b))
+    if key == "system_info" and flags_a and flags_b:
+        names = sorted(n for n in set(flags_a) | set(flags_b) if flags_a.get(n, "0") != flags_b.get(n, "0"))
+        if names:
+            side_a, side_b = (" ".join(f"{n}={flags.get(n, '0')}" for n in names) for flags in (flags_a, flags_b))
+            return f"{key}: {side_a} vs {side_b}"
+    return f"{key}: {a!r} vs {b!r}"
+
+
+def comparability(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """What, besides the model, differs between two runs' configs and can move their scores: the
+    sampling settings, the runtime that computed the answers (the same weights give different
+    greedy answers on another llama.cpp build or CPU), answers from more than one runtime."""
+    notes = []
+    gen_a, gen_b = a.get("generation") or {}, b.get("generation") or {}
+    changed = [f"{key} {gen_a.get(key)!r} vs {gen_b.get(key)!r}" for key in sorted(set(gen_a) | set(gen_b))
+               if gen_a.get(key) != gen_b.get(key)]  # fmt: skip
+    if gen_a and gen_b and changed:
+        notes.append(f"generation settings differ: {', '.join(changed)}")
+    run_a, run_b = a.get("runtime"), b.get("runtime")
+    if run_a and run_b and run_a != run_b:
+        keys = [key for key in sorted(set(run_a) | set(run_b)) if run_a.get(key) != run_b.get(key)]
+        notes.append(
+            "made on different runtimes, and the same weights can give other greedy answers on another: "
+            + " / ".join(_runtime_difference(key, run_a.get(key), run_b.get(key)) for key in keys)
+        )
+    for name, config in (("the first run", a), ("this run", b)):
+        if config.get("earlier_runtimes"):
+            notes.append(f"{name} was resumed on another runtime: its answers come from more than one")
+    return notes
+
+
 def build_report(runs: list[Run]) -> dict[str, Any]:
     """Everything the HTML page and the terminal show, as plain JSON-ready data."""
     pairs = shared_keys(runs)
@@ -80,5 +116,6 @@ def build_report(runs: list[Run]) -> dict[str, Any]:
         base = _outcomes(runs[0], pairs)
         for run in runs[1:]:
             comparison = paired_comparison(base, _outcomes(run, pairs))
-            report["comparisons"].append({"a": runs[0].name, "b": run.name, **comparison})
+            notes = comparability(runs[0].config, run.config)
+            report["comparisons"].append({"a": runs[0].name, "b": run.name, **comparison, "notes": notes})
     return report

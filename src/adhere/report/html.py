@@ -34,6 +34,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 .badge { display: inline-block; padding: 1px 7px; border-radius: 9px; font-size: 12px; }
 .badge.ok { background: #e7f6ec; color: var(--good); } .badge.warn { background: #fdf3d7; color: var(--warn); }
 .sig { color: var(--good); font-weight: 600; } .worse { color: var(--bad); font-weight: 600; }
+.note { color: var(--warn); margin: 4px 0 10px; }
 .bars { min-width: 180px; }
 .bar { position: relative; height: 9px; background: var(--soft); border-radius: 3px; margin: 2px 0; }
 .bar > span { position: absolute; left: 0; top: 0; bottom: 0; border-radius: 3px; }
@@ -154,6 +155,7 @@ def _comparisons(report: dict[str, Any]) -> str:
             f"{_e(comp['a'])}</th><th class=\"num\">{_e(comp['b'])}</th><th class=\"num\">difference</th>"
             '<th class="num">95% CI</th><th class="num">p (paired bootstrap)</th>'
             '<th class="num">p (McNemar)</th></tr>' + "".join(rows) + "</table>"
+            + "".join(f'<p class="note">Note: {_e(note)}</p>' for note in comp.get("notes", []))
         )
     parts.append(
         '<p class="muted">Bold: p &lt; 0.05 by the paired bootstrap (green: better than the first run, '

@@ -56,6 +56,8 @@ class Run:
     errors: int = 0
     cut_off: int = 0
     """Responses that ran into the token limit (``finish_reason: "length"``)."""
+    config: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """The run's config.json (empty for a scored folder without one)."""
 
     def status(self) -> str:
         if self.complete:
@@ -143,6 +145,7 @@ def load_run(path: str | Path) -> Run:
     return Run(
         path, path.name, benchmark, config.get("model"), results, _summary(benchmark, results),
         complete=complete, expected=expected, answered=answered, errors=errors if complete else 0, cut_off=cut_off,
+        config=config,
     )  # fmt: skip
 
 

@@ -117,6 +117,11 @@ class Summary:
                 f"{cost.get('max_tokens')}: instructions on how an answer ends (an end phrase, quotes, a postscript, "
                 "JSON) fail on them; raise --max-tokens to score the model rather than the limit"
             )
+        if self.extra.get("earlier_runtimes"):
+            out.append(
+                f"the run was resumed on another runtime ({self.extra['earlier_runtimes']} other(s) in config.json's "
+                "earlier_runtimes): its answers come from more than one, and greedy answers can differ between them"
+            )
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -106,6 +106,8 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
                 "" if mcnemar is None else f"{mcnemar['p']:.3f}",
             )
         console.print(diff)
+        for note in comp.get("notes", []):
+            console.print(f"[yellow]note:[/yellow] {comp['b']} vs {comp['a']}: {note}", soft_wrap=True)
 
 
 def print_multiturn(block: dict[str, Any], console: Console | None = None) -> None:
