@@ -18,11 +18,14 @@
 #            full      full SFT at 5e-5 for 3 epochs
 #            NAME+dpo  DPO at 3e-4 for 1 epoch from NAME's model (run NAME first)
 #          then compare: adhere report runs/tsft/base/ifeval runs/tsft/NAME/ifeval
+#          NO_EVAL=1 trains and exports only.
+#   all NAME BENCHMARK...  NAME (base or a trained one) on every prompt of each benchmark (ifeval,
+#          ifbench), as the issue 6 target measures: runs/tsft/NAME/BENCHMARK-all
 #
 # PHRASING=varied words the training prompts' instructions with adhere synth --phrasing varied (the
 # same tasks and constraints) and puts every step under runs/tsft-varied; the probes stay canonical.
 set -euo pipefail
-step=${1:?usage: bash benchmarks/runs/transform_sft.sh base|data|lora-hi|full|NAME+dpo}
+step=${1:?usage: bash benchmarks/runs/transform_sft.sh base|data|lora-hi|full|NAME+dpo|all}
 source benchmarks/runs/common.sh
 phrasing=${PHRASING:-canonical}
 case $phrasing in
@@ -32,8 +35,9 @@ case $phrasing in
 esac
 ids=(change_case:english_lowercase change_case:english_capital combination:repeat_prompt)
 mkdir -p "$root"
-# evaluate MODEL DIR: the first 200 prompts of each benchmark and every probe.
+# evaluate MODEL DIR: the first 200 prompts of each benchmark and every probe (NO_EVAL=1: none).
 evaluate() {
+  [ "${NO_EVAL:-0}" = 1 ] && return
   eval200 "$1" "$2"
   for id in "${ids[@]}"; do
     $adhere eval ifeval --model "$1" --data "$root/data/probe-${id#*:}.jsonl" --max-tokens 256 \
@@ -84,5 +88,12 @@ case $step in
     }
     evaluate "gguf:$out/model.gguf" "$out"
     ;;
-  *) echo "transform_sft.sh: unknown step '$step'; use base, data, lora-hi, full or NAME+dpo" >&2; exit 2 ;;
+  all)
+    name=${2:?usage: bash benchmarks/runs/transform_sft.sh all NAME ifeval|ifbench...}
+    model=local
+    [ "$name" = base ] || model=gguf:$root/$name/model.gguf
+    [ "$model" = local ] || [ -f "${model#gguf:}" ] || { echo "transform_sft.sh: run '$name' first" >&2; exit 2; }
+    eval_all "$model" "$root/$name" "${@:3}"
+    ;;
+  *) echo "transform_sft.sh: unknown step '$step'; use base, data, lora-hi, full, NAME+dpo or all" >&2; exit 2 ;;
 esac
