@@ -51,6 +51,17 @@ def test_identity_and_chat_template(hf):
     assert "{% for message in messages %}" in hf.chat_template
 
 
+def test_a_run_records_the_libraries_device_and_dtype(hf):
+    import torch
+    import transformers
+
+    from adhere.models.base import describe
+
+    runtime = describe(hf)["runtime"]
+    assert runtime == {"library": f"transformers {transformers.__version__}, torch {torch.__version__}",
+                       "device": "cpu", "dtype": "float32"}  # fmt: skip
+
+
 def test_stop_strings_cut_the_text(hf):
     (result,) = generate(hf, ["Count from 1 to 20, separated by commas."], GenerationConfig(max_tokens=40, stop=("5",)))
     assert "5" not in result.text and result.finish_reason == "stop"
