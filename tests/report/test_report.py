@@ -197,6 +197,27 @@ def test_a_run_resumed_on_another_runtime_keeps_its_answers_and_lists_the_runtim
     assert warning.startswith("the run was resumed on another runtime (1 other(s)")
 
 
+def test_the_terminal_table_fits_80_columns_with_every_name_and_number():
+    """Long run names once squeezed the name column to nothing and cut the intervals with an ellipsis."""
+    from rich.console import Console
+
+    from adhere.report.terminal import print_report
+
+    metrics = ["prompt_level_strict", "instruction_level_strict", "prompt_level_loose", "instruction_level_loose"]
+    runs = [
+        {"name": name, "prompts": 541, "complete": True, "cut_off": 0, "status": "complete",
+         "accuracy": {m: value for m in metrics}, "confidence_intervals": {m: [value - 0.031, value + 0.033] for m in metrics}}
+        for name, value in (("base/ifeval-all", 0.183), ("lora-hi/ifeval-all", 0.229))
+    ]  # fmt: skip
+    console = Console(width=80, record=True)
+    print_report({"benchmark": "ifeval", "metrics": metrics, "runs": runs, "comparisons": []}, console)
+    text = console.export_text()
+    assert max(map(len, text.splitlines())) <= 80 and "…" not in text
+    assert text.count("18.3") == 4 and text.count("[15.2, 21.6]") == 4 and text.count("[19.8, 26.2]") == 4
+    names = "".join(line.split()[0] for line in text.splitlines() if line.split() and line.split()[0][0].isalpha())
+    assert "base/ifeval-all" in names and "lora-hi/ifeval-all" in names
+
+
 def test_an_eval_summary_warns_when_answers_were_cut_off():
     from adhere.report.summary import Summary
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group
 from rich.table import Table
 
@@ -72,14 +73,17 @@ _SHORT = {
 def print_report(report: dict[str, Any], console: Console | None = None) -> None:
     """The report's headline table and its comparisons, for the terminal."""
     console = console or Console()
-    table = Table(title=f"{report['benchmark']}: {len(report['runs'])} run(s), % [95% CI]", title_justify="left")
-    table.add_column("run")
-    table.add_column("prompts", justify="right")
+    # Each accuracy over its interval, so the table fits 80 columns and no run name is squeezed out.
+    table = Table(title=f"{report['benchmark']}: {len(report['runs'])} run(s), % [95% CI]", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)  # fmt: skip
+    longest = max(len(run["name"]) for run in report["runs"])
+    table.add_column("run", min_width=min(longest, 12), overflow="fold")
+    table.add_column("n", justify="right", no_wrap=True)
     for metric in report["metrics"]:
-        table.add_column(_SHORT[metric], justify="right", no_wrap=True)
+        table.add_column(_SHORT[metric].replace(" ", "\n"), justify="right", no_wrap=True)
     for run in report["runs"]:
         cells = [
-            f"{100 * run['accuracy'][m]:.1f} {_ci(run['confidence_intervals'].get(m))}"
+            f"{100 * run['accuracy'][m]:.1f}\n{_ci(run['confidence_intervals'].get(m))}"
             if run["accuracy"][m] is not None else "-"
             for m in report["metrics"]
         ]  # fmt: skip
