@@ -9,20 +9,26 @@ adhere=.venv/bin/adhere
 cache=(--cache runs/measure/cache.sqlite)
 mkdir -p runs/measure
 
-# eval_all MODEL DIR BENCHMARK...: MODEL on every prompt of each benchmark (ifeval: 541, ifbench:
-# 300; greedy, 256 tokens), as the issue 6 target measures, into DIR/BENCHMARK-all.
-eval_all() {
-  local model=$1 dir=$2 benchmark data
-  shift 2
-  for benchmark in "$@"; do
-    case $benchmark in ifeval) data=$ifeval ;; ifbench) data=$ifbench ;; *) echo "eval_all: unknown benchmark '$benchmark'" >&2; return 2 ;; esac
-    $adhere eval "$benchmark" --model "$model" --data "$data" --max-tokens 256 --out "$dir/$benchmark-all" "${cache[@]}"
-  done
+# bench MODEL OUT BENCHMARK [OPTION...]: MODEL on the local copy of BENCHMARK (ifeval or ifbench),
+# greedy, 256 tokens, into OUT.
+bench() {
+  local model=$1 out=$2 benchmark=$3 data
+  shift 3
+  case $benchmark in ifeval) data=$ifeval ;; ifbench) data=$ifbench ;; *) echo "unknown benchmark '$benchmark'; use ifeval or ifbench" >&2; return 2 ;; esac
+  $adhere eval "$benchmark" --model "$model" --data "$data" --max-tokens 256 --out "$out" "${cache[@]}" "$@"
 }
 
-# eval200 MODEL DIR: MODEL on the first 200 prompts of IFEval and of IFBench (greedy, 256 tokens),
-# into DIR/ifeval and DIR/ifbench.
+# eval_all MODEL DIR BENCHMARK...: MODEL on every prompt of each benchmark (ifeval: 541, ifbench:
+# 300), as the issue 6 target measures, into DIR/BENCHMARK-all.
+eval_all() {
+  local model=$1 dir=$2 benchmark
+  shift 2
+  for benchmark in "$@"; do bench "$model" "$dir/$benchmark-all" "$benchmark"; done
+}
+
+# eval200 MODEL DIR: MODEL on the first 200 prompts of IFEval and of IFBench, into DIR/ifeval and
+# DIR/ifbench.
 eval200() {
-  $adhere eval ifeval --model "$1" --data "$ifeval" --limit 200 --max-tokens 256 --out "$2/ifeval" "${cache[@]}"
-  $adhere eval ifbench --model "$1" --data "$ifbench" --limit 200 --max-tokens 256 --out "$2/ifbench" "${cache[@]}"
+  bench "$1" "$2/ifeval" ifeval --limit 200
+  bench "$1" "$2/ifbench" ifbench --limit 200
 }

@@ -91,8 +91,10 @@ case $step in
   all)
     name=${2:?usage: bash benchmarks/runs/transform_sft.sh all NAME ifeval|ifbench...}
     model=local
-    [ "$name" = base ] || model=gguf:$root/$name/model.gguf
-    [ "$model" = local ] || [ -f "${model#gguf:}" ] || { echo "transform_sft.sh: run '$name' first" >&2; exit 2; }
+    if [ "$name" != base ]; then
+      [ -f "$root/$name/model.gguf" ] || { echo "transform_sft.sh: run '$name' first" >&2; exit 2; }
+      model=gguf:$root/$name/model.gguf
+    fi
     eval_all "$model" "$root/$name" "${@:3}"
     ;;
   *) echo "transform_sft.sh: unknown step '$step'; use base, data, lora-hi, full, NAME+dpo or all" >&2; exit 2 ;;

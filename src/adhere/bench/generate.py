@@ -167,7 +167,7 @@ def start_run(
             "model": model,
             "model_identity": description["identity"],
             "chat_template": description["chat_template"],
-            "runtime": description.get("runtime"),
+            "runtime": description["runtime"],
             "backend_options": backend_options,
             "generation": generation.to_dict(),
         }

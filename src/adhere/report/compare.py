@@ -47,10 +47,10 @@ def _failures(run: Run) -> tuple[list[dict[str, Any]], int]:
 def _runtime_difference(key: str, a: Any, b: Any) -> str:
     """One field of two runtimes that differ; for llama.cpp's system info ("AVX2 = 1 | AVX512 = 1
     | ..."), only the flags that differ, a missing one as 0."""
-    flags_a, flags_b = (dict(re.findall(r"(\w+) = (\w+)", v)) if isinstance(v, str) else {} for v in (a, b))
-    if key == "system_info" and flags_a and flags_b:
+    if key == "system_info" and isinstance(a, str) and isinstance(b, str):
+        flags_a, flags_b = (dict(re.findall(r"(\w+) = (\w+)", v)) for v in (a, b))
         names = sorted(n for n in set(flags_a) | set(flags_b) if flags_a.get(n, "0") != flags_b.get(n, "0"))
-        if names:
+        if flags_a and flags_b and names:
             side_a, side_b = (" ".join(f"{n}={flags.get(n, '0')}" for n in names) for flags in (flags_a, flags_b))
             return f"{key}: {side_a} vs {side_b}"
     return f"{key}: {a!r} vs {b!r}"
