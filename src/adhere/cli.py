@@ -108,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
     evaluate.add_argument("--system-prompt")
     evaluate.add_argument("--samples", type=int, default=1, help="responses per prompt")
-    evaluate.add_argument("--strategy", help="best-of-n:N[+greedy], decrim[:ROUNDS] or spar[:WIDTHxDEPTH] (ifeval, ifbench)")
+    evaluate.add_argument("--strategy", help="greedy, best-of-n:N[+greedy], decrim[:ROUNDS] or spar[:WIDTHxDEPTH] (ifeval, ifbench)")
     evaluate.add_argument("--conversations", type=int, default=50, help="multiturn: conversations to build")
     evaluate.add_argument("--turns", type=int, default=3, help="multiturn: turns per conversation, one instruction each")
     evaluate.add_argument("--build-seed", type=int, default=0, help="multiturn: seed of the conversations")
@@ -248,7 +248,7 @@ def _parser() -> argparse.ArgumentParser:
     looper.add_argument("--model", default="local", help="base model: local (default) or gguf:PATH")
     looper.add_argument("--rounds", type=int, default=1)
     looper.add_argument("--prompts", type=int, default=1000, help="synthesized prompts per round (default 1000)")
-    looper.add_argument("--strategy", default="best-of-n:4", help="how answers are sampled (default best-of-n:4; best-of-n:N+greedy also keeps the greedy answer, which the pairs then reject where it is worse)")
+    looper.add_argument("--strategy", default="best-of-n:4", help="how answers are sampled (default best-of-n:4; best-of-n:N+greedy also keeps the greedy answer, which the pairs then reject where it is worse; greedy: the greedy answer alone, for --repair to fix)")
     looper.add_argument("--weight", action="append", default=[], metavar="ID=W",
                         help="synthesis draws this constraint id W times as often as the others (repeatable)")
     looper.add_argument("--phrasing", default="canonical", choices=["canonical", "varied"],

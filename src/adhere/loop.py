@@ -52,7 +52,7 @@ class LoopConfig:
     phrasing: str = "canonical"
     """How synthesis words each instruction: canonical or varied (``--phrasing``, as in ``adhere synth``)."""
     strategy: str = "best-of-n:4"
-    """How answers are sampled and chosen (best-of-n:N[+greedy], decrim[:K], spar[:WxD])."""
+    """How answers are sampled and chosen (greedy, best-of-n:N[+greedy], decrim[:K], spar[:WxD])."""
     repair: bool = False
     """SFT rows and pairs also from verifier-guided repairs of samples that fail (``--repair``)."""
     keep_cut_off: bool = False

@@ -85,6 +85,17 @@ def test_best_of_n_with_greedy_also_asks_for_the_greedy_answer_first():
         load_strategy("best-of-n:2+beam")
 
 
+def test_greedy_is_the_greedy_answer_alone():
+    """What the model says when evaluated, and nothing else: --repair then fixes it where it can."""
+    backend = Scripted({0: GOOD})
+    result = run("greedy", backend, NO_COMMA_LOWER)
+    assert [(c.origin, c.text) for c in result.candidates] == [("greedy", "Hello, World")]
+    assert [(s, t) for _, s, t in backend.asked] == [(0, 0.0)]
+    assert result.chosen == 0 and load_strategy("greedy").name == "greedy"
+    with pytest.raises(InputError, match="use greedy, best-of-n"):
+        load_strategy("greedy:2")
+
+
 def test_decrim_refines_the_failed_constraints_until_all_pass():
     backend = Scripted()
     result = run("decrim:3", backend, NO_COMMA_LOWER)
@@ -152,7 +163,7 @@ def test_strategy_calls_are_cached_by_content(tmp_path):
     assert second.cost()["uncached_calls"] == 0
 
 
-@pytest.mark.parametrize("spec", ["best-of-n:x", "bon:3", "spar:ax2", "best-of-n:0"])
+@pytest.mark.parametrize("spec", ["best-of-n:x", "bon:3", "spar:ax2", "best-of-n:0", "best-of-n:0+greedy"])
 def test_bad_strategy_specs(spec):
     with pytest.raises((InputError, ValueError)):
         load_strategy(spec)

@@ -127,15 +127,17 @@ def refine_messages(prompt: str, previous: str, failed: Sequence[str], config: G
 
 
 def load_strategy(spec: str):
-    """``best-of-n:8`` (``best-of-n:8+greedy``: the greedy answer too), ``decrim`` / ``decrim:3``
-    (rounds), ``spar`` / ``spar:WIDTHxDEPTH``."""
+    """``greedy`` (the greedy answer alone), ``best-of-n:8`` (``best-of-n:8+greedy``: the greedy
+    answer too), ``decrim`` / ``decrim:3`` (rounds), ``spar`` / ``spar:WIDTHxDEPTH``."""
     from adhere.improve.strategies import BestOfN, DeCRIM, SPaR
 
     name, _, arg = spec.partition(":")
     try:
+        if spec == GREEDY:
+            return BestOfN(n=0, greedy=True)
         if name == "best-of-n":
             count, plus, extra = arg.partition("+")
-            if plus and extra != GREEDY:
+            if (plus and extra != GREEDY) or count == "0":  # the greedy answer alone is spelt `greedy`
                 raise ValueError(extra)
             return BestOfN(n=int(count or 4), greedy=bool(plus))
         if name == "decrim":
@@ -146,6 +148,6 @@ def load_strategy(spec: str):
     except ValueError:
         pass
     raise InputError(
-        f"unknown strategy {spec!r}; use best-of-n:N[+greedy], decrim[:ROUNDS] or spar[:WIDTHxDEPTH] "
+        f"unknown strategy {spec!r}; use greedy, best-of-n:N[+greedy], decrim[:ROUNDS] or spar[:WIDTHxDEPTH] "
         "(e.g. best-of-n:8, best-of-n:4+greedy, spar:3x2)"
     )

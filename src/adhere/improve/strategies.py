@@ -89,11 +89,13 @@ class BestOfN:
     training data can reject it where a sample does better (``best-of-n:N+greedy``)."""
 
     def __post_init__(self) -> None:
-        if self.n < 1:
-            raise ValueError("n must be at least 1")
+        if self.n < (0 if self.greedy else 1):
+            raise ValueError("n must be at least 1 (0 with the greedy answer: the strategy 'greedy')")
 
     @property
     def name(self) -> str:
+        if self.n == 0:
+            return GREEDY
         return f"best-of-n:{self.n}" + (f"+{GREEDY}" if self.greedy else "")
 
     async def run(self, model: Model, prompt: str, constraints: Sequence[Constraint]) -> StrategyResult:
