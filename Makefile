@@ -8,12 +8,20 @@ DATA   := $(SHARED)/data
 
 .PHONY: demo test install browser bench clean
 
+# llama.cpp built with -march=native on a CPU with Intel AMX (Sapphire Rapids and later) runs its
+# matrix products on AMX, and those kernels crash on the first forward pass
+# (ggml-org/llama.cpp#20824). There, build for the CPU's other instruction sets, AMX left out.
+AMX := $(shell grep -qw amx_int8 /proc/cpuinfo 2>/dev/null && echo yes)
+LLAMA_CMAKE_ARGS := $(if $(AMX),-DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON \
+	-DGGML_AVX_VNNI=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=ON \
+	-DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON)
+
 $(BIN)/adhere-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The CPU build of torch, pinned: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test,local,hf,data,train,ray]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $$CMAKE_ARGS" $(BIN)/python -m pip install --quiet -e '.[test,local,hf,data,train,ray]'
 	touch $@
 
 install: $(BIN)/adhere-installed

@@ -200,6 +200,28 @@ def test_a_llama_cpp_failure_fails_every_call_and_later_calls_at_once(monkeypatc
         run(backend.aclose())
 
 
+def test_an_amx_build_keeps_the_weights_out_of_its_extra_buffers(monkeypatch):
+    """llama.cpp built with AMX crashes in its AMX matrix kernels (llama.cpp#20824): the engine
+    loads such a build's weights into plain CPU buffers, still answers, and the run says so."""
+    from adhere.models import llama_engine
+
+    monkeypatch.setattr(llama_engine, "amx_build", lambda: True)
+    backend = load_backend("local", n_ctx=256, n_parallel=2)
+    try:
+        assert backend._engine.model.params.use_extra_bufts is False
+        assert "AMX" in backend.runtime()["weights"]
+        assert all(c.text.strip() for c in generate_all(backend, PROMPTS[:2]))
+    finally:
+        run(backend.aclose())
+    monkeypatch.setattr(llama_engine, "amx_build", lambda: False)
+    backend = load_backend("local", n_ctx=256, n_parallel=1)
+    try:
+        assert backend._engine.model.params.use_extra_bufts is True
+        assert "weights" not in backend.runtime()
+    finally:
+        run(backend.aclose())
+
+
 def test_parallel_options_are_checked():
     for bad in (0, -1, True, "4"):
         with pytest.raises(InputError, match="n_parallel"):

@@ -61,6 +61,14 @@ class _Sequence:
     """Where this sequence's logits are in the batch just decoded (-1: none)."""
 
 
+def amx_build() -> bool:
+    """Whether this llama.cpp build runs matrix products on Intel AMX (built with -march=native on
+    a CPU that has it); ``make install`` builds without AMX (README, Set-up)."""
+    import llama_cpp
+
+    return "AMX_INT8 = 1" in llama_cpp.llama_print_system_info().decode("utf-8", errors="replace")
+
+
 class LlamaEngine:
     """A llama.cpp model with ``n_parallel`` decoding slots, served by one thread."""
 
@@ -75,6 +83,11 @@ class LlamaEngine:
         self.n_ctx = n_ctx
         self.n_parallel = n_parallel
         model_params = llama_cpp.llama_model_default_params()
+        if amx_build():
+            # llama.cpp's AMX matrix kernels crash this build on the first forward pass
+            # (ggml-org/llama.cpp#20824, seen here on Sapphire Rapids with Q4_1): keep the weights
+            # out of its extra buffer types (AMX and the CPU repacking), in plain CPU buffers.
+            model_params.use_extra_bufts = False
         try:
             self.model = _internals.LlamaModel(path_model=str(path), params=model_params, verbose=False)
         except ValueError as error:

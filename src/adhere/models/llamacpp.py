@@ -152,8 +152,13 @@ class LlamaCppBackend:
         kernels use): AVX2 and AVX-512 kernels sum in different orders, so greedy answers can part."""
         import llama_cpp
 
+        from adhere.models.llama_engine import amx_build
+
         info = llama_cpp.llama_print_system_info().decode("utf-8", errors="replace")
-        return {"library": f"llama-cpp-python {llama_cpp.__version__}", "system_info": " ".join(info.split())}
+        runtime = {"library": f"llama-cpp-python {llama_cpp.__version__}", "system_info": " ".join(info.split())}
+        if amx_build():
+            runtime["weights"] = "plain CPU buffers (AMX and repacking off: llama.cpp#20824)"
+        return runtime
 
     def prompt_tokens(self, messages: Messages) -> list[int]:
         """The tokens the model reads: the chat template rendered, its special tokens parsed."""
