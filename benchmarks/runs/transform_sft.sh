@@ -13,10 +13,16 @@
 #          (--seed 101), decontaminated against IFEval, IFBench and the training prompts. They
 #          phrase the instruction as training does, so a model that fails them did not learn the
 #          transform at all, and one that passes them but not IFEval learnt only that phrasing.
+#   broad  rows for every id beside them (run data first): 400 more prompts from adhere synth --seed
+#          12 with no weights (any IFEval id), decontaminated as above and against the data step's
+#          prompts, answered and made into rows the same way; data/sft-mix.jsonl and
+#          data/pairs-mix.jsonl are the data step's rows followed by these
 #   NAME   train, export and evaluate one configuration:
-#            lora-hi   LoRA SFT at 1e-3 for 3 epochs
-#            full      full SFT at 5e-5 for 3 epochs
-#            NAME+dpo  DPO at 3e-4 for 1 epoch from NAME's model (run NAME first)
+#            lora-hi   LoRA SFT at 1e-3 for 3 epochs on the data step's rows
+#            full      full SFT at 5e-5 for 3 epochs on them
+#            mix       LoRA SFT at 1e-3 for 3 epochs on the mixed rows (run broad first)
+#            NAME+dpo  DPO at 3e-4 for 1 epoch from NAME's model on the pairs NAME's rows came with
+#                      (run NAME first)
 #          then compare: adhere report runs/tsft/base/ifeval runs/tsft/NAME/ifeval
 #          NO_EVAL=1 trains and exports only.
 #   all NAME BENCHMARK...  NAME (base or a trained one) on every prompt of each benchmark (ifeval,
@@ -25,7 +31,7 @@
 # PHRASING=varied words the training prompts' instructions with adhere synth --phrasing varied (the
 # same tasks and constraints) and puts every step under runs/tsft-varied; the probes stay canonical.
 set -euo pipefail
-step=${1:?usage: bash benchmarks/runs/transform_sft.sh base|data|lora-hi|full|NAME+dpo|all}
+step=${1:?usage: bash benchmarks/runs/transform_sft.sh base|data|broad|lora-hi|full|mix|NAME+dpo|all}
 source benchmarks/runs/common.sh
 phrasing=${PHRASING:-canonical}
 case $phrasing in
@@ -66,12 +72,29 @@ case $step in
       [ -f "$d/$kind.jsonl" ] || $adhere make-$kind "$d/samples" --out "$d/$kind.jsonl" --repair --end-cut-off
     done
     ;;
-  lora-hi|full)
+  broad)
+    d=$root/data
+    [ -f "$d/sft.jsonl" ] && [ -f "$d/pairs.jsonl" ] || { echo "transform_sft.sh: run the data step first" >&2; exit 2; }
+    [ -f "$d/prompts-broad.jsonl" ] || $adhere synth --count 400 --seed 12 --phrasing "$phrasing" \
+      --out "$d/prompts-broad.jsonl" --decontaminate "$ifeval" --decontaminate "$ifbench" --decontaminate "$d/prompts.jsonl"
+    $adhere eval ifeval --data "$d/prompts-broad.jsonl" --model local --max-tokens 256 --out "$d/samples-broad" "${cache[@]}"
+    for kind in sft pairs; do
+      [ -f "$d/$kind-broad.jsonl" ] || $adhere make-$kind "$d/samples-broad" --out "$d/$kind-broad.jsonl" --repair --end-cut-off
+      cat "$d/$kind.jsonl" "$d/$kind-broad.jsonl" > "$d/$kind-mix.jsonl"
+    done
+    wc -l "$d"/sft-*.jsonl "$d"/pairs-*.jsonl
+    ;;
+  lora-hi|full|mix)
     out=$root/$step
     extra=(--learning-rate 1e-3)
     [ "$step" = full ] && extra=(--full --learning-rate 5e-5)
+    rows=$root/data/sft.jsonl
+    if [ "$step" = mix ]; then
+      rows=$root/data/sft-mix.jsonl
+      [ -f "$rows" ] || { echo "transform_sft.sh: run the broad step first" >&2; exit 2; }
+    fi
     [ -f "$out/model.gguf" ] || {
-      $adhere train sft "$root/data/sft.jsonl" --model local --out "$out/train" --epochs 3 --max-length 768 \
+      $adhere train sft "$rows" --model local --out "$out/train" --epochs 3 --max-length 768 \
         --save-steps 25 "${extra[@]}"
       $adhere export "$out/train" --out "$out/model.gguf" --type q8_0
     }
@@ -80,9 +103,11 @@ case $step in
   *+dpo)
     from=$root/${step%+dpo}
     out=$root/$step
+    pairs=$root/data/pairs.jsonl
+    case ${step%+dpo} in mix*) pairs=$root/data/pairs-mix.jsonl ;; esac
     [ -f "$from/model.gguf" ] || { echo "transform_sft.sh: run '${step%+dpo}' first" >&2; exit 2; }
     [ -f "$out/model.gguf" ] || {
-      $adhere train dpo "$root/data/pairs.jsonl" --model "gguf:$from/model.gguf" --out "$out/train" \
+      $adhere train dpo "$pairs" --model "gguf:$from/model.gguf" --out "$out/train" \
         --learning-rate 3e-4 --epochs 1 --max-length 768 --save-steps 25
       $adhere export "$out/train" --out "$out/model.gguf" --type q8_0
     }
@@ -97,5 +122,5 @@ case $step in
     fi
     eval_all "$model" "$root/$name" "${@:3}"
     ;;
-  *) echo "transform_sft.sh: unknown step '$step'; use base, data, lora-hi, full, NAME+dpo or all" >&2; exit 2 ;;
+  *) echo "transform_sft.sh: unknown step '$step'; use base, data, broad, lora-hi, full, mix, NAME+dpo or all" >&2; exit 2 ;;
 esac
