@@ -141,6 +141,30 @@ def test_perplexity_prefers_fluent_text():
         Perplexity("openai:gpt-4o")
 
 
+def test_perplexity_on_an_amx_build_loads_the_weights_into_plain_buffers(monkeypatch):
+    """llama_cpp.Llama takes no use_extra_bufts: on an AMX build (llama.cpp#20824) the scorer loads
+    its model with them off all the same, and leaves llama-cpp-python's defaults as they were."""
+    import llama_cpp.llama_cpp as low
+
+    from adhere.models import llama_engine
+    from adhere.models.perplexity import Perplexity
+
+    monkeypatch.setattr(llama_engine, "amx_build", lambda: True)
+    scorer = Perplexity("local", n_ctx=256, n_threads=1)
+    try:
+        assert scorer._llm.model_params.use_extra_bufts is False
+        assert 1.0 < scorer("What is the capital of France?", "The capital of France is Paris.")
+    finally:
+        scorer.close()
+    assert low.llama_model_default_params().use_extra_bufts is True
+    monkeypatch.setattr(llama_engine, "amx_build", lambda: False)
+    scorer = Perplexity("local", n_ctx=256, n_threads=1)
+    try:
+        assert scorer._llm.model_params.use_extra_bufts is True
+    finally:
+        scorer.close()
+
+
 def adhere(*args):
     return subprocess.run([sys.executable, "-m", "adhere.cli", *map(str, args)], capture_output=True, text=True, timeout=300)
 

@@ -15,13 +15,14 @@ decoding them one by one (README, "Speed").
 from __future__ import annotations
 
 import collections
+import contextlib
 import ctypes
 import dataclasses
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,30 @@ def amx_build() -> bool:
     import llama_cpp
 
     return "AMX_INT8 = 1" in llama_cpp.llama_print_system_info().decode("utf-8", errors="replace")
+
+
+@contextlib.contextmanager
+def plain_buffers_on_amx() -> Iterator[None]:
+    """While a ``llama_cpp.Llama`` loads its model: on an AMX build, its weights go to plain CPU
+    buffers as the engine's do. ``Llama`` takes no such option; it reads its model parameters from
+    ``llama_model_default_params``, so that returns them with the extra buffer types off meanwhile."""
+    if not amx_build():
+        yield
+        return
+    import llama_cpp.llama_cpp as low
+
+    default = low.llama_model_default_params
+
+    def plain():
+        params = default()
+        params.use_extra_bufts = False
+        return params
+
+    low.llama_model_default_params = plain
+    try:
+        yield
+    finally:
+        low.llama_model_default_params = default
 
 
 class LlamaEngine:

@@ -28,10 +28,13 @@ class Perplexity:
         self.spec = spec
         self.path = gguf_path(spec, "perplexity")
         logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
-        self._llm = llama_cpp.Llama(
-            model_path=str(self.path), n_ctx=n_ctx, logits_all=True, verbose=False,
-            n_threads=n_threads or os.cpu_count() or 1, n_batch=512,
-        )  # fmt: skip
+        from adhere.models.llama_engine import plain_buffers_on_amx
+
+        with plain_buffers_on_amx():  # llama.cpp#20824, as the llama.cpp backend
+            self._llm = llama_cpp.Llama(
+                model_path=str(self.path), n_ctx=n_ctx, logits_all=True, verbose=False,
+                n_threads=n_threads or os.cpu_count() or 1, n_batch=512,
+            )  # fmt: skip
         self._formatter = chat_formatter(self._llm._model, self.path)
         self.n_ctx = n_ctx
 
