@@ -70,24 +70,31 @@ def amx_build() -> bool:
     return "AMX_INT8 = 1" in llama_cpp.llama_print_system_info().decode("utf-8", errors="replace")
 
 
+def model_params(defaults: Callable[[], Any] | None = None) -> Any:
+    """llama.cpp's default model parameters (from ``defaults``, else llama-cpp-python's
+    ``llama_model_default_params``); on an AMX build, with the weights kept out of its extra
+    buffer types (AMX and the CPU repacking), in plain CPU buffers: its AMX matrix kernels crash on
+    the first forward pass (ggml-org/llama.cpp#20824, seen here on Sapphire Rapids with Q4_1)."""
+    import llama_cpp.llama_cpp as low
+
+    params = (defaults or low.llama_model_default_params)()
+    if amx_build():
+        params.use_extra_bufts = False
+    return params
+
+
 @contextlib.contextmanager
 def plain_buffers_on_amx() -> Iterator[None]:
     """While a ``llama_cpp.Llama`` loads its model: on an AMX build, its weights go to plain CPU
     buffers as the engine's do. ``Llama`` takes no such option; it reads its model parameters from
-    ``llama_model_default_params``, so that returns them with the extra buffer types off meanwhile."""
+    ``llama_model_default_params``, so that answers with ``model_params`` meanwhile."""
     if not amx_build():
         yield
         return
     import llama_cpp.llama_cpp as low
 
     default = low.llama_model_default_params
-
-    def plain():
-        params = default()
-        params.use_extra_bufts = False
-        return params
-
-    low.llama_model_default_params = plain
+    low.llama_model_default_params = lambda: model_params(default)
     try:
         yield
     finally:
@@ -107,14 +114,8 @@ class LlamaEngine:
         self._internals = _internals
         self.n_ctx = n_ctx
         self.n_parallel = n_parallel
-        model_params = llama_cpp.llama_model_default_params()
-        if amx_build():
-            # llama.cpp's AMX matrix kernels crash this build on the first forward pass
-            # (ggml-org/llama.cpp#20824, seen here on Sapphire Rapids with Q4_1): keep the weights
-            # out of its extra buffer types (AMX and the CPU repacking), in plain CPU buffers.
-            model_params.use_extra_bufts = False
         try:
-            self.model = _internals.LlamaModel(path_model=str(path), params=model_params, verbose=False)
+            self.model = _internals.LlamaModel(path_model=str(path), params=model_params(), verbose=False)
         except ValueError as error:
             raise ModelUnavailableError(f"llama.cpp could not load {path}: {error}") from None
         params = llama_cpp.llama_context_default_params()
