@@ -137,9 +137,10 @@ def load_strategy(spec: str):
             return BestOfN(n=0, greedy=True)
         if name == "best-of-n":
             count, plus, extra = arg.partition("+")
-            if (plus and extra != GREEDY) or count == "0":  # the greedy answer alone is spelt `greedy`
+            n = int(count or 4)
+            if (plus and extra != GREEDY) or n < 1:  # the greedy answer alone is spelt `greedy`
                 raise ValueError(extra)
-            return BestOfN(n=int(count or 4), greedy=bool(plus))
+            return BestOfN(n=n, greedy=bool(plus))
         if name == "decrim":
             return DeCRIM(rounds=int(arg or 3))
         if name == "spar":
