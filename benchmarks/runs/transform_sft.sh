@@ -17,10 +17,16 @@
 #          12 with no weights (any IFEval id), decontaminated as above and against the data step's
 #          prompts, answered and made into rows the same way; data/sft-mix.jsonl and
 #          data/pairs-mix.jsonl are the data step's rows followed by these
+#   wide   more rows for every id (run broad first): 400 more prompts from adhere synth --seed 13
+#          with no weights, decontaminated against IFEval and IFBench only (the training prompts
+#          are not test data: checking against them only threw away prompts that shared a task
+#          sentence), answered and made into rows the same way; data/sft-wide-mix.jsonl and
+#          data/pairs-wide-mix.jsonl are the mixed rows followed by these
 #   NAME   train, export and evaluate one configuration:
 #            lora-hi   LoRA SFT at 1e-3 for 3 epochs on the data step's rows
 #            full      full SFT at 5e-5 for 3 epochs on them
 #            mix       LoRA SFT at 1e-3 for 3 epochs on the mixed rows (run broad first)
+#            mix-wide  the same on the wide-mix rows (run wide first)
 #            NAME+dpo  DPO at 3e-4 for 1 epoch from NAME's model on the pairs NAME's rows came with
 #                      (run NAME first)
 #          then compare: adhere report runs/tsft/base/ifeval runs/tsft/NAME/ifeval
@@ -31,7 +37,7 @@
 # PHRASING=varied words the training prompts' instructions with adhere synth --phrasing varied (the
 # same tasks and constraints) and puts every step under runs/tsft-varied; the probes stay canonical.
 set -euo pipefail
-step=${1:?usage: bash benchmarks/runs/transform_sft.sh base|data|broad|lora-hi|full|mix|NAME+dpo|all}
+step=${1:?usage: bash benchmarks/runs/transform_sft.sh base|data|broad|wide|lora-hi|full|mix|mix-wide|NAME+dpo|all}
 source benchmarks/runs/common.sh
 phrasing=${PHRASING:-canonical}
 case $phrasing in
@@ -84,15 +90,28 @@ case $step in
     done
     wc -l "$d"/sft-*.jsonl "$d"/pairs-*.jsonl
     ;;
-  lora-hi|full|mix)
+  wide)
+    d=$root/data
+    [ -f "$d/sft-mix.jsonl" ] && [ -f "$d/pairs-mix.jsonl" ] || { echo "transform_sft.sh: run the broad step first" >&2; exit 2; }
+    [ -f "$d/prompts-wide.jsonl" ] || $adhere synth --count 400 --seed 13 --phrasing "$phrasing" \
+      --out "$d/prompts-wide.jsonl" --decontaminate "$ifeval" --decontaminate "$ifbench"
+    $adhere eval ifeval --data "$d/prompts-wide.jsonl" --model local --max-tokens 256 --out "$d/samples-wide" "${cache[@]}"
+    for kind in sft pairs; do
+      [ -f "$d/$kind-wide.jsonl" ] || $adhere make-$kind "$d/samples-wide" --out "$d/$kind-wide.jsonl" --repair --end-cut-off
+      cat "$d/$kind-mix.jsonl" "$d/$kind-wide.jsonl" > "$d/$kind-wide-mix.jsonl"
+    done
+    wc -l "$d"/sft-*.jsonl "$d"/pairs-*.jsonl
+    ;;
+  lora-hi|full|mix|mix-wide)
     out=$root/$step
     extra=(--learning-rate 1e-3)
     [ "$step" = full ] && extra=(--full --learning-rate 5e-5)
-    rows=$root/data/sft.jsonl
-    if [ "$step" = mix ]; then
-      rows=$root/data/sft-mix.jsonl
-      [ -f "$rows" ] || { echo "transform_sft.sh: run the broad step first" >&2; exit 2; }
-    fi
+    rows=$root/data/sft.jsonl need=data
+    case $step in
+      mix) rows=$root/data/sft-mix.jsonl; need=broad ;;
+      mix-wide) rows=$root/data/sft-wide-mix.jsonl; need=wide ;;
+    esac
+    [ -f "$rows" ] || { echo "transform_sft.sh: run the $need step first" >&2; exit 2; }
     [ -f "$out/model.gguf" ] || {
       $adhere train sft "$rows" --model local --out "$out/train" --epochs 3 --max-length 768 \
         --save-steps 25 "${extra[@]}"
@@ -104,7 +123,10 @@ case $step in
     from=$root/${step%+dpo}
     out=$root/$step
     pairs=$root/data/pairs.jsonl
-    case ${step%+dpo} in mix*) pairs=$root/data/pairs-mix.jsonl ;; esac
+    case ${step%+dpo} in
+      mix-wide*) pairs=$root/data/pairs-wide-mix.jsonl ;;
+      mix*) pairs=$root/data/pairs-mix.jsonl ;;
+    esac
     [ -f "$from/model.gguf" ] || { echo "transform_sft.sh: run '${step%+dpo}' first" >&2; exit 2; }
     [ -f "$out/model.gguf" ] || {
       $adhere train dpo "$pairs" --model "gguf:$from/model.gguf" --out "$out/train" \
@@ -122,5 +144,5 @@ case $step in
     fi
     eval_all "$model" "$root/$name" "${@:3}"
     ;;
-  *) echo "transform_sft.sh: unknown step '$step'; use base, data, broad, lora-hi, full, mix, NAME+dpo or all" >&2; exit 2 ;;
+  *) echo "transform_sft.sh: unknown step '$step'; use base, data, broad, wide, lora-hi, full, mix, mix-wide, NAME+dpo or all" >&2; exit 2 ;;
 esac
