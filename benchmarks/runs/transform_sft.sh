@@ -56,6 +56,33 @@ evaluate() {
       --out "$2/probe-${id#*:}" "${cache[@]}"
   done
 }
+# rows_of NAME: the rows configuration NAME trains on: data/sft$suffix.jsonl and
+# data/pairs$suffix.jsonl, made by the step $need.
+rows_of() {
+  case $1 in
+    mix-wide*) need=wide suffix=-wide-mix ;;
+    mix*) need=broad suffix=-mix ;;
+    *) need=data suffix= ;;
+  esac
+}
+# more_rows NAME SEED FROM TO [FILE...]: 400 more prompts from adhere synth --seed SEED with no
+# weights, decontaminated against IFEval, IFBench and each FILE, answered greedily by the base model
+# and made into rows (data/sft-NAME.jsonl, data/pairs-NAME.jsonl) as the data step's are;
+# data/sft$TO.jsonl is data/sft$FROM.jsonl followed by them, and the same for pairs.
+more_rows() {
+  local name=$1 seed=$2 from=$3 to=$4 d=$root/data file kind
+  shift 4
+  local decontaminate=(--decontaminate "$ifeval" --decontaminate "$ifbench")
+  for file in "$@"; do decontaminate+=(--decontaminate "$file"); done
+  [ -f "$d/prompts-$name.jsonl" ] || $adhere synth --count 400 --seed "$seed" --phrasing "$phrasing" \
+    --out "$d/prompts-$name.jsonl" "${decontaminate[@]}"
+  $adhere eval ifeval --data "$d/prompts-$name.jsonl" --model local --max-tokens 256 --out "$d/samples-$name" "${cache[@]}"
+  for kind in sft pairs; do
+    [ -f "$d/$kind-$name.jsonl" ] || $adhere make-$kind "$d/samples-$name" --out "$d/$kind-$name.jsonl" --repair --end-cut-off
+    cat "$d/$kind$from.jsonl" "$d/$kind-$name.jsonl" > "$d/$kind$to.jsonl"
+  done
+  wc -l "$d"/sft-*.jsonl "$d"/pairs-*.jsonl
+}
 case $step in
   base)
     [ -f "$root/data/probe-repeat_prompt.jsonl" ] || { echo "transform_sft.sh: run the data step first" >&2; exit 2; }
@@ -81,36 +108,19 @@ case $step in
   broad)
     d=$root/data
     [ -f "$d/sft.jsonl" ] && [ -f "$d/pairs.jsonl" ] || { echo "transform_sft.sh: run the data step first" >&2; exit 2; }
-    [ -f "$d/prompts-broad.jsonl" ] || $adhere synth --count 400 --seed 12 --phrasing "$phrasing" \
-      --out "$d/prompts-broad.jsonl" --decontaminate "$ifeval" --decontaminate "$ifbench" --decontaminate "$d/prompts.jsonl"
-    $adhere eval ifeval --data "$d/prompts-broad.jsonl" --model local --max-tokens 256 --out "$d/samples-broad" "${cache[@]}"
-    for kind in sft pairs; do
-      [ -f "$d/$kind-broad.jsonl" ] || $adhere make-$kind "$d/samples-broad" --out "$d/$kind-broad.jsonl" --repair --end-cut-off
-      cat "$d/$kind.jsonl" "$d/$kind-broad.jsonl" > "$d/$kind-mix.jsonl"
-    done
-    wc -l "$d"/sft-*.jsonl "$d"/pairs-*.jsonl
+    more_rows broad 12 "" -mix "$d/prompts.jsonl"
     ;;
   wide)
     d=$root/data
     [ -f "$d/sft-mix.jsonl" ] && [ -f "$d/pairs-mix.jsonl" ] || { echo "transform_sft.sh: run the broad step first" >&2; exit 2; }
-    [ -f "$d/prompts-wide.jsonl" ] || $adhere synth --count 400 --seed 13 --phrasing "$phrasing" \
-      --out "$d/prompts-wide.jsonl" --decontaminate "$ifeval" --decontaminate "$ifbench"
-    $adhere eval ifeval --data "$d/prompts-wide.jsonl" --model local --max-tokens 256 --out "$d/samples-wide" "${cache[@]}"
-    for kind in sft pairs; do
-      [ -f "$d/$kind-wide.jsonl" ] || $adhere make-$kind "$d/samples-wide" --out "$d/$kind-wide.jsonl" --repair --end-cut-off
-      cat "$d/$kind-mix.jsonl" "$d/$kind-wide.jsonl" > "$d/$kind-wide-mix.jsonl"
-    done
-    wc -l "$d"/sft-*.jsonl "$d"/pairs-*.jsonl
+    more_rows wide 13 -mix -wide-mix
     ;;
   lora-hi|full|mix|mix-wide)
     out=$root/$step
     extra=(--learning-rate 1e-3)
     [ "$step" = full ] && extra=(--full --learning-rate 5e-5)
-    rows=$root/data/sft.jsonl need=data
-    case $step in
-      mix) rows=$root/data/sft-mix.jsonl; need=broad ;;
-      mix-wide) rows=$root/data/sft-wide-mix.jsonl; need=wide ;;
-    esac
+    rows_of "$step"
+    rows=$root/data/sft$suffix.jsonl
     [ -f "$rows" ] || { echo "transform_sft.sh: run the $need step first" >&2; exit 2; }
     [ -f "$out/model.gguf" ] || {
       $adhere train sft "$rows" --model local --out "$out/train" --epochs 3 --max-length 768 \
@@ -122,11 +132,8 @@ case $step in
   *+dpo)
     from=$root/${step%+dpo}
     out=$root/$step
-    pairs=$root/data/pairs.jsonl
-    case ${step%+dpo} in
-      mix-wide*) pairs=$root/data/pairs-wide-mix.jsonl ;;
-      mix*) pairs=$root/data/pairs-mix.jsonl ;;
-    esac
+    rows_of "${step%+dpo}"
+    pairs=$root/data/pairs$suffix.jsonl
     [ -f "$from/model.gguf" ] || { echo "transform_sft.sh: run '${step%+dpo}' first" >&2; exit 2; }
     [ -f "$out/model.gguf" ] || {
       $adhere train dpo "$pairs" --model "gguf:$from/model.gguf" --out "$out/train" \
