@@ -22,11 +22,17 @@
 #          are not test data: checking against them only threw away prompts that shared a task
 #          sentence), answered and made into rows the same way; data/sft-wide-mix.jsonl and
 #          data/pairs-wide-mix.jsonl are the mixed rows followed by these
+#   round2 a second round of the loop (run mix-wide first): 400 more prompts from adhere synth
+#          --seed 14 with no weights, decontaminated as wide's, answered greedily by the mix-wide
+#          model instead of the base model and made into rows the same way;
+#          data/sft-round2-mix.jsonl and data/pairs-round2-mix.jsonl are the wide-mix rows
+#          followed by these
 #   NAME   train, export and evaluate one configuration:
 #            lora-hi   LoRA SFT at 1e-3 for 3 epochs on the data step's rows
 #            full      full SFT at 5e-5 for 3 epochs on them
 #            mix       LoRA SFT at 1e-3 for 3 epochs on the mixed rows (run broad first)
 #            mix-wide  the same on the wide-mix rows (run wide first)
+#            mix-round2  the same, from the base model, on the round2-mix rows (run round2 first)
 #            NAME+dpo  DPO at 3e-4 for 1 epoch from NAME's model on the pairs NAME's rows came with
 #                      (run NAME first)
 #          then compare: adhere report runs/tsft/base/ifeval runs/tsft/NAME/ifeval
@@ -37,7 +43,7 @@
 # PHRASING=varied words the training prompts' instructions with adhere synth --phrasing varied (the
 # same tasks and constraints) and puts every step under runs/tsft-varied; the probes stay canonical.
 set -euo pipefail
-step=${1:?usage: bash benchmarks/runs/transform_sft.sh base|data|broad|wide|lora-hi|full|mix|mix-wide|NAME+dpo|all}
+step=${1:?usage: bash benchmarks/runs/transform_sft.sh base|data|broad|wide|round2|lora-hi|full|mix|mix-wide|mix-round2|NAME+dpo|all}
 source benchmarks/runs/common.sh
 phrasing=${PHRASING:-canonical}
 case $phrasing in
@@ -61,22 +67,23 @@ evaluate() {
 rows_of() {
   case $1 in
     mix-wide*) need=wide suffix=-wide-mix ;;
+    mix-round2*) need=round2 suffix=-round2-mix ;;
     mix*) need=broad suffix=-mix ;;
     *) need=data suffix= ;;
   esac
 }
-# more_rows NAME SEED FROM TO [FILE...]: 400 more prompts from adhere synth --seed SEED with no
-# weights, decontaminated against IFEval, IFBench and each FILE, answered greedily by the base model
+# more_rows NAME SEED FROM TO MODEL [FILE...]: 400 more prompts from adhere synth --seed SEED with
+# no weights, decontaminated against IFEval, IFBench and each FILE, answered greedily by MODEL
 # and made into rows (data/sft-NAME.jsonl, data/pairs-NAME.jsonl) as the data step's are;
 # data/sft$TO.jsonl is data/sft$FROM.jsonl followed by them, and the same for pairs.
 more_rows() {
-  local name=$1 seed=$2 from=$3 to=$4 d=$root/data file kind
-  shift 4
+  local name=$1 seed=$2 from=$3 to=$4 model=$5 d=$root/data file kind
+  shift 5
   local decontaminate=(--decontaminate "$ifeval" --decontaminate "$ifbench")
   for file in "$@"; do decontaminate+=(--decontaminate "$file"); done
   [ -f "$d/prompts-$name.jsonl" ] || $adhere synth --count 400 --seed "$seed" --phrasing "$phrasing" \
     --out "$d/prompts-$name.jsonl" "${decontaminate[@]}"
-  $adhere eval ifeval --data "$d/prompts-$name.jsonl" --model local --max-tokens 256 --out "$d/samples-$name" "${cache[@]}"
+  $adhere eval ifeval --data "$d/prompts-$name.jsonl" --model "$model" --max-tokens 256 --out "$d/samples-$name" "${cache[@]}"
   for kind in sft pairs; do
     [ -f "$d/$kind-$name.jsonl" ] || $adhere make-$kind "$d/samples-$name" --out "$d/$kind-$name.jsonl" --repair --end-cut-off
     cat "$d/$kind$from.jsonl" "$d/$kind-$name.jsonl" > "$d/$kind$to.jsonl"
@@ -108,14 +115,19 @@ case $step in
   broad)
     d=$root/data
     [ -f "$d/sft.jsonl" ] && [ -f "$d/pairs.jsonl" ] || { echo "transform_sft.sh: run the data step first" >&2; exit 2; }
-    more_rows broad 12 "" -mix "$d/prompts.jsonl"
+    more_rows broad 12 "" -mix local "$d/prompts.jsonl"
     ;;
   wide)
     d=$root/data
     [ -f "$d/sft-mix.jsonl" ] && [ -f "$d/pairs-mix.jsonl" ] || { echo "transform_sft.sh: run the broad step first" >&2; exit 2; }
-    more_rows wide 13 -mix -wide-mix
+    more_rows wide 13 -mix -wide-mix local
     ;;
-  lora-hi|full|mix|mix-wide)
+  round2)
+    d=$root/data
+    [ -f "$d/sft-wide-mix.jsonl" ] && [ -f "$root/mix-wide/model.gguf" ] || { echo "transform_sft.sh: run the wide step and mix-wide first" >&2; exit 2; }
+    more_rows round2 14 -wide-mix -round2-mix "gguf:$root/mix-wide/model.gguf"
+    ;;
+  lora-hi|full|mix|mix-wide|mix-round2)
     out=$root/$step
     extra=(--learning-rate 1e-3)
     [ "$step" = full ] && extra=(--full --learning-rate 5e-5)
@@ -151,5 +163,5 @@ case $step in
     fi
     eval_all "$model" "$root/$name" "${@:3}"
     ;;
-  *) echo "transform_sft.sh: unknown step '$step'; use base, data, broad, wide, lora-hi, full, mix, mix-wide, NAME+dpo or all" >&2; exit 2 ;;
+  *) echo "transform_sft.sh: unknown step '$step'; use base, data, broad, wide, round2, lora-hi, full, mix, mix-wide, mix-round2, NAME+dpo or all" >&2; exit 2 ;;
 esac
