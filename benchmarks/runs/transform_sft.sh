@@ -33,6 +33,8 @@
 #            mix       LoRA SFT at 1e-3 for 3 epochs on the mixed rows (run broad first)
 #            mix-wide  the same on the wide-mix rows (run wide first)
 #            mix-round2  the same, from the base model, on the round2-mix rows (run round2 first)
+#            round2-sft  the same from the mix-wide model, on the round2 step's rows only (run
+#                      round2 first): the loop's second round trains the first round's model
 #            NAME+dpo  DPO at 3e-4 for 1 epoch from NAME's model on the pairs NAME's rows came with
 #                      (run NAME first)
 #          then compare: adhere report runs/tsft/base/ifeval runs/tsft/NAME/ifeval
@@ -43,7 +45,7 @@
 # PHRASING=varied words the training prompts' instructions with adhere synth --phrasing varied (the
 # same tasks and constraints) and puts every step under runs/tsft-varied; the probes stay canonical.
 set -euo pipefail
-step=${1:?usage: bash benchmarks/runs/transform_sft.sh base|data|broad|wide|round2|lora-hi|full|mix|mix-wide|mix-round2|NAME+dpo|all}
+step=${1:?usage: bash benchmarks/runs/transform_sft.sh base|data|broad|wide|round2|lora-hi|full|mix|mix-wide|mix-round2|round2-sft|NAME+dpo|all}
 source benchmarks/runs/common.sh
 phrasing=${PHRASING:-canonical}
 case $phrasing in
@@ -68,6 +70,7 @@ rows_of() {
   case $1 in
     mix-wide*) need=wide suffix=-wide-mix ;;
     mix-round2*) need=round2 suffix=-round2-mix ;;
+    round2-sft*) need=round2 suffix=-round2 ;;
     mix*) need=broad suffix=-mix ;;
     *) need=data suffix= ;;
   esac
@@ -127,15 +130,20 @@ case $step in
     [ -f "$d/sft-wide-mix.jsonl" ] && [ -f "$root/mix-wide/model.gguf" ] || { echo "transform_sft.sh: run the wide step and mix-wide first" >&2; exit 2; }
     more_rows round2 14 -wide-mix -round2-mix "gguf:$root/mix-wide/model.gguf"
     ;;
-  lora-hi|full|mix|mix-wide|mix-round2)
+  lora-hi|full|mix|mix-wide|mix-round2|round2-sft)
     out=$root/$step
     extra=(--learning-rate 1e-3)
+    from=local
     [ "$step" = full ] && extra=(--full --learning-rate 5e-5)
+    if [ "$step" = round2-sft ]; then
+      [ -f "$root/mix-wide/model.gguf" ] || { echo "transform_sft.sh: run mix-wide first" >&2; exit 2; }
+      from=gguf:$root/mix-wide/model.gguf
+    fi
     rows_of "$step"
     rows=$root/data/sft$suffix.jsonl
     [ -f "$rows" ] || { echo "transform_sft.sh: run the $need step first" >&2; exit 2; }
     [ -f "$out/model.gguf" ] || {
-      $adhere train sft "$rows" --model local --out "$out/train" --epochs 3 --max-length 768 \
+      $adhere train sft "$rows" --model "$from" --out "$out/train" --epochs 3 --max-length 768 \
         --save-steps 25 "${extra[@]}"
       $adhere export "$out/train" --out "$out/model.gguf" --type q8_0
     }
@@ -163,5 +171,5 @@ case $step in
     fi
     eval_all "$model" "$root/$name" "${@:3}"
     ;;
-  *) echo "transform_sft.sh: unknown step '$step'; use base, data, broad, wide, round2, lora-hi, full, mix, mix-wide, mix-round2, NAME+dpo or all" >&2; exit 2 ;;
+  *) echo "transform_sft.sh: unknown step '$step'; use base, data, broad, wide, round2, lora-hi, full, mix, mix-wide, mix-round2, round2-sft, NAME+dpo or all" >&2; exit 2 ;;
 esac
