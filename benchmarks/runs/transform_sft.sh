@@ -64,6 +64,12 @@ evaluate() {
       --out "$2/probe-${id#*:}" "${cache[@]}"
   done
 }
+# trained NAME: model=gguf:PATH of configuration NAME's exported model, or stop if NAME has not been
+# trained yet.
+trained() {
+  [ -f "$root/$1/model.gguf" ] || { echo "transform_sft.sh: run '$1' first" >&2; exit 2; }
+  model=gguf:$root/$1/model.gguf
+}
 # rows_of NAME: the rows configuration NAME trains on: data/sft$suffix.jsonl and
 # data/pairs$suffix.jsonl, made by the step $need.
 rows_of() {
@@ -127,8 +133,9 @@ case $step in
     ;;
   round2)
     d=$root/data
-    [ -f "$d/sft-wide-mix.jsonl" ] && [ -f "$root/mix-wide/model.gguf" ] || { echo "transform_sft.sh: run the wide step and mix-wide first" >&2; exit 2; }
-    more_rows round2 14 -wide-mix -round2-mix "gguf:$root/mix-wide/model.gguf"
+    [ -f "$d/sft-wide-mix.jsonl" ] || { echo "transform_sft.sh: run the wide step first" >&2; exit 2; }
+    trained mix-wide
+    more_rows round2 14 -wide-mix -round2-mix "$model"
     ;;
   lora-hi|full|mix|mix-wide|mix-round2|round2-sft)
     out=$root/$step
@@ -136,8 +143,8 @@ case $step in
     from=local
     [ "$step" = full ] && extra=(--full --learning-rate 5e-5)
     if [ "$step" = round2-sft ]; then
-      [ -f "$root/mix-wide/model.gguf" ] || { echo "transform_sft.sh: run mix-wide first" >&2; exit 2; }
-      from=gguf:$root/mix-wide/model.gguf
+      trained mix-wide
+      from=$model
     fi
     rows_of "$step"
     rows=$root/data/sft$suffix.jsonl
@@ -150,13 +157,12 @@ case $step in
     evaluate "gguf:$out/model.gguf" "$out"
     ;;
   *+dpo)
-    from=$root/${step%+dpo}
     out=$root/$step
     rows_of "${step%+dpo}"
     pairs=$root/data/pairs$suffix.jsonl
-    [ -f "$from/model.gguf" ] || { echo "transform_sft.sh: run '${step%+dpo}' first" >&2; exit 2; }
+    trained "${step%+dpo}"
     [ -f "$out/model.gguf" ] || {
-      $adhere train dpo "$pairs" --model "gguf:$from/model.gguf" --out "$out/train" \
+      $adhere train dpo "$pairs" --model "$model" --out "$out/train" \
         --learning-rate 3e-4 --epochs 1 --max-length 768 --save-steps 25
       $adhere export "$out/train" --out "$out/model.gguf" --type q8_0
     }
@@ -165,10 +171,7 @@ case $step in
   all)
     name=${2:?usage: bash benchmarks/runs/transform_sft.sh all NAME ifeval|ifbench...}
     model=local
-    if [ "$name" != base ]; then
-      [ -f "$root/$name/model.gguf" ] || { echo "transform_sft.sh: run '$name' first" >&2; exit 2; }
-      model=gguf:$root/$name/model.gguf
-    fi
+    [ "$name" = base ] || trained "$name"
     eval_all "$model" "$root/$name" "${@:3}"
     ;;
   *) echo "transform_sft.sh: unknown step '$step'; use base, data, broad, wide, round2, lora-hi, full, mix, mix-wide, mix-round2, round2-sft, NAME+dpo or all" >&2; exit 2 ;;
