@@ -13,7 +13,7 @@ import pytest
 
 from adhere.errors import InputError
 from adhere.loop import Loop, LoopConfig
-from adhere.train.trainer import last_checkpoint
+from adhere.train.trainer import _complete, last_checkpoint
 from tests.conftest import IFBENCH, IFEVAL, read_jsonl
 
 pytest.importorskip("trl")
@@ -23,7 +23,7 @@ pytest.importorskip("llama_cpp")
 def loop_command(out, cache, **changes):
     settings = {
         "--prompts": "16", "--strategy": "best-of-n:2", "--max-tokens": "48", "--eval-limit": "3",
-        "--max-steps": "3", "--save-steps": "1", "--batch-size": "1",
+        "--max-steps": "8", "--save-steps": "1", "--batch-size": "1",
         "--keep-cut-off": None,  # at 48 tokens nearly every answer is cut off
         "--ifeval-data": str(IFEVAL / "input_data.jsonl"), "--ifbench-data": str(IFBENCH / "IFBench_test.jsonl"),
         **changes,
@@ -36,14 +36,21 @@ def test_a_loop_killed_while_training_resumes_and_reports(tmp_path):
     out, cache = tmp_path / "loop", tmp_path / "cache.sqlite"
     command = loop_command(out, cache)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    second = out / "round-1" / "train-sft" / "checkpoint-2"
+    training = out / "round-1" / "train-sft"
     deadline = time.monotonic() + 600
-    while not second.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while not (training / "checkpoint-2").exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # Frozen first, then looked at, then killed: on a busy machine the loop can run on between
+    # seeing checkpoint-2 and the kill (once it finished training in that gap, so the resumed run
+    # rightly trained nothing and reported resumed_from_step 0). What it had saved is read while it
+    # cannot change, and the resumed run must start from exactly that.
+    os.kill(process.pid, signal.SIGSTOP)
     assert process.poll() is None, "the loop ended before it could be killed while training"
+    assert not (training / "result.json").exists(), "training finished before the kill; raise --max-steps"
+    saved = [int(c.name.rsplit("-", 1)[1]) for c in training.glob("checkpoint-*") if _complete(c / "trainer_state.json")]
     os.kill(process.pid, signal.SIGKILL)  # as an out-of-memory kill would: no clean-up runs
     process.wait()
-    assert not (out / "loop.json").exists()
+    assert not (out / "loop.json").exists() and saved
 
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -53,8 +60,8 @@ def test_a_loop_killed_while_training_resumes_and_reports(tmp_path):
     finished = [row["stage"] for row in attempts if row["finished"]]
     # Every stage finished exactly once: nothing before the kill was done again.
     assert sorted(finished) == sorted(set(finished)) and len(finished) == 9
-    training = json.loads((out / "round-1" / "train-sft" / "result.json").read_text())
-    assert training["steps"] == 3 and training["resumed_from_step"] in (1, 2)
+    result = json.loads((training / "result.json").read_text())
+    assert result["steps"] == 8 and result["resumed_from_step"] == max(saved)
     logged = [row["step"] for row in read_jsonl(out / "round-1" / "train-sft" / "log.jsonl") if "loss" in row]
     assert logged == sorted(set(logged))
     samples = read_jsonl(out / "round-1" / "samples" / "responses.jsonl")

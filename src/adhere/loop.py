@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from adhere.errors import AdhereError, InputError
-from adhere.jsonl import write_json
+from adhere.jsonl import atomic_write, split_lines, write_json
+from adhere.lock import LOCK_NAME
 
 TRAIN_KINDS = ("sft", "dpo", "sft+dpo")
 BENCHMARKS = ("ifeval", "ifbench")
@@ -200,7 +201,7 @@ class Loop:
             if changed:
                 raise InputError(f"{self.out} holds a loop with other settings ({', '.join(changed)}); "
                                  "rerun it with the same ones (more --rounds may be added) or use a new --out")  # fmt: skip
-        elif self.out.exists() and any(self.out.iterdir()):
+        elif self.out.exists() and any(p.name != LOCK_NAME for p in self.out.iterdir()):
             raise InputError(f"{self.out} is not empty and holds no adhere loop; use a new --out")
         self.out.mkdir(parents=True, exist_ok=True)
         write_json(saved, dataclasses.asdict(self.config))
@@ -228,10 +229,12 @@ class Loop:
         totals: dict[str, float] = {}
         path = self.out / "stages.jsonl"
         if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
+            for line in split_lines(path.read_text(encoding="utf-8")):
+                try:
                     row = json.loads(line)
-                    totals[row["stage"]] = round(totals.get(row["stage"], 0.0) + row["seconds"], 1)
+                except ValueError:  # a line torn by a kill
+                    continue
+                totals[row["stage"]] = round(totals.get(row["stage"], 0.0) + row["seconds"], 1)
         return totals
 
     # -- stages --------------------------------------------------------------------------------
@@ -297,13 +300,13 @@ class Loop:
         from adhere.synth.decontaminate import NgramIndex
 
         tasks = {}
-        for line in (folder / "prompts.jsonl").read_text(encoding="utf-8").splitlines():
+        for line in split_lines((folder / "prompts.jsonl").read_text(encoding="utf-8")):
             row = json.loads(line)
             tasks[json.dumps(row["key"])] = (row.get("source") or {}).get("task") or row["prompt"]
         index = NgramIndex(self._evaluation_prompts(), self.config.ngram)
         checked = hits = 0
         for file in ("sft.jsonl", "pairs.jsonl"):
-            for line in (folder / file).read_text(encoding="utf-8").splitlines():
+            for line in split_lines((folder / file).read_text(encoding="utf-8")):
                 key = json.dumps(json.loads(line)["provenance"]["key"])
                 checked += 1
                 hits += index.hit(tasks[key]) is not None
@@ -355,12 +358,15 @@ class Loop:
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        self._open()
-        self._evaluate("base", self.config.model)
-        model = self.config.model
-        for round_ in range(1, self.config.rounds + 1):
-            model = self._round(round_, model)
-        return self.report()
+        from adhere.lock import locked
+
+        with locked(self.out, "loop"):  # one loop at a time writes its folder
+            self._open()
+            self._evaluate("base", self.config.model)
+            model = self.config.model
+            for round_ in range(1, self.config.rounds + 1):
+                model = self._round(round_, model)
+            return self.report()
 
     def report(self) -> dict[str, Any]:
         """``loop.json``, ``report-<benchmark>.html`` and ``report.html`` from what the run holds."""
@@ -377,7 +383,8 @@ class Loop:
                 run.name = name
                 runs.append(run)
             report = build_report(runs)
-            (self.out / f"report-{benchmark}.html").write_text(render_html(report), encoding="utf-8")
+            with atomic_write(self.out / f"report-{benchmark}.html") as handle:
+                handle.write(render_html(report))
             summary["benchmarks"][benchmark] = {
                 "headline": HEADLINE[benchmark],
                 "runs": [{key: run[key] for key in ("name", "prompts", "accuracy", "confidence_intervals")}
@@ -393,7 +400,8 @@ class Loop:
         summary["seconds"] = self.stage_seconds()
         summary["total_seconds"] = round(sum(summary["seconds"].values()), 1)
         write_json(self.out / "loop.json", summary)
-        (self.out / "report.html").write_text(render_loop_html(summary), encoding="utf-8")
+        with atomic_write(self.out / "report.html") as handle:
+            handle.write(render_loop_html(summary))
         return summary
 
     def _stages(self) -> dict[str, Any]:

@@ -178,16 +178,17 @@ def test_a_run_resumed_on_another_runtime_keeps_its_answers_and_lists_the_runtim
     config = {"benchmark": "ifeval", "model": "local", "generation": {"max_tokens": 8}}
     run = RunDir(tmp_path / "run")
     run.start({**config, "runtime": first})
-    run.close()
+    run.release()
     # Nothing written yet: the first runtime answered nothing, so it is not listed.
     again = RunDir(tmp_path / "run")
     again.start({**config, "runtime": first})
     again.append({"key": 1, "sample": 0, "response": "hi", "error": None})
-    again.close()
+    again.release()
     resumed = RunDir(tmp_path / "run")
     resumed.start({**config, "runtime": second})
     assert resumed.earlier_runtimes == [first]
     assert resumed.finished()[(1, 0)]["response"] == "hi"
+    resumed.release()
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["runtime"] == second and saved["earlier_runtimes"] == [first]
     # Resumed again on the second runtime: the first stays listed, once.

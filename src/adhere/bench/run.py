@@ -1,7 +1,9 @@
 """A run directory: its config, its append-only responses, resumable after any interruption.
 
 ``config.json`` is written first and holds everything needed to reproduce the run; a rerun with
-other settings into the same folder is refused. ``responses.jsonl`` gets one line per finished
+other settings into the same folder is refused. One process at a time writes a run directory: it
+holds the folder's lock (``adhere.lock``) from the settings check to its last file, so two runs
+started together on one folder never mix (the second is refused at once). ``responses.jsonl`` gets one line per finished
 (key, sample), flushed as soon as it exists, so a killed run loses at most the line being
 written; a torn last line is cut off when the run resumes. When generation ends the file is
 rewritten (atomically) in prompt order with exactly one row per (key, sample).
@@ -9,13 +11,15 @@ rewritten (atomically) in prompt order with exactly one row per (key, sample).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from adhere.errors import InputError
-from adhere.jsonl import atomic_write, write_json
+from adhere.jsonl import atomic_write, json_line, remove_stale_temporaries, write_json
+from adhere.lock import FolderLock
 
 #: Config fields that may change between a run and its resumption. A run resumed on another
 #: runtime (another llama.cpp build or CPU, another GPU) keeps the answers it has and lists the
@@ -58,16 +62,42 @@ class RunDir(RowSink):
         #: The other runtimes that wrote some of this run's answers (see ``start``).
         self.earlier_runtimes: list[dict[str, Any]] = []
         self.responses_path = self.path / "responses.jsonl"
-        self._sink: IO[str] | None = None
+        self._sink: int | None = None  # the responses file, opened for appending
+        self._size = 0
+        self._broken: OSError | None = None
+        self._lock = FolderLock(self.path)
+
+    def lock(self) -> None:
+        """Take the folder's lock (held until ``release``); refused at once if another process
+        holds it."""
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError(f"{self.path}: exists and is not a directory; choose another --out")
+        self._lock.acquire()
 
     def start(self, config: dict[str, Any]) -> None:
-        """Write ``config.json``, or check that an existing one describes the same run."""
-        self.path.mkdir(parents=True, exist_ok=True)
+        """Take the folder's lock (if not yet taken), then write ``config.json``, or check that an
+        existing one describes the same run. The lock is held until ``release``."""
+        self.lock()
+        try:
+            self._start(config)
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        """Close the responses file and let another process have the folder."""
+        self.close()
+        self._lock.release()
+
+    def _start(self, config: dict[str, Any]) -> None:
+        remove_stale_temporaries(self.path)
         if self.config_path.exists():
             try:
                 existing = json.loads(self.config_path.read_text(encoding="utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                raise InputError(f"{self.config_path}: unreadable; remove it or choose another --out") from None
+            except (ValueError, RecursionError):
+                existing = None
+            if not isinstance(existing, dict):
+                raise InputError(f"{self.config_path}: unreadable; remove it or choose another --out")
             differ = sorted(
                 k for k in set(existing) | set(config)
                 if k not in VOLATILE and existing.get(k) != config.get(k)
@@ -98,26 +128,47 @@ class RunDir(RowSink):
                 handle.truncate(end)
             data = data[:end]
         rows: dict[tuple[Any, int], dict[str, Any]] = {}
-        for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+        for number, line in enumerate(data.split(b"\n"), start=1):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(line.decode("utf-8"))
                 rows[(row["key"], row["sample"])] = row
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 raise InputError(f"{self.responses_path}:{number}: not a response row; remove the file to start over") from None
         return rows
 
     def append(self, row: dict[str, Any]) -> None:
+        """Append one row as one whole line. A write that fails (a full disk) is undone to the
+        last whole line and raised; the file then takes no more rows in this run, so it never
+        holds a torn line between whole ones."""
+        if self._broken is not None:
+            raise self._broken
+        data = json_line(row).encode("utf-8")
         if self._sink is None:
-            self._sink = open(self.responses_path, "a", encoding="utf-8")
-        self._sink.write(json.dumps(row, ensure_ascii=False) + "\n")
-        self._sink.flush()
+            self._sink = os.open(self.responses_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            self._size = os.fstat(self._sink).st_size
+        try:
+            written = 0
+            while written < len(data):
+                written += os.write(self._sink, data[written:])
+        except OSError as error:
+            error.filename = error.filename or str(self.responses_path)
+            self._broken = error
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._sink, self._size)
+            raise
+        self._size += len(data)
 
     def close(self) -> None:
         if self._sink is not None:
-            self._sink.close()
+            os.close(self._sink)
             self._sink = None
+
+    def discard_scores(self) -> None:
+        """Remove verdicts and summary written from an earlier state of the responses."""
+        for name in ("verdicts.jsonl", "summary.json"):
+            (self.path / name).unlink(missing_ok=True)
 
     def compact(self, order: list[tuple[Any, int]]) -> list[dict[str, Any]]:
         """Rewrite responses.jsonl in prompt order, one row per (key, sample); return the rows."""
@@ -126,5 +177,5 @@ class RunDir(RowSink):
         ordered = [rows[pair] for pair in order if pair in rows]
         with atomic_write(self.responses_path) as handle:
             for row in ordered:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                handle.write(json_line(row))
         return ordered

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from adhere.errors import InputError, MissingExtraError, first_line
-from adhere.jsonl import write_json
+from adhere.jsonl import split_lines, write_json
+from adhere.lock import LOCK_NAME, locked
 from adhere.train.data import load_rows
 
 INSTALL_HINT = "pip install 'adhere[train]' (and a torch build for your hardware, e.g. torch==2.13.0 on CPU)"
@@ -160,8 +161,8 @@ def _log_callback(path: Path, resumed_step: int) -> Any:
 
     # A resumed run repeats the steps after its checkpoint: their old rows go.
     if path.exists():
-        rows = [line for line in path.read_text(encoding="utf-8").splitlines()
-                if line.strip() and json.loads(line).get("step", 0) <= resumed_step]  # fmt: skip
+        rows = [line for line in split_lines(path.read_text(encoding="utf-8"))
+                if json.loads(line).get("step", 0) <= resumed_step]  # fmt: skip
         path.write_text("".join(f"{line}\n" for line in rows), encoding="utf-8")
 
     class JsonlLog(TrainerCallback):
@@ -175,9 +176,15 @@ def _log_callback(path: Path, resumed_step: int) -> Any:
 
 
 def train(config: TrainConfig) -> dict[str, Any]:
-    """Train (resuming from the last checkpoint in ``config.out``); returns the result summary."""
+    """Train (resuming from the last checkpoint in ``config.out``); returns the result summary.
+    One process at a time trains into a folder: a second is refused at once."""
     trl = _imports()
     rows = load_rows(config.data, config.kind)
+    with locked(config.out, "training"):
+        return _train(config, trl, rows)
+
+
+def _train(config: TrainConfig, trl: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
     out = Path(config.out)
     saved = out / "train_config.json"
     if saved.exists():
@@ -187,7 +194,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         changed = sorted(k for k in now if before.get(k, defaults.get(k)) != now[k])
         if changed:
             raise InputError(f"{out} holds a training run with other settings ({', '.join(changed)}); use a new --out")
-    elif out.exists() and any(out.iterdir()):
+    elif out.exists() and any(p.name != LOCK_NAME for p in out.iterdir()):
         raise InputError(f"{out} is not empty and holds no adhere training run; use a new --out")
     out.mkdir(parents=True, exist_ok=True)
     write_json(saved, {**dataclasses.asdict(config), **config.resumable_fields()})
@@ -250,10 +257,19 @@ def last_checkpoint(out: Path) -> Path | None:
         if folder.is_dir() and step.isdigit():
             steps[int(step)] = folder
     for step in sorted(steps, reverse=True):
-        if (steps[step] / "trainer_state.json").exists():
+        if _complete(steps[step] / "trainer_state.json"):
             return steps[step]
         shutil.rmtree(steps[step])
     return None
+
+
+def _complete(state: Path) -> bool:
+    # transformers writes trainer_state.json in place, not atomically: a kill while it is being
+    # written leaves a cut-off file, which would make the resumed run fail to read it.
+    try:
+        return isinstance(json.loads(state.read_text(encoding="utf-8")), dict)
+    except (OSError, ValueError):
+        return False
 
 
 def _bf16() -> bool:
