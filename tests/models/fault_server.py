@@ -5,7 +5,9 @@ re-read at every request (a changed list starts over from its first action). Eac
 /v1/chat/completions takes the next action (the last one repeats): ``{"status": 200}`` answers
 normally (echoing the last user message), ``{"status": 500}`` / ``{"status": 429, "retry_after":
 "1"}`` fail, ``{"sleep": 2}`` answers after a delay, ``{"drop": true}`` closes the connection
-without answering. Every request is appended to LOG_FILE.
+without answering, ``{"raw": TEXT}`` answers 200 with TEXT as the body (any JSON shape, or
+none), ``{"status": 401, "echo_auth": true}`` fails with the request's Authorization header in its
+error text (as some servers do). Every request is appended to LOG_FILE.
 """
 
 from __future__ import annotations
@@ -61,10 +63,21 @@ class Handler(BaseHTTPRequestHandler):
             return
         if "sleep" in action:
             time.sleep(action["sleep"])
+        if "raw" in action:
+            body = action["raw"].encode("utf-8", "surrogatepass")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         status = action.get("status", 200)
         if status != 200:
             headers = {"Retry-After": action["retry_after"]} if "retry_after" in action else {}
-            self._send(status, {"error": {"message": f"planned failure {status}"}}, headers)
+            message = f"planned failure {status}"
+            if action.get("echo_auth"):
+                message += f"; you sent {self.headers.get('Authorization')}"
+            self._send(status, {"error": {"message": message}}, headers)
             return
         content = "echo: " + request["messages"][-1]["content"]
         self._send(200, {

@@ -33,13 +33,61 @@ class ModelUnavailableError(AdhereError):
 
 @dataclasses.dataclass(frozen=True)
 class Completion:
-    """One response and what it cost."""
+    """One response and what it cost.
+
+    Made valid whatever a backend hands it (a server's JSON can hold anything): ``text`` must be
+    a string (anything else is a failed call, never cached or scored), with lone surrogates
+    (a ``"\\ud83d"`` escape without its pair) replaced by U+FFFD as a UTF-8 decoder would; token
+    counts that are not non-negative integers are unknown (None); a finish reason that is not a
+    string is unknown.
+    """
 
     text: str
     finish_reason: str | None
     prompt_tokens: int | None
     completion_tokens: int | None
     latency_s: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, str):
+            raise ModelCallError(f"the model's answer is not text (got {type(self.text).__name__})")
+        set_ = object.__setattr__  # frozen: the checked values are set once, here
+        set_(self, "text", clean_text(self.text))
+        finish = self.finish_reason
+        set_(self, "finish_reason", clean_text(finish)[:100] if isinstance(finish, str) else None)
+        set_(self, "prompt_tokens", _count(self.prompt_tokens))
+        set_(self, "completion_tokens", _count(self.completion_tokens))
+        latency = self.latency_s
+        ok = isinstance(latency, (int, float)) and not isinstance(latency, bool) and latency >= 0
+        set_(self, "latency_s", float(latency) if ok and latency != float("inf") else 0.0)
+
+    @classmethod
+    def from_record(cls, record: Any) -> Completion | None:
+        """A completion from its stored record (the cache's), or None if the record is not one."""
+        if not isinstance(record, dict):
+            return None
+        try:
+            return cls(**{f.name: record.get(f.name) for f in dataclasses.fields(cls)})
+        except ModelCallError:
+            return None
+
+
+def clean_text(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD (a surrogate pair given as two
+    characters becomes the one character it encodes): what a UTF-8 decoder makes of it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, int) and 0 <= value < 2**53 else None
 
 
 def settle(future: Any, result: Any) -> None:

@@ -19,6 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from adhere.jsonl import json_text
+from adhere.models.base import Completion, ModelCallError
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
     key TEXT PRIMARY KEY,
@@ -42,7 +45,9 @@ def cache_key(model: dict[str, Any], messages: list[dict[str, str]], config: dic
     """sha256 of the canonical JSON of everything that determines a response."""
     payload = {"model": model, "messages": messages, "config": config, "sample": sample}
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    # surrogatepass: a prompt may hold a lone surrogate (a JSON "\\ud83d" escape); valid text
+    # hashes exactly as UTF-8, so existing keys stay the same.
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 async def cached_complete(
@@ -62,11 +67,15 @@ async def cached_complete(
     """
     key_config = {k: v for k, v in config.to_dict().items() if k != "samples"}
     key = cache_key(backend.identity(), messages, key_config, sample)
-    record = cache.get(key) if cache is not None else None
-    if record is not None:
-        return record, True
+    # A stored record that is not a valid completion (written by an older adhere that cached
+    # whatever a server sent) is a miss, and is replaced.
+    stored = Completion.from_record(cache.get(key)) if cache is not None else None
+    if stored is not None:
+        return dataclasses.asdict(stored), True
     async with gate if gate is not None else contextlib.nullcontext():
         completion = await backend.complete(messages, config, sample)
+    if not isinstance(completion, Completion):  # a third-party backend's bug; never cached
+        raise ModelCallError(f"{backend.name} returned {type(completion).__name__}, not a Completion")
     record = dataclasses.asdict(completion)
     if cache is not None:
         cache.put(key, backend.name, record)
@@ -94,15 +103,21 @@ class ResponseCache:
             db.close()
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """The record stored under ``key``; None if there is none or it is not readable JSON."""
         with self._connect() as db:
             row = db.execute("SELECT record FROM responses WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        if row is None:
+            return None
+        try:
+            return json.loads(row[0])
+        except (TypeError, ValueError, RecursionError):
+            return None
 
     def put(self, key: str, model: str, record: dict[str, Any]) -> None:
         with self._connect() as db:
             db.execute(
                 "INSERT OR REPLACE INTO responses (key, model, created, record) VALUES (?, ?, ?, ?)",
-                (key, model, time.time(), json.dumps(record, ensure_ascii=False)),
+                (key, model, time.time(), json_text(record)),
             )
 
     def info(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import asyncio
 import email.utils
 import os
 import random
+import re
 import time
 from typing import Any
 from urllib.parse import urlparse
@@ -23,6 +24,7 @@ from adhere.models.base import (
     ModelCallError,
     ModelUnavailableError,
     backend,
+    clean_text,
 )
 from adhere.models.config import GenerationConfig
 
@@ -68,7 +70,7 @@ class OpenAIBackend:
         base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         parsed = urlparse(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise InputError(f"--base-url {base_url!r} is not an http(s) URL, e.g. http://127.0.0.1:8000/v1")
+            raise InputError(f"--base-url {redact_url(base_url)!r} is not an http(s) URL, e.g. http://127.0.0.1:8000/v1")
         for name, value in (("timeout", timeout), ("concurrency", concurrency)):
             if value <= 0:
                 raise InputError(f"openai backend: {name} must be positive, got {value}")
@@ -77,6 +79,8 @@ class OpenAIBackend:
         self.name = f"openai:{model}"
         self.model = model
         self.base_url = base_url
+        #: The URL as messages and records show it (no password, no credential in its query).
+        self.shown_url = redact_url(base_url)
         self.api_key_env = api_key_env
         self.timeout = timeout
         self.max_retries = max_retries
@@ -90,7 +94,7 @@ class OpenAIBackend:
         self._jitter = random.Random()  # jitter needs no reproducibility; never the global RNG
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": "openai", "model": self.model, "base_url": self.base_url}
+        return {"backend": "openai", "model": self.model, "base_url": redact_url(self.base_url)}
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
@@ -118,15 +122,15 @@ class OpenAIBackend:
             response = await client.get(f"{self.base_url}/models", headers=self._headers())
         except httpx.TimeoutException:
             raise ModelUnavailableError(
-                f"cannot reach {self.base_url}: no answer within {self.timeout:g}s"
+                f"cannot reach {self.shown_url}: no answer within {self.timeout:g}s"
             ) from None
         except httpx.TransportError as error:
             raise ModelUnavailableError(
-                f"cannot reach {self.base_url}: {_describe(error)}; is the server running?"
+                f"cannot reach {self.shown_url}: {redact(_describe(error), self._api_key)}; is the server running?"
             ) from None
         if response.status_code in (401, 403):
             raise ModelUnavailableError(
-                f"{self.base_url} refused the request (HTTP {response.status_code}); "
+                f"{self.shown_url} refused the request (HTTP {response.status_code}); "
                 f"set the API key in ${self.api_key_env}"
             )
 
@@ -161,19 +165,19 @@ class OpenAIBackend:
             except httpx.TimeoutException:
                 problem = f"no answer within {self.timeout:g}s"
             except httpx.TransportError as error:
-                problem = f"connection error ({_describe(error)})"
+                problem = f"connection error ({redact(_describe(error), self._api_key)})"
             else:
                 latency = time.perf_counter() - start
                 if response.status_code == 200:
-                    return _completion(response, latency)
-                problem = f"HTTP {response.status_code}: {_snippet(response)}"
+                    return _completion(response, latency, self._api_key)
+                problem = f"HTTP {response.status_code}: {_snippet(response, self._api_key)}"
                 if response.status_code != 429 and response.status_code < 500:
-                    raise ModelCallError(f"{self.base_url}: {problem}")
+                    raise ModelCallError(f"{self.shown_url}: {problem}")
                 wait = _retry_after(response.headers.get("Retry-After"))
                 if wait is not None:
                     wait = min(wait, self.max_retry_after)
             if attempt == attempts - 1:
-                raise ModelCallError(f"{self.base_url}: {problem}; gave up after {attempts} attempts")
+                raise ModelCallError(f"{self.shown_url}: {problem}; gave up after {attempts} attempts")
             if wait is None:
                 ceiling = min(self.backoff_max, self.backoff_base * 2**attempt)
                 wait = self._jitter.uniform(ceiling / 2, ceiling)
@@ -190,19 +194,84 @@ def _describe(error: Exception) -> str:
     return str(error) or type(error).__name__
 
 
-def _snippet(response) -> str:
-    text = response.text.strip().replace("\n", " ")
-    return text[:200] or response.reason_phrase
+#: What a secret looks like in a server's error text: a bearer token, an OpenAI-style key.
+_SECRET = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+|\b(sk|rk|pk)-[A-Za-z0-9_\-]{8,}")
 
 
-def _completion(response, latency: float) -> Completion:
+def redact(text: str, *secrets: str | None) -> str:
+    """``text`` without the given secrets, bearer tokens or API-key-shaped words (a server may
+    echo the request's key in its error; that text goes into run files and reports)."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return _SECRET.sub(lambda m: f"{m.group(1)}***" if m.group(1) else "***", text)
+
+
+#: Query parameters of a base URL whose value is a credential.
+_SECRET_PARAMS = ("key", "token", "secret", "password", "sig", "auth")
+
+
+def redact_url(url: str) -> str:
+    """``url`` as it may be recorded: no password in it, no credential-like query value."""
+    parsed = urlparse(url)
+    netloc = parsed.netloc
+    if parsed.password is not None:
+        user = parsed.username or ""
+        host = netloc.rpartition("@")[2]
+        netloc = f"{user}:***@{host}"
+    query = parsed.query
+    if query:
+        parts = []
+        for part in query.split("&"):
+            name, sep, value = part.partition("=")
+            if sep and any(word in name.lower() for word in _SECRET_PARAMS):
+                value = "***"
+            parts.append(f"{name}{sep}{value}")
+        query = "&".join(parts)
+    return parsed._replace(netloc=netloc, query=query).geturl()
+
+
+def _snippet(response, *secrets: str | None) -> str:
+    try:
+        text = response.text
+    except (UnicodeDecodeError, LookupError):
+        text = response.content.decode("utf-8", "replace")
+    text = redact(" ".join(text.split()), *secrets)
+    return clean_text(text[:200]) or response.reason_phrase
+
+
+def _content(message: Any) -> str:
+    """The answer's text: a string, null (no text), or a list of content parts whose text
+    parts are joined (the shape some servers give multimodal models' answers)."""
+    content = message.get("content") if isinstance(message, dict) else None
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            else:
+                raise ValueError("a content part without text")
+        return "".join(texts)
+    raise ValueError(f"content is {type(content).__name__}")
+
+
+def _completion(response, latency: float, *secrets: str | None) -> Completion:
     try:
         data = response.json()
         choice = data["choices"][0]
-        text = choice["message"]["content"] or ""
-        usage = data.get("usage") or {}
-    except (ValueError, KeyError, IndexError, TypeError):
-        raise ModelCallError(f"malformed completion response: {_snippet(response)}") from None
+        if not isinstance(choice, dict) or not isinstance(choice.get("message"), dict):
+            raise ValueError("no message")
+        text = _content(choice["message"])
+        usage = data.get("usage")
+        usage = usage if isinstance(usage, dict) else {}
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
+        raise ModelCallError(f"malformed completion response: {_snippet(response, *secrets)}") from None
     return Completion(
         text=text,
         finish_reason=choice.get("finish_reason"),
