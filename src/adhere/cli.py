@@ -43,8 +43,17 @@ def _training_options(command: argparse.ArgumentParser, *, epochs: float, max_le
     command.add_argument("--save-steps", type=int, default=save_steps, help=f"checkpoint interval (default {save_steps})")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse without abbreviations: ``--n 20`` must not silently mean ``--ngram 20``. Every
+    subcommand's parser is one too (subparsers are made of the parent's class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="adhere", description="Measure and improve how well language models follow instructions."
     )
     parser.add_argument("--version", action="version", version=f"adhere {__version__}")
@@ -114,6 +123,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--build-seed", type=int, default=0, help="multiturn: seed of the conversations")
     evaluate.add_argument("--cache", help="response cache file (default: ~/.cache/adhere/cache.sqlite)")
     evaluate.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    evaluate.add_argument("--max-failures", type=int, default=0, metavar="N",
+                          help="model calls that may fail (after retries) with the run still scored; their prompts "
+                          "count as not followed (default 0: any failed call fails the run, its answers kept)")  # fmt: skip
     _executor_options(evaluate)
 
     cache = commands.add_parser("cache", help="inspect or clear the response cache")
@@ -369,6 +381,7 @@ def _eval(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
+    from adhere.bench.failures import FailurePolicy
     from adhere.bench.generate import EvalOptions, run_eval
     from adhere.models.base import parse_spec
     from adhere.models.cache import ResponseCache
@@ -424,6 +437,7 @@ def _eval(args: argparse.Namespace) -> int:
         from adhere.errors import InputError
 
         raise InputError("--executor ray runs ifeval and ifbench so far; run multiturn with the local executor")
+    failures = FailurePolicy(max_failures=args.max_failures)
     executor = _executor(args)
     console, err = Console(), Console(stderr=True)
     with generation_bar(err, out, "generating") as (progress, on_start):
@@ -433,10 +447,11 @@ def _eval(args: argparse.Namespace) -> int:
             spec = ConversationSpec(conversations=args.conversations, turns=args.turns, seed=args.build_seed)
             block, summary = run_multiturn(
                 spec, args.model, generation, backend_options, out,
-                cache=cache, progress=progress, on_start=on_start,
+                cache=cache, progress=progress, on_start=on_start, failures=failures,
             )  # fmt: skip
         else:
-            summary = run_eval(options, out, cache=cache, progress=progress, on_start=on_start, executor=executor)
+            summary = run_eval(options, out, cache=cache, progress=progress, on_start=on_start, executor=executor,
+                               failures=failures)  # fmt: skip
     if args.benchmark == "multiturn":
         from adhere.report.terminal import print_multiturn
 
@@ -733,6 +748,19 @@ def _constraints(args: argparse.Namespace) -> int:
     return 0
 
 
+def describe_os_error(error: OSError) -> str:
+    """One line for an operating-system error: what failed, where, and what to do."""
+    import errno
+
+    where = f"{error.filename}: " if error.filename else ""
+    reason = error.strerror or str(error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{where}{reason}; free some space and rerun the same command (what was written is kept)"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{where}{reason}; choose a folder you can write to"
+    return f"{where}{reason}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "train": _train, "export": _export, "loop": _loop, "constraints": _constraints}
@@ -741,6 +769,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AdhereError as error:
         print(f"adhere: error: {error}", file=sys.stderr)
         return error.exit_code
+    except OSError as error:
+        # A full disk, a read-only folder, a missing permission: the machine's problem, in one
+        # line. Every file adhere writes is written atomically or appended line by line, so
+        # what was written before is intact, and a rerun resumes.
+        print(f"adhere: error: {describe_os_error(error)}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        if type(error).__module__ == "sqlite3":  # the response cache: a full disk, a locked or broken file
+            print(f"adhere: error: response cache: {error}; free space or pass --cache FILE / --no-cache, "
+                  "then rerun the same command", file=sys.stderr)  # fmt: skip
+            return 1
+        raise
     except KeyboardInterrupt:
         if args.command == "eval":
             print("adhere: interrupted; rerun the same command to resume", file=sys.stderr)

@@ -171,3 +171,12 @@ def test_constraints_command_lists_every_id():
     result = adhere("constraints")
     assert result.returncode == 0
     assert "punctuation:no_comma" in result.stdout and "keywords:frequency" in result.stdout
+
+
+@pytest.mark.parametrize(("command", "abbreviation"), [("synth", "--n"), ("score", "--work"), ("eval", "--max-tok")])
+def test_flags_are_never_abbreviated(tmp_path, command, abbreviation):
+    """`adhere synth --n 20` once meant `--ngram 20` and wrote 1,000 prompts."""
+    args = {"synth": ["--out", tmp_path / "s.jsonl"], "score": [tmp_path / "r.jsonl"], "eval": ["ifeval"]}[command]
+    result = adhere(command, *args, abbreviation, "20")
+    assert result.returncode == 2 and f"unrecognized arguments: {abbreviation} 20" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -121,25 +121,52 @@ def test_a_killed_run_resumes_without_regenerating(tmp_path, prompts, env, sig):
         server.kill()
 
 
-def test_model_errors_are_recorded_and_retried_by_the_next_run(tmp_path, prompts, env):
+def test_failed_calls_fail_the_run_keep_its_answers_and_are_retried_by_the_next_run(tmp_path, prompts, env):
+    """A failed call is the run's failure, not the model's: exit 1, one line, the answers kept,
+    nothing scored (no 0% table from failures); the rerun asks again only for the failed ones."""
     server = FaultServer(tmp_path, [{"status": 200}] * 3 + [{"status": 400}] * 2 + [{"status": 200}])
     try:
         out = tmp_path / "run"
         first = subprocess.run(eval_args(server.url, prompts, out, "--concurrency", "1"), env=env, capture_output=True, text=True)
-        assert first.returncode == 0, first.stderr
+        assert first.returncode == 1, first.stderr
+        lines = first.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"2 of {N} model calls failed" in lines[0] and "HTTP 400" in lines[0]
+        assert "rerun the same command" in lines[0]
         rows = read_jsonl(out / "responses.jsonl")
         failed = [r for r in rows if r["error"]]
-        assert len(failed) == 2 and all("HTTP 400" in r["error"] for r in failed)
-        summary = json.loads((out / "summary.json").read_text())
-        assert sorted(summary["missing_responses"]) == sorted(r["key"] for r in failed)
-        verdict = next(v for v in read_jsonl(out / "verdicts.jsonl") if v["key"] == failed[0]["key"])
-        assert verdict["strict"]["reasons"][0].startswith("model error: ")
+        assert len(rows) == N and len(failed) == 2 and all("HTTP 400" in r["error"] for r in failed)
+        assert not (out / "summary.json").exists() and not (out / "verdicts.jsonl").exists()
 
         second = subprocess.run(eval_args(server.url, prompts, out, "--concurrency", "1"), env=env, capture_output=True, text=True)
         assert second.returncode == 0, second.stderr
         assert "resuming" in second.stderr
         check_complete(out)
         assert len(server.requests()) == N + 2  # only the two failures were asked again
+    finally:
+        server.kill()
+
+
+def test_an_error_budget_scores_the_failed_calls_as_not_followed(tmp_path, prompts, env):
+    server = FaultServer(tmp_path, [{"status": 200}] * 3 + [{"status": 400}] * 2 + [{"status": 200}])
+    try:
+        out = tmp_path / "run"
+        args = eval_args(server.url, prompts, out, "--concurrency", "1", "--max-failures", "2")
+        first = subprocess.run(args, env=env, capture_output=True, text=True)
+        assert first.returncode == 0, first.stderr
+        failed = [r for r in read_jsonl(out / "responses.jsonl") if r["error"]]
+        summary = json.loads((out / "summary.json").read_text())
+        assert sorted(summary["missing_responses"]) == sorted(r["key"] for r in failed)
+        assert summary["cost"]["failed_calls"] == 2
+        verdict = next(v for v in read_jsonl(out / "verdicts.jsonl") if v["key"] == failed[0]["key"])
+        assert verdict["strict"]["reasons"][0].startswith("model error: ")
+        report = subprocess.run([sys.executable, "-m", "adhere.cli", "report", str(out), "--out", str(tmp_path / "r.html")],
+                                env=env, capture_output=True, text=True)  # fmt: skip
+        assert report.returncode == 0, report.stderr
+        assert "2 failed model calls" in report.stderr or "2 failed model calls" in report.stdout
+        assert 'class="badge bad"' in (tmp_path / "r.html").read_text()
+        over = subprocess.run(eval_args(server.url, prompts, tmp_path / "strict", "--concurrency", "1", "--max-failures", "x"),
+                              env=env, capture_output=True, text=True)  # fmt: skip
+        assert over.returncode == 2 and not (tmp_path / "strict").exists()
     finally:
         server.kill()
 

@@ -17,8 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from adhere.bench.failures import Breaker, FailurePolicy, ModelCallsFailedError, check_calls
 from adhere.bench.items import Item, Pairing, constraints_of
-from adhere.bench.prompts import load_prompts
+from adhere.bench.prompts import locate_prompts
 from adhere.bench.run import RowSink, RunDir
 from adhere.bench.scoring import write_scores
 from adhere.errors import InputError
@@ -69,7 +70,23 @@ async def generate_rows(
     progress: Progress | None,
     strategy: Any = None,
     constraints: dict[Any, Any] | None = None,
+    breaker: Breaker | None = None,
 ) -> None:
+    """Answer each (prompt row, sample) of ``todo`` into ``run``. A failed call is recorded on its
+    row; when ``breaker`` trips, the calls still in flight are cancelled and no more start."""
+    breaker = breaker if breaker is not None else Breaker()
+    tasks: list[asyncio.Task[None]] = []
+
+    def failed(key: Any, sample: int, error: ModelCallError) -> None:
+        run.append_error(key, sample, error)
+        if progress:
+            progress(0)
+        if breaker.failure(error):
+            current = asyncio.current_task()
+            for task in tasks:
+                if task is not current:
+                    task.cancel()
+
     # A backend may queue requests itself (concurrency None): then all of them go at once.
     limit = getattr(backend, "concurrency", 1)
     if strategy is not None and limit is None:
@@ -85,12 +102,13 @@ async def generate_rows(
 
         try:
             async with semaphore:
+                if breaker.tripped:
+                    return
                 result = await strategy.run(Model(backend, config, cache), row["prompt"], constraints[row["key"]])
         except ModelCallError as error:
-            run.append_error(row["key"], sample, error)
-            if progress:
-                progress(0)
+            failed(row["key"], sample, error)
             return
+        breaker.success()
         cost = result.cost()
         run.append(
             {"key": row["key"], "sample": sample, "response": result.response, "error": None,
@@ -105,19 +123,41 @@ async def generate_rows(
         if strategy is not None:
             await improved(row, sample)
             return
+        if breaker.tripped:
+            return
         messages = messages_for(row["prompt"], config)
         try:
             record, cached = await cached_complete(backend, cache, messages, config, sample, gate=semaphore)
         except ModelCallError as error:
-            run.append_error(row["key"], sample, error)
-            if progress:
-                progress(0)
+            failed(row["key"], sample, error)
             return
+        breaker.success()
         run.append_response(row["key"], sample, record, cached)
         if progress:
             progress(record["completion_tokens"] or 0)
 
-    await asyncio.gather(*(one(row, sample) for row, sample in todo))
+    tasks.extend(asyncio.ensure_future(one(row, sample)) for row, sample in todo)
+    await settle_all(tasks)
+
+
+async def settle_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for every task. Those cancelled by a tripped breaker end quietly; the first other
+    error (a full disk, a bug) cancels the rest and is raised. If this wait is itself cancelled
+    (Ctrl-C), the tasks are cancelled with it."""
+    if not tasks:
+        return
+    try:
+        _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    except asyncio.CancelledError:
+        for task in tasks:
+            task.cancel()
+        raise
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()
 
 
 async def _generate_and_close(backend: Backend, *args: Any) -> None:
@@ -132,6 +172,26 @@ async def _check(backend: Backend) -> None:
         await backend.check()
     finally:
         await backend.aclose()  # its connections belong to this event loop
+
+
+def recorded_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Backend options as a run records them: a server URL without its password or credentials."""
+    from adhere.models.openai import redact_url
+
+    return {k: redact_url(v) if k == "base_url" and isinstance(v, str) else v for k, v in options.items()}
+
+
+def recorded_command(argv: list[str]) -> list[str]:
+    """The command line as a run records it: any URL in it without its password or credentials."""
+    from adhere.models.openai import redact_url
+
+    def clean(arg: str) -> str:
+        flag, sep, value = arg.partition("=")
+        if sep and value.startswith(("http://", "https://")):
+            return f"{flag}={redact_url(value)}"
+        return redact_url(arg) if arg.startswith(("http://", "https://")) else arg
+
+    return [clean(str(arg)) for arg in argv]
 
 
 def start_run(
@@ -151,38 +211,51 @@ def start_run(
     GPU this machine lacks), described, and closed; no backend is returned."""
     from adhere import __version__
 
-    if executor is not None:
-        backend, description = None, executor.describe(model, backend_options)
-    else:
-        backend = load_backend(model, **backend_options)
-        if hasattr(backend, "check"):
-            asyncio.run(_check(backend))
-        description = describe(backend)
     run = RunDir(out)
+    run.lock()  # before the model loads: a second run on this folder is refused at once
+    backend = None
+    try:
+        if executor is not None:
+            description = executor.describe(model, backend_options)
+        else:
+            backend = load_backend(model, **backend_options)
+            if hasattr(backend, "check"):
+                asyncio.run(_check(backend))
+            description = describe(backend)
+        _start(run, model, backend_options, generation, command, fields, description, __version__)
+    except BaseException:
+        run.release()
+        if backend is not None:
+            asyncio.run(backend.aclose())
+        raise
+    return backend, run
+
+
+def _start(run: RunDir, model: str, backend_options: dict[str, Any], generation: GenerationConfig,
+           command: list[str] | None, fields: dict[str, Any], description: dict[str, Any], version: str) -> None:  # fmt: skip
     run.start(
         {
-            "adhere_version": __version__,
-            "command": command if command is not None else sys.argv,
+            "adhere_version": version,
+            "command": recorded_command(command if command is not None else sys.argv),
             **fields,
             "model": model,
             "model_identity": description["identity"],
             "chat_template": description["chat_template"],
             "runtime": description["runtime"],
-            "backend_options": backend_options,
+            "backend_options": recorded_options(backend_options),
             "generation": generation.to_dict(),
         }
     )
-    return backend, run
 
 
 def plan(options: EvalOptions) -> tuple[list[dict[str, Any]], list[tuple[Any, Any]], str]:
     """The prompts of a run, their validated ``(ids, constraints)``, and where they came from."""
-    prompts, source = load_prompts(options.benchmark, options.data)
+    prompts, source, wheres = locate_prompts(options.benchmark, options.data)
     if options.limit is not None:
         if options.limit < 1:
             raise InputError(f"--limit must be at least 1, got {options.limit}")
         prompts = prompts[: options.limit]
-    checks = [constraints_of(row, f"{source} prompt {i}") for i, row in enumerate(prompts, start=1)]
+    checks = [constraints_of(row, where) for row, where in zip(prompts, wheres)]
     return prompts, checks, source
 
 
@@ -195,11 +268,16 @@ def run_eval(
     on_start: Callable[[int, int], None] | None = None,
     command: list[str] | None = None,
     executor: Any = None,
+    failures: FailurePolicy | None = None,
 ) -> Summary:
     """Generate (resuming whatever ``out`` already holds), then score into ``out``.
 
     ``executor``: None runs here; a ``RayExecutor`` generates and scores in Ray workers (the run
-    directory, the cache and the verdicts are the same)."""
+    directory, the cache and the verdicts are the same). ``failures``: how many failed model
+    calls the run may keep (see ``adhere.bench.failures``); beyond that, or when calls keep
+    failing in a row, the answers are kept, nothing is scored, and ``ModelCallsFailedError``
+    is raised."""
+    failures = failures or FailurePolicy()
     prompts, checks, source = plan(options)
     strategy = None
     if options.strategy is not None:
@@ -214,6 +292,17 @@ def run_eval(
          "strategy": options.strategy, "executor": "local" if executor is None else executor.name},
         executor,
     )  # fmt: skip
+    try:
+        return _generate_and_score(options, prompts, checks, source, backend, run, cache, progress, on_start,
+                                   executor, strategy, failures)  # fmt: skip
+    finally:
+        run.release()
+
+
+def _generate_and_score(options: EvalOptions, prompts: list[dict[str, Any]], checks: list[tuple[Any, Any]],
+                        source: str, backend: Backend | None, run: RunDir, cache: ResponseCache | None,
+                        progress: Progress | None, on_start: Callable[[int, int], None] | None, executor: Any,
+                        strategy: Any, failures: FailurePolicy) -> Summary:  # fmt: skip
     done = run.finished()
     pairs = [(row, s) for row in prompts for s in range(options.generation.samples)]
     # A pair is done once it has a response; a recorded error is tried again.
@@ -222,15 +311,23 @@ def run_eval(
         on_start(len(pairs), len(todo))
     started = time.perf_counter()
     by_key = {row["key"]: constraints for row, (_, constraints) in zip(prompts, checks)}
+    breaker = Breaker(failures)
     try:
         if executor is None:
-            asyncio.run(_generate_and_close(backend, todo, options.generation, cache, run, progress, strategy, by_key))
+            asyncio.run(_generate_and_close(backend, todo, options.generation, cache, run, progress, strategy, by_key,
+                                            breaker))  # fmt: skip
         else:
             executor.generate(options, todo, cache, run, progress)
     finally:
         run.close()
     generation_seconds = time.perf_counter() - started
     rows = {(r["key"], r["sample"]): r for r in run.compact([(row["key"], s) for row, s in pairs])}
+    try:
+        check_calls(rows, len(pairs), failures, run.path, breaker)
+    except ModelCallsFailedError:
+        # Scores of an earlier state of this run would describe answers it no longer has.
+        run.discard_scores()
+        raise
     pairing = Pairing()
     items = []
     for row, (ids, constraints) in zip(prompts, checks):
@@ -242,13 +339,14 @@ def run_eval(
                 Item(row["key"], row["prompt"], ids, constraints, got.get("response"), got.get("error"))
             )
     cost = {"strategy": options.strategy, "calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
-            "responses": 0, "cut_off_responses": 0, "max_tokens": options.generation.max_tokens,
+            "responses": 0, "cut_off_responses": 0, "failed_calls": 0, "max_tokens": options.generation.max_tokens,
             "generation_seconds_this_run": round(generation_seconds, 3)}  # fmt: skip
     for row in rows.values():
         cost["calls"] += (row.get("cost") or {}).get("calls", 1 if row.get("response") is not None else 0)
         cost["prompt_tokens"] += row.get("prompt_tokens") or 0
         cost["completion_tokens"] += row.get("completion_tokens") or 0
         cost["responses"] += row.get("response") is not None
+        cost["failed_calls"] += row.get("response") is None and bool(row.get("error"))
         cost["cut_off_responses"] += row.get("finish_reason") == "length"
     scorer = None if executor is None else executor.score
     extra: dict[str, Any] = {"cost": cost}

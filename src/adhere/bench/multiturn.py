@@ -21,19 +21,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from adhere.bench.generate import messages_for, start_run
+from adhere.bench.failures import Breaker, FailurePolicy, ModelCallsFailedError, check_calls
+from adhere.bench.generate import messages_for, settle_all, start_run
 from adhere.bench.run import RunDir
 from adhere.bench.tasks import TASKS
 from adhere.constraints import build, evaluate
 from adhere.constraints.sampling import sample_compatible
 from adhere.errors import InputError
-from adhere.jsonl import atomic_write, write_json
+from adhere.jsonl import atomic_write, json_line, write_json
 from adhere.models.base import Backend, ModelCallError
 from adhere.models.cache import ResponseCache, cached_complete
 from adhere.models.config import GenerationConfig
@@ -92,6 +92,7 @@ async def _rollout(
     run: RunDir,
     done: dict[tuple[Any, int], dict[str, Any]],
     progress: Callable[[int], None] | None,
+    breaker: Breaker,
 ) -> None:
     """One rollout: the turns in order, each answered with the history of this rollout."""
     messages = messages_for(conversation["turns"][0]["user"], config)
@@ -103,30 +104,46 @@ async def _rollout(
         if previous is not None and previous.get("response") is not None:
             messages.append({"role": "assistant", "content": previous["response"]})
             continue
+        if breaker.tripped:
+            return
         try:
             record, cached = await cached_complete(backend, cache, messages, config, sample)
         except ModelCallError as error:
             run.append_error(key, sample, error)
             if progress:
                 progress(0)
+            if breaker.failure(error):
+                raise _Tripped from None
             return  # later turns need this answer: the next run retries from here
+        breaker.success()
         run.append_response(key, sample, record, cached)
         if progress:
             progress(record["completion_tokens"] or 0)
         messages.append({"role": "assistant", "content": record["text"]})
 
 
-async def _generate_all(backend, conversations, config, cache, run, done, progress) -> None:
+class _Tripped(Exception):
+    """The breaker tripped in this rollout: the others are cancelled."""
+
+
+async def _generate_all(backend, conversations, config, cache, run, done, progress, breaker) -> None:
     limit = getattr(backend, "concurrency", 1)
     semaphore = asyncio.Semaphore(limit) if limit is not None else contextlib.nullcontext()
+    tasks: list[asyncio.Task[None]] = []
 
     async def guarded(conversation, sample):
         # A rollout is sequential; bounded concurrency applies across rollouts.
         async with semaphore:
-            await _rollout(backend, conversation, sample, config, cache, run, done, progress)
+            try:
+                await _rollout(backend, conversation, sample, config, cache, run, done, progress, breaker)
+            except _Tripped:
+                for task in tasks:
+                    if task is not asyncio.current_task():
+                        task.cancel()
 
     try:
-        await asyncio.gather(*(guarded(c, s) for c in conversations for s in range(config.samples)))
+        tasks.extend(asyncio.ensure_future(guarded(c, s)) for c in conversations for s in range(config.samples))
+        await settle_all(tasks)
     finally:
         await backend.aclose()
 
@@ -199,32 +216,47 @@ def run_multiturn(
     progress: Callable[[int], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
     command: list[str] | None = None,
+    failures: FailurePolicy | None = None,
 ) -> tuple[dict[str, Any], Summary]:
     """Build, generate (resuming what ``out`` holds), score; write the run directory."""
     conversations = build_conversations(spec)
+    failures = failures or FailurePolicy()
     backend, run = start_run(
         out, model, backend_options, generation, command,
         {"benchmark": "multiturn", "data": "adhere built-in task pool",
          "conversation_spec": dataclasses.asdict(spec), "prompts": spec.conversations * spec.turns},
     )  # fmt: skip
+    try:
+        return _generate_and_score(conversations, spec, generation, backend, run, cache, progress, on_start, failures)
+    finally:
+        run.release()
+
+
+def _generate_and_score(conversations, spec, generation, backend, run, cache, progress, on_start, failures):
     with atomic_write(run.path / "conversations.jsonl") as handle:
         for conversation in conversations:
-            handle.write(json.dumps(conversation, ensure_ascii=False) + "\n")
+            handle.write(json_line(conversation))
     done = run.finished()
     total = spec.conversations * spec.turns * generation.samples
     finished = sum(1 for row in done.values() if row.get("response") is not None)
     if on_start:
         on_start(total, total - finished)
+    breaker = Breaker(failures)
     try:
-        asyncio.run(_generate_all(backend, conversations, generation, cache, run, done, progress))
+        asyncio.run(_generate_all(backend, conversations, generation, cache, run, done, progress, breaker))
     finally:
         run.close()
     order = [(_turn_key(c["key"], t), s) for c in conversations for s in range(generation.samples) for t in range(spec.turns)]
     rows = {(r["key"], r["sample"]): r for r in run.compact(order)}
+    try:
+        check_calls(rows, total, failures, run.path, breaker)
+    except ModelCallsFailedError:
+        run.discard_scores()
+        raise
     verdicts, block, summary = score_rollouts(conversations, rows, generation.samples)
     with atomic_write(run.path / "verdicts.jsonl") as handle:
         for row in verdicts:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            handle.write(json_line(row))
     data = summary.to_dict()
     data["multiturn"] = block
     write_json(run.path / "summary.json", data)

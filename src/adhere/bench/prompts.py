@@ -19,7 +19,16 @@ BENCHMARKS = tuple(HUB_DATASETS)
 
 
 def load_prompts(benchmark: str, path: str | os.PathLike[str] | None) -> tuple[list[dict[str, Any]], str]:
-    """The benchmark's prompt rows and a description of where they came from.
+    """The benchmark's prompt rows and a description of where they came from."""
+    rows, source, _ = locate_prompts(benchmark, path)
+    return rows, source
+
+
+def locate_prompts(
+    benchmark: str, path: str | os.PathLike[str] | None
+) -> tuple[list[dict[str, Any]], str, list[str]]:
+    """The benchmark's prompt rows, where they came from, and where each row is (``file:line``,
+    or the Hub dataset and row number), for error messages.
 
     With ``path``: IFEval-format JSONL rows (IFBench's use the same format) (``key``, ``prompt``, ``instruction_id_list``,
     ``kwargs``), validated as ``adhere score --inputs`` validates them. Without: the Hub dataset,
@@ -28,9 +37,11 @@ def load_prompts(benchmark: str, path: str | os.PathLike[str] | None) -> tuple[l
     if path is not None:
         from adhere.bench.items import read_inputs
 
-        return [row for _, row in read_inputs(path)], str(Path(path).resolve())
+        read = read_inputs(path)
+        return [row for _, row in read], str(Path(path).resolve()), [f"{path}:{line}" for line, _ in read]
     if benchmark not in HUB_DATASETS:
         raise InputError(f"no Hub dataset known for {benchmark!r}; pass --data PATH")
     name, split = HUB_DATASETS[benchmark]
     rows = load_hub_dataset(name, split, instead="pass --data PATH to a local JSONL copy")
-    return [json.loads(json.dumps(dict(row))) for row in rows], f"hf:{name}:{split}"
+    source = f"hf:{name}:{split}"
+    return [json.loads(json.dumps(dict(row))) for row in rows], source, [f"{source} row {i}" for i in range(1, len(rows) + 1)]

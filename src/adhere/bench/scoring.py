@@ -15,7 +15,7 @@ from adhere.bench.prompts import BENCHMARKS
 from adhere.constraints import evaluate
 from adhere.constraints.base import Verdict
 from adhere.errors import InputError
-from adhere.jsonl import atomic_write, write_json
+from adhere.jsonl import atomic_write, json_line, write_json
 from adhere.report.summary import Summary
 
 _NO_RESPONSE = Verdict(False, "no response")
@@ -110,8 +110,10 @@ def _run_dir_files(run: Path, inputs: str | os.PathLike[str] | None) -> tuple[Pa
     if inputs is None:
         try:
             config = json.loads((run / "config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise InputError(f"{run}: no readable config.json; pass --inputs") from None
+        except (OSError, ValueError, RecursionError):
+            config = None
+        if not isinstance(config, dict):
+            raise InputError(f"{run}: no readable config.json; pass --inputs")
         inputs = config.get("data")
         if not inputs or not Path(inputs).is_file():
             raise InputError(f"{run}: its prompts ({inputs}) are not a local file; pass --inputs")
@@ -134,14 +136,28 @@ def write_scores(
     ``scorer`` turns items into verdict rows in item order (default: ``score_items`` in
     ``workers`` processes; a Ray executor passes its own)."""
     pairing = pairing if pairing is not None else Pairing()
+    made = None
+    if out is not None:
+        out = Path(out)
+        if out.exists() and not out.is_dir():
+            raise InputError(f"{out}: exists and is not a directory; choose another --out")
+        if not out.exists():
+            made = out
+    try:
+        return _write_scores(items, out, benchmark, workers, progress, pairing, source, extra, scorer)
+    except BaseException:
+        if made is not None:  # a failed scoring leaves no empty folder behind
+            with contextlib.suppress(OSError):
+                made.rmdir()
+        raise
+
+
+def _write_scores(items, out, benchmark, workers, progress, pairing, source, extra, scorer) -> Summary:  # noqa: ANN001
     summary = Summary(benchmark=benchmark, extra=dict(extra or {}))
     rows = score_items(items, workers) if scorer is None else scorer(items)
     with contextlib.ExitStack() as stack:
         sink = None
         if out is not None:
-            out = Path(out)
-            if out.exists() and not out.is_dir():
-                raise InputError(f"{out}: exists and is not a directory; choose another --out")
             sink = stack.enter_context(atomic_write(out / "verdicts.jsonl"))
         for row in rows:
             summary.add(
@@ -150,7 +166,7 @@ def write_scores(
                 row["loose"]["follow_instruction_list"],
             )
             if sink is not None:
-                sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+                sink.write(json_line(row))
             if progress is not None:
                 progress(1)
         summary.missing_responses = pairing.missing_responses

@@ -101,6 +101,8 @@ def build_report(runs: list[Run]) -> dict[str, Any]:
                 "model": run.model,
                 "complete": run.complete,
                 "status": run.status(),
+                "health": run.health(),
+                "failed_calls": run.errors,
                 "cut_off": run.cut_off,
                 "prompts": summary.prompts,
                 "instructions": summary.strict.instruction.total,

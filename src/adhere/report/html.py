@@ -33,6 +33,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 .ci { color: var(--muted); font-size: 12px; }
 .badge { display: inline-block; padding: 1px 7px; border-radius: 9px; font-size: 12px; }
 .badge.ok { background: #e7f6ec; color: var(--good); } .badge.warn { background: #fdf3d7; color: var(--warn); }
+.badge.bad { background: #fdeae3; color: var(--bad); }
 .sig { color: var(--good); font-weight: 600; } .worse { color: var(--bad); font-weight: 600; }
 .note { color: var(--warn); margin: 4px 0 10px; }
 .bars { min-width: 180px; }
@@ -108,7 +109,7 @@ def _runs_table(report: dict[str, Any]) -> str:
     head = "".join(f'<th class="num">{_NAMES[m]}<br><span class="ci">95% CI</span></th>' for m in report["metrics"])
     rows = []
     for run in report["runs"]:
-        badge = "ok" if run["complete"] else "warn"
+        badge = {"ok": "ok", "failed": "bad"}.get(run["health"], "warn")
         cells = "".join(
             f'<td class="num">{_pct(run["accuracy"][m])}<br><span class="ci">'
             f'{_interval(run["confidence_intervals"].get(m))}</span></td>'

@@ -60,13 +60,21 @@ class Run:
     """The run's config.json (empty for a scored folder without one)."""
 
     def status(self) -> str:
+        failed = f", {self.errors} failed model calls (scored as not followed)" if self.errors else ""
         if self.complete:
             cut_off = f", {self.cut_off} of {self.answered} answers cut off at the token limit" if self.cut_off else ""
-            return "complete" + (f", {self.errors} failed model calls" if self.errors else "") + cut_off
+            return "complete" + failed + cut_off
         return (
-            f"incomplete: {self.answered} of {self.expected} responses; the other "
+            f"incomplete: {self.answered} of {self.expected} responses{failed}; the other "
             f"{self.expected - self.answered} count as not followed"
         )
+
+    def health(self) -> str:
+        """How the report shows the status: ``failed`` (model calls failed: red), ``incomplete``
+        (amber), or ``ok``."""
+        if self.errors:
+            return "failed"
+        return "ok" if self.complete else "incomplete"
 
 
 def _results_from_verdicts(rows: list[dict[str, Any]], where: Path) -> list[PromptResult]:
@@ -116,13 +124,19 @@ def load_run(path: str | Path) -> Run:
         benchmark = "ifeval"
         summary_path = path / "summary.json"
         if summary_path.exists():
-            benchmark = json.loads(summary_path.read_text(encoding="utf-8")).get("benchmark", benchmark)
+            try:
+                saved = json.loads(summary_path.read_text(encoding="utf-8"))
+            except (ValueError, RecursionError):
+                raise InputError(f"{summary_path}: not valid JSON; rerun adhere score to rewrite it") from None
+            benchmark = saved.get("benchmark", benchmark) if isinstance(saved, dict) else benchmark
         results = _results_from_verdicts(read_run_rows(verdicts_path), verdicts_path)
         return Run(path, path.name, benchmark, None, results, _summary(benchmark, results))
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
-    except ValueError:
-        raise InputError(f"{config_path}: not valid JSON") from None
+    except (ValueError, RecursionError):
+        config = None
+    if not isinstance(config, dict):
+        raise InputError(f"{config_path}: not a JSON object; is this an adhere run directory?")
     benchmark = config.get("benchmark", "ifeval")
     samples = int((config.get("generation") or {}).get("samples", 1))
     expected = int(config.get("prompts", 0)) * samples
@@ -130,7 +144,7 @@ def load_run(path: str | Path) -> Run:
     responses = read_run_rows(responses_path) if responses_path.exists() else []
     by_pair = {(json.dumps(r.get("key")), r.get("sample", 0)): r for r in responses}
     answered = sum(1 for r in by_pair.values() if r.get("response") is not None)
-    errors = sum(1 for r in by_pair.values() if r.get("response") is None)
+    errors = sum(1 for r in by_pair.values() if r.get("response") is None and r.get("error"))
     cut_off = sum(1 for r in by_pair.values() if r.get("response") is not None and r.get("finish_reason") == "length")
     complete = verdicts_path.exists() and len(by_pair) >= expected
     if complete:
@@ -144,7 +158,7 @@ def load_run(path: str | Path) -> Run:
         r.prompt = prompts.get(json.dumps(r.key))
     return Run(
         path, path.name, benchmark, config.get("model"), results, _summary(benchmark, results),
-        complete=complete, expected=expected, answered=answered, errors=errors if complete else 0, cut_off=cut_off,
+        complete=complete, expected=expected, answered=answered, errors=errors, cut_off=cut_off,
         config=config,
     )  # fmt: skip
 
@@ -169,10 +183,10 @@ def _rescore(path: Path, config: dict[str, Any], by_pair: dict, samples: int) ->
             f"{path}: the run is incomplete and its prompts ({data}) are not a local file to score "
             "it with; rerun its command to finish it"
         )
-    rows = [row for _, row in read_inputs(data)][: config.get("limit") or None]
+    rows = read_inputs(data)[: config.get("limit") or None]
     results = []
-    for line, row in enumerate(rows, start=1):
-        ids, constraints = constraints_of(row, f"{data} prompt {line}")
+    for line, row in rows:
+        ids, constraints = constraints_of(row, f"{data}:{line}")
         for sample in range(samples):
             got = by_pair.get((json.dumps(row["key"]), sample), {})
             item = Item(row["key"], row["prompt"], ids, constraints, got.get("response"), got.get("error"))

@@ -90,7 +90,9 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
         table.add_row(run["name"], str(run["prompts"]), *cells)
     console.print(table)
     for run in report["runs"]:
-        if not run["complete"] or run.get("cut_off"):
+        if run.get("failed_calls"):
+            console.print(f"[red]failed:[/red] {run['name']} is {run['status']}", soft_wrap=True)
+        elif not run["complete"] or run.get("cut_off"):
             console.print(f"[yellow]warning:[/yellow] {run['name']} is {run['status']}", soft_wrap=True)
     for comp in report["comparisons"]:
         diff = Table(title=f"{comp['b']} - {comp['a']} on {comp['prompts']} shared prompts", title_justify="left")
