@@ -26,6 +26,11 @@ def _untimed(pattern):
     return getattr(pattern, "_rx", pattern)
 
 
+#: Decisions of ``text_contains_sentbreak`` by context (cleared when full; a few MB at most).
+_DECIDED: dict[str, bool] = {}
+_DECIDED_MAX = 100_000
+
+
 @functools.cache
 def sentence_tokenizer():
     """NLTK's Punkt tokenizer with the English punkt_tab parameters (built once, on first use)."""
@@ -161,6 +166,17 @@ def sentence_tokenizer():
             return (last_break, match.end()), following
 
         def text_contains_sentbreak(self, text):
+            # A pure function of the short context around a candidate boundary (the model's
+            # parameters are fixed): remembered, so that the many contexts a long text repeats,
+            # and those its loose variants share with it, are decided once.
+            decided = _DECIDED.get(text)
+            if decided is None:
+                if len(_DECIDED) >= _DECIDED_MAX:
+                    _DECIDED.clear()
+                decided = _DECIDED[text] = self._contains_sentbreak(text)
+            return decided
+
+        def _contains_sentbreak(self, text):
             # NLTK chains three generators over the few tokens of a context; this runs the same
             # two annotation passes over a list. The second pass of token i reads token i+1
             # after its first pass only, exactly as NLTK's lazy pipeline does.

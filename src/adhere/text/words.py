@@ -106,6 +106,13 @@ def _rules():
     return rules[:before_padding], rules[before_padding:], frozenset(added)
 
 
+@functools.lru_cache(maxsize=32768)
+def _sentence_tokens(sentence: str) -> tuple[str, ...]:
+    # Remembered by sentence: a long response repeats sentences, and IFEval's loose variants of
+    # a response (it without its first line, its last line...) share nearly all of theirs.
+    return tuple(_tokenize_sentence(sentence))
+
+
 def _tokenize_sentence(text: str) -> list[str]:
     """``NLTKWordTokenizer().tokenize(text)``: the same substitutions, skipping no-ops."""
     first, second, added = _rules()
@@ -131,4 +138,4 @@ def _tokenize_sentence(text: str) -> list[str]:
 
 def word_tokenize(text: str) -> list[str]:
     """Tokens of ``text`` exactly as ``nltk.word_tokenize(text)`` (English) returns them."""
-    return [token for sentence in split_sentences(text) for token in _tokenize_sentence(sentence)]
+    return [token for sentence in split_sentences(text) for token in _sentence_tokens(sentence)]

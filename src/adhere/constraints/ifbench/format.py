@@ -143,7 +143,7 @@ class EmojiPerSentence(Constraint):
             if _is_emoji(stripped[-1]) or _is_emoji(stripped[-2] if len(stripped) > 1 else stripped[-1]):
                 continue
             if index == len(sentences) - 1:
-                return Verdict(False, f"the last sentence ends without an emoji")
+                return Verdict(False, "the last sentence ends without an emoji")
             following = without_punctuation(sentences[index + 1]).strip()
             if not following or not _is_emoji(following[0]):
                 return Verdict(False, f"sentence {index + 1} ends without an emoji")

@@ -7,6 +7,13 @@ import re
 
 from adhere.constraints.base import Constraint, Verdict
 from adhere.constraints.ifeval.patterns import count_placeholders
+from adhere.constraints.kwarg_patterns import (
+    KwargPattern,
+    PatternTimeout,
+    gave_up,
+    kwarg_pattern,
+    require_pattern,
+)
 from adhere.constraints.registry import constraint
 from adhere.text.view import TextView
 
@@ -35,7 +42,7 @@ class NumberOfPlaceholders(Constraint):
 
 
 @functools.lru_cache(maxsize=256)
-def _marker_pattern(marker: str) -> re.Pattern[str]:
+def _marker_pattern(marker: str) -> re.Pattern[str] | KwargPattern:
     # The reference matches r"\s*<marker>.*$" (MULTILINE) on the lowercased text; the leading
     # \s* and trailing .*$ never constrain a match, so a search for the marker alone gives the
     # same answer in linear time. Its two built-in markers get tolerant patterns, other markers
@@ -44,7 +51,7 @@ def _marker_pattern(marker: str) -> re.Pattern[str]:
         return re.compile(r"p\.\s?p\.\s?s")
     if marker == "P.S.":
         return re.compile(r"p\.\s?s\.")
-    return re.compile(marker.lower())
+    return kwarg_pattern(marker.lower())
 
 
 @constraint("detectable_content:postscript")
@@ -61,9 +68,14 @@ class Postscript(Constraint):
     def _validate(self) -> None:
         if not self.postscript_marker.strip():
             self._fail("postscript_marker", "must not be empty")
+        require_pattern(self, "postscript_marker", self.postscript_marker.strip().lower())
 
     def _check(self, view: TextView) -> Verdict:
         marker = self.postscript_marker.strip()
-        if _marker_pattern(marker).search(view.lower):
+        try:
+            found = _marker_pattern(marker).search(view.lower)
+        except PatternTimeout as error:
+            return gave_up(error)
+        if found:
             return Verdict(True, f"found postscript marker {marker!r}")
         return Verdict(False, f"no postscript starting with {marker!r}")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 
 from adhere.constraints.base import Constraint, Verdict
 from adhere.constraints.ifeval.patterns import count_line_items, titles
+from adhere.constraints.kwarg_patterns import (
+    PatternTimeout,
+    gave_up,
+    kwarg_pattern,
+    require_pattern,
+)
 from adhere.constraints.registry import constraint
 from adhere.text.view import TextView
 
@@ -84,10 +89,9 @@ class NumberOfHighlights(Constraint):
         )
 
 
-@functools.lru_cache(maxsize=256)
-def _section_pattern(spliter: str) -> re.Pattern[str]:
+def _section_pattern(spliter: str) -> str:
     # The splitter is used as a regular expression, unescaped (reference quirk).
-    return re.compile(r"\s?" + spliter + r"\s?\d+\s?")
+    return r"\s?" + spliter + r"\s?\d+\s?"
 
 
 @constraint("detectable_format:multiple_sections")
@@ -108,10 +112,14 @@ class MultipleSections(Constraint):
             self._fail("section_spliter", "must not be empty")
         if self.num_sections < 0:
             self._fail("num_sections", "must be >= 0")
+        require_pattern(self, "section_spliter", _section_pattern(self.section_spliter.strip()))
 
     def _check(self, view: TextView) -> Verdict:
         spliter = self.section_spliter.strip()
-        found = len(_section_pattern(spliter).split(view.text)) - 1
+        try:
+            found = len(kwarg_pattern(_section_pattern(spliter)).split(view.text)) - 1
+        except PatternTimeout as error:
+            return gave_up(error)
         return Verdict(
             found >= self.num_sections,
             f"expected at least {self.num_sections} '{spliter} N' sections, found {found}",

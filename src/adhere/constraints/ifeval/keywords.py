@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
-import functools
 import re
 
 from adhere.constraints.base import Constraint, Relation, Verdict, compare
+from adhere.constraints.kwarg_patterns import (
+    KwargPattern,
+    PatternTimeout,
+    gave_up,
+    kwarg_pattern,
+    require_pattern,
+)
 from adhere.constraints.registry import constraint
 from adhere.text.view import TextView
 
 
-@functools.lru_cache(maxsize=4096)
-def _pattern(source: str) -> re.Pattern[str]:
+def _pattern(source: str) -> KwargPattern:
     # The reference passes keywords to ``re`` unescaped: a keyword is a case-insensitive regular
     # expression matched anywhere, so "cat" is found in "Concatenate". Reproduced on purpose.
-    return re.compile(source, re.IGNORECASE)
+    return kwarg_pattern(source, re.IGNORECASE)
 
 
-def _nonempty(self: Constraint, key: str, words: tuple[str, ...]) -> None:
+def _nonempty(self: Constraint, key: str, words: tuple[str, ...], pattern: str = "{}") -> None:
     if not words:
         self._fail(key, "must list at least one keyword")
     for word in words:
         if not word:
             self._fail(key, "must not contain an empty keyword")
+        require_pattern(self, key, pattern.format(word), re.IGNORECASE)
 
 
 @constraint("keywords:existence")
@@ -40,7 +46,10 @@ class KeywordExistence(Constraint):
         return str(sorted(value))
 
     def _check(self, view: TextView) -> Verdict:
-        missing = [k for k in sorted(self.keywords) if not _pattern(k).search(view.text)]
+        try:
+            missing = [k for k in sorted(self.keywords) if not _pattern(k).search(view.text)]
+        except PatternTimeout as error:
+            return gave_up(error)
         if missing:
             return Verdict(False, f"missing keyword {missing[0]!r}")
         return Verdict(True, f"found all {len(self.keywords)} keywords")
@@ -61,10 +70,14 @@ class KeywordFrequency(Constraint):
             self._fail("keyword", "must not be empty")
         if self.frequency < 0:
             self._fail("frequency", "must be >= 0")
+        require_pattern(self, "keyword", self.keyword.strip(), re.IGNORECASE)
 
     def _check(self, view: TextView) -> Verdict:
         keyword = self.keyword.strip()
-        found = len(_pattern(keyword).findall(view.text))
+        try:
+            found = len(_pattern(keyword).findall(view.text))
+        except PatternTimeout as error:
+            return gave_up(error)
         passed = compare(self.relation, found, self.frequency)
         return Verdict(
             passed, f"expected {keyword!r} {self.relation} {self.frequency} times, found {found}"
@@ -80,14 +93,18 @@ class ForbiddenWords(Constraint):
     forbidden_words: tuple[str, ...]
 
     def _validate(self) -> None:
-        _nonempty(self, "forbidden_words", self.forbidden_words)
+        _nonempty(self, "forbidden_words", self.forbidden_words, r"\b{}\b")
 
     def _render_field(self, name: str, value: tuple[str, ...]) -> str:
         return str(sorted(set(value)))
 
     def _check(self, view: TextView) -> Verdict:
         for word in sorted(set(self.forbidden_words)):
-            if _pattern(r"\b" + word + r"\b").search(view.text):
+            try:
+                found = _pattern(r"\b" + word + r"\b").search(view.text)
+            except PatternTimeout as error:
+                return gave_up(error)
+            if found:
                 return Verdict(False, f"found forbidden word {word!r}")
         return Verdict(True, "no forbidden word found")
 
