@@ -110,3 +110,36 @@ def _examples(strategy: st.SearchStrategy[typing.Any], count: int) -> list[typin
 
     collect()
     return found
+
+
+csv_texts = st.text(alphabet=st.sampled_from(list('ab,"\t\r\n ')), max_size=60)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(csv_texts, st.sampled_from([",", "\t"]))
+def test_csv_rows_equal_the_references_wherever_the_reference_reads_the_text(text, delimiter):
+    """IFBench's CSV checkers read with ``newline=""`` so that a bare carriage return ends a row
+    instead of raising; on every text the reference's reader reads, the rows are the same."""
+    import csv
+    import io
+
+    from adhere.constraints.ifbench.custom import _NotCsv, _rows
+
+    try:
+        expected = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error:
+        try:
+            _rows(text, delimiter)
+        except _NotCsv:
+            pass
+        return
+    assert _rows(text, delimiter) == expected
+
+
+def test_csv_with_carriage_returns_or_a_huge_field_gets_a_verdict():
+    rows = ["ID,Country,City,Year,Count"] + [f"{i},France,Paris,200{i},{i}" for i in range(1, 8)]
+    assert build("custom:csv_city").check("\r".join(rows)).passed  # the reference raises here
+    assert build("custom:csv_city").check("\n".join(rows)).passed
+    huge = "\n".join([*rows[:7], "7,France," + "P" * 200_000 + ",2007,7"])
+    assert build("custom:csv_city").check(huge).passed  # the reference raises "field larger than field limit"
+    assert not build("custom:csv_city").check("ID,Country\x00,City").passed

@@ -175,18 +175,21 @@ class _NotCsv(Exception):
 
 
 def _rows(text: str, delimiter: str = ",") -> list[list[str]]:
-    """The reference's ``csv.reader(io.StringIO(text))``, where it has an answer; where it crashes,
-    adhere reads on or refuses the text in a verdict:
+    """The reference's ``csv.reader(io.StringIO(text))`` rows wherever that reads the text; where
+    it raises, adhere reads on or refuses the text in a verdict:
 
-    * A bare carriage return ends a row (``newline=""`` lets the reader see it). The reference
-      raises "new-line character seen in unquoted field" there; every text it reads is read
-      the same way.
+    * A bare carriage return inside a line ("new-line character seen in unquoted field"): the
+      text is read again with ``newline=""``, where it ends a row.
     * A field longer than the csv module's default limit (131,072 characters) is read: the limit
       is raised to the text's length (only ever raised; it is the process's setting).
-    * Anything else the reader refuses (a NUL byte) is not CSV.
+    * Anything the reader still refuses is not CSV.
     """
     if len(text) > csv.field_size_limit():
         csv.field_size_limit(len(text) + 1)
+    try:
+        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error:
+        pass
     try:
         return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as error:
