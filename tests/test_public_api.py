@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import types
+
+import pytest
 
 import adhere
 
@@ -28,3 +31,19 @@ def test_import_does_no_work():
     code = "import sys, adhere; print(sorted(m for m in ('nltk', 'langdetect_rs', 'rich', 'regex') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_score_takes_rows_in_memory_as_it_takes_a_file(tmp_path):
+    rows = [
+        {"key": 1, "prompt": "p", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}], "response": "no commas"},
+        {"key": 2, "prompt": "p", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}], "response": "a, b"},
+    ]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    in_memory, from_file = adhere.score(rows), adhere.score(path)
+    assert in_memory.to_dict()["accuracy"] == from_file.to_dict()["accuracy"]
+    assert in_memory.prompts == 2 and in_memory.strict.prompt.correct == 1
+    with pytest.raises(adhere.InputError, match="row 2: 'response' must be a string"):
+        adhere.score([rows[0], {**rows[1], "response": None}])
+    with pytest.raises(adhere.InputError, match="row 1: expected a row"):
+        adhere.score([["not", "a", "row"]])

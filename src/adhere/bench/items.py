@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -140,9 +140,16 @@ def expected_count(
 
 
 def _self_contained(path: Path) -> Iterator[Item]:
+    yield from self_contained_items(((_where(path, line), row) for line, row in read_jsonl(path)))
+
+
+def self_contained_items(rows: Iterable[tuple[str, Any]]) -> Iterator[Item]:
+    """Items of self-contained rows given as ``(where, row)``, validated as a file's rows are
+    (``where`` names the row in errors: ``file:line``, or ``row N`` for rows in memory)."""
     seen: set[Key] = set()
-    for line, row in read_jsonl(path):
-        where = _where(path, line)
+    for where, row in rows:
+        if not isinstance(row, Mapping):
+            raise InputError(f"{where}: expected a row (a dict), got {type(row).__name__}")
         if not is_self_contained(row):
             raise InputError(
                 f"{where}: row has no 'instruction_id_list'/'response'; pass --inputs "

@@ -6,11 +6,11 @@ import contextlib
 import json
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from adhere.bench.items import Item, Pairing, expected_count, iter_items
+from adhere.bench.items import Item, Pairing, expected_count, iter_items, self_contained_items
 from adhere.bench.prompts import BENCHMARKS
 from adhere.constraints import evaluate
 from adhere.constraints.base import Verdict
@@ -71,7 +71,7 @@ def auto_workers(rows: int | None) -> int:
 
 
 def score(
-    responses: str | os.PathLike[str],
+    responses: str | os.PathLike[str] | Iterable[Mapping[str, Any]],
     inputs: str | os.PathLike[str] | None = None,
     *,
     benchmark: str = "ifeval",
@@ -80,7 +80,9 @@ def score(
     progress: Callable[[int], None] | None = None,
     executor: Any = None,
 ) -> Summary:
-    """Score a responses file; with ``out``, write ``verdicts.jsonl`` and ``summary.json`` there.
+    """Score a responses file (or a run directory, or self-contained rows in memory: dicts with
+    key, prompt, instruction_id_list, kwargs and response); with ``out``, write ``verdicts.jsonl``
+    and ``summary.json`` there.
 
     Rows stream through (memory does not grow with the number of self-contained rows). Output
     files are written to temporary names and renamed at the end: an error leaves any earlier
@@ -90,6 +92,12 @@ def score(
     """
     if benchmark not in BENCHMARKS:
         raise InputError(f"unknown benchmark {benchmark!r}; available: {', '.join(BENCHMARKS)}")
+    if not isinstance(responses, (str, os.PathLike)):
+        if inputs is not None:
+            raise InputError("rows scored in memory are self-contained (key, prompt, instruction_id_list, kwargs, "
+                             "response); pass no inputs with them")  # fmt: skip
+        items = self_contained_items((f"row {number}", row) for number, row in enumerate(responses, start=1))
+        return write_scores(items, out, benchmark, 1, progress, Pairing(), source="rows")
     if Path(responses).is_dir():
         responses, inputs = _run_dir_files(Path(responses), inputs)
     if executor is None and workers is None:
