@@ -18,7 +18,14 @@ from adhere.bench.run import RunDir
 from adhere.bench.scoring import write_scores
 from adhere.constraints import build
 from adhere.errors import InputError
-from adhere.jsonl import atomic_write, json_line, read_jsonl, read_run_rows, remove_stale_temporaries, split_lines
+from adhere.jsonl import (
+    atomic_write,
+    json_line,
+    read_jsonl,
+    read_run_rows,
+    remove_stale_temporaries,
+    split_lines,
+)
 from adhere.lock import FolderBusyError, FolderLock
 from adhere.models.base import Completion
 from adhere.models.cache import ResponseCache

@@ -160,7 +160,17 @@ def write_scores(
         raise
 
 
-def _write_scores(items, out, benchmark, workers, progress, pairing, source, extra, scorer) -> Summary:  # noqa: ANN001
+def _write_scores(
+    items: Iterable[Item],
+    out: Path | None,
+    benchmark: str,
+    workers: int,
+    progress: Callable[[int], None] | None,
+    pairing: Pairing,
+    source: str,
+    extra: dict[str, Any] | None,
+    scorer: Callable[[Iterable[Item]], Iterator[dict[str, Any]]] | None,
+) -> Summary:
     summary = Summary(benchmark=benchmark, extra=dict(extra or {}))
     rows = score_items(items, workers) if scorer is None else scorer(items)
     with contextlib.ExitStack() as stack:
