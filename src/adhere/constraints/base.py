@@ -32,6 +32,11 @@ class Verdict:
     reason: str
 
 
+class CheckGaveUp(Exception):
+    """Raised inside a check that cannot decide in bounded time (a kwarg's pattern matching past
+    its time limit): the verdict is "not followed", with the exception's text as the reason."""
+
+
 def compare(relation: str, found: int, threshold: int) -> bool:
     """IFEval's relation test: ``less than`` is strict, ``at least`` inclusive."""
     return found < threshold if relation == "less than" else found >= threshold
@@ -55,7 +60,10 @@ class Constraint:
     template: ClassVar[str]
 
     def check(self, text: str | TextView) -> Verdict:
-        return self._check(text if isinstance(text, TextView) else TextView(text))
+        try:
+            return self._check(text if isinstance(text, TextView) else TextView(text))
+        except CheckGaveUp as error:
+            return Verdict(False, f"could not check: {error}")
 
     def _check(self, view: TextView) -> Verdict:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -10,7 +10,8 @@ postscript marker, the section splitter), so a kwarg is a pattern: "cat" matches
   exactly as the reference matches it; one with pattern syntax is matched by the ``regex``
   module, which reads Python's pattern syntax the same way, avoids most catastrophic
   backtracking (``(a+)+$`` is instant where ``re`` takes minutes on 31 characters) and takes a
-  time limit: a match that runs past ``TIMEOUT_S`` gives up, and the check fails saying so.
+  time limit: a match that runs past ``TIMEOUT_S`` raises ``PatternTimeout``, and the check
+  fails saying so (``Constraint.check`` turns it into the verdict).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import re
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from adhere.constraints.base import Verdict
+from adhere.constraints.base import CheckGaveUp
 
 if TYPE_CHECKING:
     from adhere.constraints.base import Constraint
@@ -31,7 +32,7 @@ TIMEOUT_S = 1.0
 _SYNTAX = frozenset("\\.^$*+?{}[]|()")
 
 
-class PatternTimeout(Exception):
+class PatternTimeout(CheckGaveUp):
     """A kwarg's pattern ran past ``TIMEOUT_S`` on a response."""
 
 
@@ -101,7 +102,3 @@ def require_pattern(constraint: Constraint, key: str, source: str, flags: int = 
             key, f"is used as a regular expression (as the reference does) and {source[:40]!r} is not one: {problem}"
         )
 
-
-def gave_up(error: PatternTimeout) -> Verdict:
-    """The verdict of a check whose pattern ran past the time limit: not followed, and why."""
-    return Verdict(False, f"could not check: {error}")
