@@ -40,12 +40,7 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, An
                 line = line.removeprefix("\ufeff")
             if not line.strip():
                 continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InputError(f"{path}:{number}: malformed JSON ({_decode_problem(error)})") from None
-            except (ValueError, RecursionError) as error:
-                raise InputError(f"{path}:{number}: unreadable JSON ({_value_problem(error)})") from None
+            row = loads(line, f"{path}:{number}")
             if not isinstance(row, dict):
                 raise InputError(
                     f"{path}:{number}: expected a JSON object, got {type(row).__name__}"

@@ -100,25 +100,30 @@ def test_any_unicode_round_trips_through_verdicts_and_the_report(tmp_path_factor
     assert len(run.results) == len(rows)
 
 
+def eval_twice(tmp_path, server: FaultServer, rows: list[dict]) -> None:
+    """`adhere eval` of ``rows`` against ``server`` into tmp_path/run, then the same command
+    again (a resume from the run directory and the cache); both must succeed."""
+    prompts = write_jsonl(tmp_path / "prompts.jsonl", rows)
+    args = [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:fake", "--base-url", server.url,
+            "--data", str(prompts), "--out", str(tmp_path / "run")]  # fmt: skip
+    for _ in range(2):
+        done = subprocess.run(args, capture_output=True, text=True, env=_env({"ADHERE_CACHE_DIR": str(tmp_path / "cache")}))
+        assert done.returncode == 0, done.stderr
+
+
 def test_a_response_with_a_line_separator_resumes_and_reruns_score(tmp_path):
     """The defect: U+2028 in a response made every rerun fail with 'not a response row', and
     removing the file did not help (the cache answered the same again)."""
     rows = read_rows(IFEVAL / "input_data_gpt4_20231107_145030.jsonl")[:3]
     rows[0]["prompt"] += " tail\u2028separated\u2029paragraph\u0085next"
     rows[1]["key"] = "key\u2028with separator"
-    prompts = write_jsonl(tmp_path / "prompts.jsonl", rows)
     server = FaultServer(tmp_path, [{"status": 200}])
-    env = {"ADHERE_CACHE_DIR": str(tmp_path / "cache")}
     try:
-        args = [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:fake", "--base-url", server.url,
-                "--data", str(prompts), "--out", str(tmp_path / "run")]  # fmt: skip
-        for _ in range(2):
-            done = subprocess.run(args, capture_output=True, text=True, env=_env(env))
-            assert done.returncode == 0, done.stderr
+        eval_twice(tmp_path, server, rows)
         text = (tmp_path / "run" / "responses.jsonl").read_text(encoding="utf-8")
         assert "\u2028" not in text and len(text.splitlines()) == 3
         score = subprocess.run([sys.executable, "-m", "adhere.cli", "score", str(tmp_path / "run"), "--quiet"],
-                               capture_output=True, text=True, env=_env(env))  # fmt: skip
+                               capture_output=True, text=True, env=_env({"ADHERE_CACHE_DIR": str(tmp_path / "cache")}))  # fmt: skip
         assert score.returncode == 0, score.stderr
     finally:
         server.kill()
@@ -126,16 +131,10 @@ def test_a_response_with_a_line_separator_resumes_and_reruns_score(tmp_path):
 
 def test_a_lone_surrogate_from_the_server_is_stored_as_u_fffd_and_reruns_work(tmp_path):
     rows = read_rows(IFEVAL / "input_data_gpt4_20231107_145030.jsonl")[:2]
-    prompts = write_jsonl(tmp_path / "prompts.jsonl", rows)
     answer = '{"choices": [{"message": {"content": "half \\ud83d an emoji"}, "finish_reason": "stop"}], "usage": 3}'
     server = FaultServer(tmp_path, [{"raw": answer}])
-    env = {"ADHERE_CACHE_DIR": str(tmp_path / "cache")}
     try:
-        args = [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:fake", "--base-url", server.url,
-                "--data", str(prompts), "--out", str(tmp_path / "run")]  # fmt: skip
-        for _ in range(2):
-            done = subprocess.run(args, capture_output=True, text=True, env=_env(env))
-            assert done.returncode == 0, done.stderr
+        eval_twice(tmp_path, server, rows)
         responses = read_rows(tmp_path / "run" / "responses.jsonl")
         assert [r["response"] for r in responses] == ["half \ufffd an emoji"] * 2
     finally:

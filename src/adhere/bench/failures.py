@@ -15,6 +15,7 @@ three ways:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -45,30 +46,30 @@ class FailurePolicy:
 
 
 class Breaker:
-    """Counts calls failing in a row; trips at ``policy.streak``. One per run (one event loop)."""
+    """Counts calls failing in a row; trips at ``policy.streak`` and then cancels the run's other
+    ``tasks`` (its calls in flight). One per run, inside one event loop."""
 
     def __init__(self, policy: FailurePolicy | None = None):
         self.policy = policy or FailurePolicy()
         self.in_a_row = 0
-        self.failed = 0
-        self.first_error: str | None = None
         self.last_error: str | None = None
         self.tripped = False
+        #: The run's tasks, cancelled (all but the one that trips it) when the breaker trips.
+        self.tasks: list[asyncio.Task[Any]] = []
 
     def success(self) -> None:
         self.in_a_row = 0
 
-    def failure(self, error: BaseException | str) -> bool:
-        """Count a failed call; True when this one trips the breaker."""
-        text = str(error)
-        self.failed += 1
+    def failure(self, error: BaseException | str) -> None:
+        """Count a failed call; at the streak, trip and cancel the other tasks."""
         self.in_a_row += 1
-        self.first_error = self.first_error or text
-        self.last_error = text
+        self.last_error = str(error)
         if not self.tripped and self.in_a_row >= self.policy.streak:
             self.tripped = True
-            return True
-        return False
+            current = asyncio.current_task()
+            for task in self.tasks:
+                if task is not current:
+                    task.cancel()
 
 
 def check_calls(

@@ -75,17 +75,12 @@ async def generate_rows(
     """Answer each (prompt row, sample) of ``todo`` into ``run``. A failed call is recorded on its
     row; when ``breaker`` trips, the calls still in flight are cancelled and no more start."""
     breaker = breaker if breaker is not None else Breaker()
-    tasks: list[asyncio.Task[None]] = []
 
     def failed(key: Any, sample: int, error: ModelCallError) -> None:
         run.append_error(key, sample, error)
         if progress:
             progress(0)
-        if breaker.failure(error):
-            current = asyncio.current_task()
-            for task in tasks:
-                if task is not current:
-                    task.cancel()
+        breaker.failure(error)
 
     # A backend may queue requests itself (concurrency None): then all of them go at once.
     limit = getattr(backend, "concurrency", 1)
@@ -136,8 +131,8 @@ async def generate_rows(
         if progress:
             progress(record["completion_tokens"] or 0)
 
-    tasks.extend(asyncio.ensure_future(one(row, sample)) for row, sample in todo)
-    await settle_all(tasks)
+    breaker.tasks.extend(asyncio.ensure_future(one(row, sample)) for row, sample in todo)
+    await settle_all(breaker.tasks)
 
 
 async def settle_all(tasks: list[asyncio.Task[None]]) -> None:
@@ -222,30 +217,25 @@ def start_run(
             if hasattr(backend, "check"):
                 asyncio.run(_check(backend))
             description = describe(backend)
-        _start(run, model, backend_options, generation, command, fields, description, __version__)
+        run.start(
+            {
+                "adhere_version": __version__,
+                "command": recorded_command(command if command is not None else sys.argv),
+                **fields,
+                "model": model,
+                "model_identity": description["identity"],
+                "chat_template": description["chat_template"],
+                "runtime": description["runtime"],
+                "backend_options": recorded_options(backend_options),
+                "generation": generation.to_dict(),
+            }
+        )
     except BaseException:
         run.release()
         if backend is not None:
             asyncio.run(backend.aclose())
         raise
     return backend, run
-
-
-def _start(run: RunDir, model: str, backend_options: dict[str, Any], generation: GenerationConfig,
-           command: list[str] | None, fields: dict[str, Any], description: dict[str, Any], version: str) -> None:  # fmt: skip
-    run.start(
-        {
-            "adhere_version": version,
-            "command": recorded_command(command if command is not None else sys.argv),
-            **fields,
-            "model": model,
-            "model_identity": description["identity"],
-            "chat_template": description["chat_template"],
-            "runtime": description["runtime"],
-            "backend_options": recorded_options(backend_options),
-            "generation": generation.to_dict(),
-        }
-    )
 
 
 def plan(options: EvalOptions) -> tuple[list[dict[str, Any]], list[tuple[Any, Any]], str]:

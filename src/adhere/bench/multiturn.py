@@ -112,8 +112,7 @@ async def _rollout(
             run.append_error(key, sample, error)
             if progress:
                 progress(0)
-            if breaker.failure(error):
-                raise _Tripped from None
+            breaker.failure(error)
             return  # later turns need this answer: the next run retries from here
         breaker.success()
         run.append_response(key, sample, record, cached)
@@ -122,28 +121,18 @@ async def _rollout(
         messages.append({"role": "assistant", "content": record["text"]})
 
 
-class _Tripped(Exception):
-    """The breaker tripped in this rollout: the others are cancelled."""
-
-
 async def _generate_all(backend, conversations, config, cache, run, done, progress, breaker) -> None:
     limit = getattr(backend, "concurrency", 1)
     semaphore = asyncio.Semaphore(limit) if limit is not None else contextlib.nullcontext()
-    tasks: list[asyncio.Task[None]] = []
 
     async def guarded(conversation, sample):
         # A rollout is sequential; bounded concurrency applies across rollouts.
         async with semaphore:
-            try:
-                await _rollout(backend, conversation, sample, config, cache, run, done, progress, breaker)
-            except _Tripped:
-                for task in tasks:
-                    if task is not asyncio.current_task():
-                        task.cancel()
+            await _rollout(backend, conversation, sample, config, cache, run, done, progress, breaker)
 
     try:
-        tasks.extend(asyncio.ensure_future(guarded(c, s)) for c in conversations for s in range(config.samples))
-        await settle_all(tasks)
+        breaker.tasks.extend(asyncio.ensure_future(guarded(c, s)) for c in conversations for s in range(config.samples))
+        await settle_all(breaker.tasks)
     finally:
         await backend.aclose()
 

@@ -3,9 +3,9 @@
 ``config.json`` is written first and holds everything needed to reproduce the run; a rerun with
 other settings into the same folder is refused. One process at a time writes a run directory: it
 holds the folder's lock (``adhere.lock``) from the settings check to its last file, so two runs
-started together on one folder never mix (the second is refused at once). ``responses.jsonl`` gets one line per finished
-(key, sample), flushed as soon as it exists, so a killed run loses at most the line being
-written; a torn last line is cut off when the run resumes. When generation ends the file is
+started together on one folder never mix (the second is refused at once). ``responses.jsonl``
+gets one line per finished (key, sample), written as soon as it exists, so a killed run loses
+at most the line being written; a torn last line is cut off when the run resumes. When generation ends the file is
 rewritten (atomically) in prompt order with exactly one row per (key, sample).
 """
 
