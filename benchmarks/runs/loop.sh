@@ -1,5 +1,5 @@
 #!/bin/bash
-# The issue 6 target runs of `adhere loop` on the bundled model, as the README reports them.
+# The issue 6 target runs of `adhere loop` on the bundled model, as docs/experiments.md reports them.
 #
 # Usage: bash benchmarks/runs/loop.sh NAME   (from the repository root, after `make demo` or `make test`)
 #

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Follow-ups to the issue 6 pilot (bash benchmarks/runs/loop.sh pilot), on its samples and models,
-# as the README reports them. Each one trains, exports a q8_0 GGUF and evaluates it on the first
+# as docs/experiments.md reports them. Each one trains, exports a q8_0 GGUF and evaluates it on the first
 # 200 prompts of IFEval and IFBench (greedy, 256 tokens), like the pilot; compare with
 #   adhere report runs/pilot/base/ifeval runs/pilot-NAME/ifeval
 #

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The README's strategy table: the same first 200 IFEval prompts, greedy and with decrim:3,
+# The strategy table of docs/experiments.md: the same first 200 IFEval prompts, greedy and with decrim:3,
 # best-of-n:8 and best-of-n:4, 256 tokens, on the bundled model. Writes runs/measure/<strategy>
 # and appends each wall time to runs/measure/walls.txt; the cache makes best-of-n:4 after
 # best-of-n:8 free.
