@@ -252,88 +252,63 @@ def render_html(report: dict[str, Any]) -> str:
     )
 
 
-def _share(count: int | None, total: int | None) -> str:
-    """``1088 of 2000`` (or "–" where a run did not record it)."""
-    return "–" if count is None or not total else f"{count} of {total}"
-
-
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
 
 
 def render_loop_html(summary: dict[str, Any]) -> str:
-    """The page of an ``adhere loop`` run: each round's accuracies beside the base model's, the
-    significance of each change, what each round made, and the wall time of every stage."""
-    from adhere.loop import iter_rounds
+    """The page of an ``adhere loop`` run: each evaluated model's accuracies beside the baseline's,
+    the significance of each change, what each stage made, and the wall time of every stage."""
+    from adhere.report.loop import headline_rows, made_rows
 
-    config = summary["config"]
+    recipe = summary["recipe"]
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     benchmarks = list(summary["benchmarks"])
     head = "".join(
         f'<th class="num">{_e(b)} {_NAMES[summary["benchmarks"][b]["headline"]]}<br><span class="ci">95% CI</span></th>'
-        f'<th class="num">change vs base<br><span class="ci">95% CI · p (bootstrap, McNemar)</span></th>'
+        f'<th class="num">change vs {_e(recipe["baseline"])}<br><span class="ci">95% CI · p (bootstrap, McNemar)</span></th>'
         for b in benchmarks
     )
     rows = []
-    for name, row in iter_rounds(summary):
-        cells = ""
+    for row in headline_rows(summary):
+        cells, prompts = "", []
         for benchmark in benchmarks:
-            run, comparison = row[benchmark]
-            metric = summary["benchmarks"][benchmark]["headline"]
-            cells += (f'<td class="num">{_pct(run["accuracy"][metric])}<br><span class="ci">'
-                      f'{_interval(run["confidence_intervals"].get(metric))}</span></td>')  # fmt: skip
-            if comparison is None:
+            cell = row["cells"].get(benchmark)
+            if cell is None:
+                cells += '<td class="num">–</td><td class="num">–</td>'
+                continue
+            prompts.append(f'{cell["prompts"]} {_e(benchmark)}')
+            cells += (f'<td class="num">{_pct(cell["accuracy"])}<br><span class="ci">'
+                      f'{_interval(cell["interval"])}</span></td>')  # fmt: skip
+            change = cell["change"]
+            if change is None:
                 cells += '<td class="num">–</td>'
                 continue
-            entry = comparison["metrics"][metric]
-            interval = entry.get("interval")
+            interval = change["interval"]
             significant = interval and (interval[0] > 0 or interval[1] < 0)
-            kind = "" if not significant else (' class="sig"' if entry["delta"] > 0 else ' class="worse"')
-            mcnemar = (entry.get("mcnemar") or {}).get("p")
-            cells += (f'<td class="num"><span{kind}>{100 * entry["delta"]:+.1f} pts</span><br><span class="ci">'
-                      f'{_interval(interval, points=True)} · p {_p(entry.get("p_bootstrap"))}, {_p(mcnemar)}</span></td>')  # fmt: skip
-        rows.append(f'<tr><td><strong>{_e(name)}</strong><br><span class="muted">{run["prompts"]} prompts</span></td>{cells}</tr>')
-    made = []
-    for entry in summary["rounds"]:
-        synth = (entry.get("synth") or {}).get("result") or {}
-        sample = (entry.get("sample") or {}).get("result") or {}
-        data = (entry.get("data") or {}).get("result") or {}
-        sft, pairs, contamination = data.get("sft") or {}, data.get("pairs") or {}, data.get("contamination") or {}
-        trained = [f'{k.removeprefix("train-")}: {v["result"]["steps"]} steps, loss {v["result"]["train_loss"]:.3f}'
-                   for k, v in entry.items() if k.startswith("train-") and v.get("result")]  # fmt: skip
-        made.append(
-            f'<tr><td><strong>round-{entry["round"]}</strong></td>'
-            f'<td class="num">{synth.get("prompts", "–")}</td><td class="num">{synth.get("dropped_by_decontamination", "–")}</td>'
-            f'<td class="num">{_pct(sft.get("candidate_pass_rate"))}</td>'
-            f'<td class="num">{_pct((sample.get("accuracy") or {}).get("prompt_level_strict"))}</td>'
-            f'<td class="num">{_share(sft.get("cut_off_candidates"), sft.get("candidates"))}</td>'
-            f'<td class="num">{sft.get("rows", "–")}<br><span class="ci">{sft.get("repaired", 0)} repaired</span></td>'
-            f'<td class="num">{pairs.get("rows", "–")}</td>'
-            f'<td class="num">{contamination.get("overlapping", "–")} of {contamination.get("rows_checked", "–")}</td>'
-            f'<td>{_e("; ".join(trained) or "–")}</td></tr>'
-        )  # fmt: skip
-    stages = "".join(f'<tr><td><code>{_e(name)}</code></td><td class="num">{_duration(seconds)}</td></tr>'
-                     for name, seconds in summary["seconds"].items())  # fmt: skip
+            kind = "" if not significant else (' class="sig"' if change["delta"] > 0 else ' class="worse"')
+            cells += (f'<td class="num"><span{kind}>{100 * change["delta"]:+.1f} pts</span><br><span class="ci">'
+                      f'{_interval(interval, points=True)} · p {_p(change["p_bootstrap"])}, {_p(change["p_mcnemar"])}'
+                      "</span></td>")  # fmt: skip
+        rows.append(f'<tr><td><strong>{_e(row["name"])}</strong><br><span class="muted">{", ".join(prompts)} prompts'
+                    f"</span></td>{cells}</tr>")  # fmt: skip
+    made = "".join(f'<tr><td><code>{_e(name)}</code></td><td>{_e(kind)}</td><td>{_e(text)}</td>'
+                   f'<td class="num">{_duration(summary["seconds"].get(name, 0.0))}</td></tr>'
+                   for name, kind, text in made_rows(summary))  # fmt: skip
     links = " · ".join(f'<a href="report-{_e(b)}.html">{_e(b)}: every metric, per instruction, failures</a>' for b in benchmarks)
-    settings = ", ".join(f"{k}={v}" for k, v in config.items() if k != "out")
+    params = ", ".join(f"{k}={v}" for k, v in recipe["params"].items()) or "none"
+    title = f"adhere loop: {recipe['name']} on {summary['model']}"
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>adhere loop: {_e(config['model'])}</title><style>{_CSS}</style></head><body>"
-        f"<h1>adhere loop: {_e(config['model'])}, {len(summary['rounds'])} round(s)</h1>"
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{_e(title)}</h1><p>{_e(recipe['description'])}</p>"
         f'<p class="muted">generated {when} · total wall time {_duration(summary["total_seconds"])} · {links}</p>'
-        f'<h2>Accuracy by round</h2><table id="rounds"><tr><th>model</th>{head}</tr>{"".join(rows)}</table>'
+        f'<h2>Accuracy by model</h2><table id="models"><tr><th>model</th>{head}</tr>{"".join(rows)}</table>'
         '<p class="muted">Intervals: percentile bootstrap over prompts; changes are paired over the same prompts '
         "(bootstrap interval of the difference; exact McNemar test on prompts that flipped). "
         "Green or red: the interval excludes zero.</p>"
-        "<h2>What each round made</h2><table id=\"made\"><tr><th>round</th><th class=\"num\">prompts</th>"
-        '<th class="num">dropped<br><span class="ci">task overlaps an eval prompt</span></th>'
-        '<th class="num">answers passing<br><span class="ci">all sampled</span></th>'
-        '<th class="num">chosen passing<br><span class="ci">prompt strict</span></th>'
-        '<th class="num">answers cut off<br><span class="ci">at --max-tokens</span></th>'
-        '<th class="num">SFT rows</th><th class="num">pairs</th>'
-        '<th class="num">overlaps<br><span class="ci">training rows re-checked</span></th><th>training</th></tr>'
-        f'{"".join(made)}</table>'
-        f'<h2>Wall time by stage</h2><table id="stages">{stages}</table>'
-        f'<p class="muted">Settings: {_e(settings)}</p></body></html>\n'
+        '<h2>What each stage made</h2><table id="stages"><tr><th>stage</th><th>kind</th><th>made</th>'
+        f'<th class="num">wall time</th></tr>{made}</table>'
+        f'<p class="muted">Recipe {_e(recipe["source"])} · parameters: {_e(params)}</p></body></html>\n'
     )

@@ -1,0 +1,385 @@
+"""The kinds of recipe stage: each a typed settings class (every field with its default and doc)
+that names the stages it reads and knows how to run itself into its folder.
+
+A stage's product is one of: ``prompts`` (synth), ``answers`` (answer), ``sft`` or ``pairs`` rows
+(make-sft, make-pairs, mix), ``training`` (train), ``model`` (export), ``evaluation`` (evaluate).
+A field that refers to other stages says which products it accepts; besides stage names a
+reference may name a benchmark (``ifeval``, ``ifbench``: the loop's evaluation data) where prompts
+are accepted, and ``base`` (the loop's ``--model``) or a model spec (``local``, ``gguf:PATH``)
+where a model is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from adhere.errors import AdhereError, InputError
+from adhere.jsonl import atomic_write, split_lines
+from adhere.settings import required, setting
+
+if TYPE_CHECKING:
+    from adhere.recipe.engine import Workspace
+
+#: Names a reference may use besides stage names.
+BENCHMARKS = ("ifeval", "ifbench")
+BASE = "base"
+#: The accuracy each benchmark's headline is stated in (IFEval strict, IFBench loose); a probe
+#: set made by a synth stage is read as IFEval is.
+HEADLINE = {"ifeval": "prompt_level_strict", "ifbench": "prompt_level_loose"}
+
+KINDS: dict[str, type[Stage]] = {}
+
+
+def stage_kind(name: str) -> Callable[[type[Stage]], type[Stage]]:
+    """Register a stage kind under ``name`` (the ``kind`` key of a recipe's stage table)."""
+
+    def register(cls: type[Stage]) -> type[Stage]:
+        if name in KINDS:
+            raise ValueError(f"stage kind {name!r} is registered twice")
+        cls.kind = name
+        KINDS[name] = cls
+        return cls
+
+    return register
+
+
+@dataclasses.dataclass(frozen=True)
+class Ref:
+    """A settings field naming other stages: which products it accepts."""
+
+    field: str
+    accepts: tuple[str, ...]
+    many: bool = False
+
+
+class Stage:
+    """Base of the stage kinds (each also a frozen settings dataclass)."""
+
+    kind: ClassVar[str]
+    #: What the stage makes, for the references that accept it.
+    product: ClassVar[str]
+    refs: ClassVar[tuple[Ref, ...]] = ()
+    doc: ClassVar[str] = ""
+
+    def references(self) -> dict[str, tuple[str, ...]]:
+        """field -> the names it refers to."""
+        out = {}
+        for ref in self.refs:
+            value = getattr(self, ref.field)
+            out[ref.field] = tuple(value) if ref.many else ((value,) if value is not None else ())
+        return out
+
+    def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """A few words for the plan and the progress lines."""
+        return self.kind
+
+
+def _positive(**values: Any) -> None:
+    for name, value in values.items():
+        if value is not None and value < 1:
+            raise InputError(f"{name} must be at least 1, got {value}")
+
+
+@stage_kind("synth")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Synth(Stage):
+    """Synthesize verifiable prompts (adhere synth), decontaminated against evaluation prompts."""
+
+    product: ClassVar[str] = "prompts"
+    refs: ClassVar[tuple[Ref, ...]] = (Ref("decontaminate", ("prompts",), many=True),)
+
+    count: int = setting(1000, "prompts to draw (fewer after decontamination)")
+    seed: int = setting(0, "seed of every random choice")
+    weights: tuple[tuple[str, float], ...] = setting((), "constraint id -> how many times as often it is drawn")
+    phrasing: str = setting("canonical", "how instructions are worded: canonical (IFEval's) or varied",
+                            choices=("canonical", "varied"))  # fmt: skip
+    ids: tuple[str, ...] | None = setting(None, "constraint ids to draw from (default: every samplable IFEval id)")
+    require: tuple[str, ...] = setting((), "constraint ids every prompt carries")
+    min_constraints: int = setting(1, "fewest constraints per prompt")
+    max_constraints: int = setting(3, "most constraints per prompt")
+    skill_mix: bool = setting(False, "also ask for two sampled skills per prompt (Instruct-SkillMix)")
+    decontaminate: tuple[str, ...] = setting(BENCHMARKS, "prompts a task must not share an n-gram with: "
+                                             "benchmarks or synth stages")  # fmt: skip
+    ngram: int = setting(8, "decontamination n-gram length")
+
+    def config(self) -> Any:
+        from adhere.synth.synthesize import SynthConfig
+
+        return SynthConfig(count=self.count, seed=self.seed, min_constraints=self.min_constraints,
+                           max_constraints=self.max_constraints, skill_mix=self.skill_mix, ids=self.ids,
+                           require=self.require, weights=self.weights, phrasing=self.phrasing)  # fmt: skip
+
+    def check(self) -> None:
+        _positive(count=self.count)
+        if self.ngram < 3:
+            raise InputError(f"ngram must be at least 3, got {self.ngram}")
+        self.config().validate()
+
+    def describe(self) -> str:
+        return f"synthesize {self.count} prompts (seed {self.seed}, {self.phrasing})"
+
+    def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
+        from adhere.synth.seeds import builtin_seeds
+        from adhere.synth.synthesize import write_prompts
+
+        against = [pair for name in self.decontaminate for pair in ws.prompts_of(name)]
+        kept, dropped, card = write_prompts(self.config(), list(builtin_seeds()), "builtin", folder / "prompts.jsonl",
+                                            against=against, against_names=list(self.decontaminate),
+                                            ngram=self.ngram)  # fmt: skip
+        if not kept:
+            raise AdhereError(f"{folder.name}: decontamination dropped every prompt; raise count or change seed")
+        return {"prompts": len(kept), "dropped_by_decontamination": len(dropped), "prompts_checked": len(against),
+                "card": card.name}  # fmt: skip
+
+
+@stage_kind("answer")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Answer(Stage):
+    """A model answers prompts (adhere eval), every answer verified: the candidates rows are made from."""
+
+    product: ClassVar[str] = "answers"
+    refs: ClassVar[tuple[Ref, ...]] = (Ref("prompts", ("prompts",)), Ref("model", ("model",)))
+
+    prompts: str = required("the prompts to answer: a synth stage")
+    model: str = setting(BASE, "who answers: base, an export stage, or a model spec")
+    strategy: str | None = setting(None, "greedy, best-of-n:N[+greedy], decrim[:K] or spar[:WxD] (default: one "
+                                   "plain call per sample)")  # fmt: skip
+    samples: int = setting(1, "answers per prompt (without a strategy)")
+    temperature: float = setting(0.0, "sampling temperature (0: greedy)")
+    top_p: float = setting(1.0, "nucleus sampling")
+    max_tokens: int = setting(256, "tokens per answer")
+    seed: int = setting(0, "sampling seed")
+
+    def check(self) -> None:
+        self.generation()
+        if self.strategy is not None:
+            from adhere.improve import load_strategy
+
+            load_strategy(self.strategy)
+
+    def generation(self) -> Any:
+        from adhere.models.config import GenerationConfig
+
+        return GenerationConfig(temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens,
+                                seed=self.seed, samples=self.samples)  # fmt: skip
+
+    def describe(self) -> str:
+        return f"{self.model} answers {self.prompts} ({self.strategy or 'plain'}, {self.max_tokens} tokens)"
+
+    def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
+        return ws.generate(folder.name, folder / "run", "ifeval", self.model, self.prompts, self.generation(),
+                           strategy=self.strategy)  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Rows(Stage):
+    refs: ClassVar[tuple[Ref, ...]] = (Ref("answers", ("answers",)),)
+
+    answers: str = required("the answer stage whose verified candidates the rows come from")
+    repair: bool = setting(False, "also rows from verifier-guided repairs of failing candidates")
+    keep_cut_off: bool = setting(False, "also train towards answers cut off at max_tokens")
+    end_cut_off: bool = setting(False, "also train towards cut-off answers ended where they last made sense")
+
+    def check(self) -> None:
+        if self.keep_cut_off and self.end_cut_off:
+            from adhere.synth.datasets import CUT_OFF_BOTH
+
+            raise InputError(CUT_OFF_BOTH)
+
+    def describe(self) -> str:
+        extras = [name for name in ("repair", "keep_cut_off", "end_cut_off") if getattr(self, name)]
+        return f"{self.kind} from {self.answers}" + (f" ({', '.join(extras)})" if extras else "")
+
+    def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
+        from adhere.synth.datasets import write_training_data
+
+        rows, card, _ = write_training_data(ws.folder(self.answers) / "run", self.product, folder / "rows.jsonl",
+                                            repair=self.repair, keep_cut_off=self.keep_cut_off,
+                                            end_cut_off=self.end_cut_off)  # fmt: skip
+        result = {"rows": len(rows), **{key: card.get(key) for key in (
+            "candidates", "candidate_pass_rate", "prompt_pass_rate", "repaired", "cut_off_candidates", "ended",
+            "rows_from_endings") if key in card}}  # fmt: skip
+        result["contamination"] = ws.check_contamination(folder / "rows.jsonl", self.answers)
+        return result
+
+
+@stage_kind("make-sft")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MakeSft(_Rows):
+    """Rejection-sampled SFT rows (adhere make-sft): the answers that follow every instruction."""
+
+    product: ClassVar[str] = "sft"
+
+
+@stage_kind("make-pairs")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MakePairs(_Rows):
+    """Preference pairs (adhere make-pairs): a passing answer over a failing one."""
+
+    product: ClassVar[str] = "pairs"
+
+
+@stage_kind("mix")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Mix(Stage):
+    """Rows of several stages, one after the other (all SFT rows or all pairs)."""
+
+    product: ClassVar[str] = "rows"  # sft or pairs: the engine reads it from the inputs
+    refs: ClassVar[tuple[Ref, ...]] = (Ref("inputs", ("sft", "pairs"), many=True),)
+
+    inputs: tuple[str, ...] = required("the stages whose rows are mixed, in order")
+
+    def check(self) -> None:
+        if not self.inputs:
+            raise InputError("inputs must name at least one stage")
+
+    def describe(self) -> str:
+        return f"mix {' + '.join(self.inputs)}"
+
+    def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
+        counts = {}
+        with atomic_write(folder / "rows.jsonl") as handle:
+            for name in self.inputs:
+                lines = split_lines((ws.folder(name) / "rows.jsonl").read_text(encoding="utf-8"))
+                counts[name] = len(lines)
+                handle.writelines(line + "\n" for line in lines)
+        return {"rows": sum(counts.values()), "from": counts}
+
+
+@stage_kind("train")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Train(Stage):
+    """Fine-tune with TRL (adhere train): LoRA by default, resumable from its checkpoints."""
+
+    product: ClassVar[str] = "training"
+    refs: ClassVar[tuple[Ref, ...]] = (Ref("data", ("sft", "pairs")), Ref("model", ("model",)))
+
+    method: str = setting("sft", "sft or dpo", choices=("sft", "dpo"))
+    data: str = required("the rows to train on: a make-sft, make-pairs or mix stage")
+    model: str = setting(BASE, "the model trained: base, an export stage, or a model spec")
+    epochs: float = setting(1.0, "passes over the rows")
+    max_steps: int = setting(-1, "stop after this many optimizer steps (-1: run the epochs)")
+    learning_rate: float | None = setting(None, "default: 2e-4 (LoRA SFT), 5e-5 (LoRA DPO), 2e-5/5e-7 (full)")
+    batch_size: int = setting(4, "rows per step")
+    grad_accum: int = setting(1, "steps accumulated per optimizer step")
+    max_length: int = setting(768, "tokens per row (longer ones are cut)")
+    full: bool = setting(False, "train every weight instead of a LoRA adapter")
+    lora_r: int = setting(16, "LoRA rank")
+    lora_alpha: int = setting(32, "LoRA alpha")
+    beta: float = setting(0.1, "DPO beta")
+    sft_weight: float = setting(0.0, "DPO: weight of an added supervised loss on the chosen answer (RPO)")
+    save_steps: int = setting(25, "checkpoint every this many steps (a killed run resumes from the last)")
+    seed: int = setting(0, "training seed")
+    gradient_checkpointing: bool | None = setting(None, "recompute activations to save memory (default: on a GPU)")
+
+    def config(self, data: str = "x", out: str = "x", model: str = "local") -> Any:
+        from adhere.train.trainer import TrainConfig
+
+        return TrainConfig(kind=self.method, data=data, out=out, model=model, epochs=self.epochs,
+                           max_steps=self.max_steps, learning_rate=self.learning_rate, batch_size=self.batch_size,
+                           grad_accum=self.grad_accum, max_length=self.max_length, full=self.full,
+                           lora_r=self.lora_r, lora_alpha=self.lora_alpha, beta=self.beta,
+                           sft_weight=self.sft_weight, save_steps=self.save_steps, logging_steps=5, seed=self.seed,
+                           gradient_checkpointing=self.gradient_checkpointing)  # fmt: skip
+
+    def check(self) -> None:
+        self.config()
+
+    def describe(self) -> str:
+        return f"{self.method.upper()} {self.model} on {self.data} ({self.epochs:g} epochs)"
+
+    def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
+        from adhere.train.trainer import train
+
+        data = ws.folder(self.data) / "rows.jsonl"
+        if not data.read_text(encoding="utf-8").strip():
+            raise AdhereError(f"{folder.name}: {self.data} made no rows to train on; {ws.why_no_rows(self.data)}")
+        config = self.config(str(data), str(folder / "train"), ws.model_spec(self.model))
+        return train(config)
+
+
+@stage_kind("export")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Export(Stage):
+    """Write a trained model as a GGUF llama.cpp runs (adhere export), merged into its base."""
+
+    product: ClassVar[str] = "model"
+    refs: ClassVar[tuple[Ref, ...]] = (Ref("train", ("training",)),)
+
+    train: str = required("the train stage whose model is exported")
+    type: str = setting("q8_0", "GGUF type of the merged model (q8_0 keeps what was learned)", choices=("q8_0", "f16"))
+
+    def describe(self) -> str:
+        return f"export {self.train} as {self.type} GGUF"
+
+    def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
+        from adhere.train.export import export
+
+        return export(ws.folder(self.train) / "train", folder / "model.gguf", self.type)
+
+
+@stage_kind("evaluate")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Evaluate(Stage):
+    """A model on benchmarks or probe sets (adhere eval), scored by the verifiers."""
+
+    product: ClassVar[str] = "evaluation"
+    refs: ClassVar[tuple[Ref, ...]] = (Ref("model", ("model",)), Ref("benchmarks", ("prompts",), many=True))
+
+    model: str = setting(BASE, "the model evaluated: base, an export stage, or a model spec")
+    benchmarks: tuple[str, ...] = setting(BENCHMARKS, "benchmarks (ifeval, ifbench) or synth stages (probe sets)")
+    limit: int = setting(0, "only the first N prompts of each (0: all of them)")
+    max_tokens: int = setting(256, "tokens per answer")
+    strategy: str | None = setting(None, "an inference-time strategy (default: one greedy answer)")
+
+    def check(self) -> None:
+        if self.limit < 0:
+            raise InputError(f"limit must be 0 (all) or more, got {self.limit}")
+        _positive(max_tokens=self.max_tokens)
+        if not self.benchmarks:
+            raise InputError("benchmarks must name at least one benchmark or synth stage")
+        if self.strategy is not None:
+            from adhere.improve import load_strategy
+
+            load_strategy(self.strategy)
+
+    def describe(self) -> str:
+        limit = f", first {self.limit}" if self.limit else ""
+        return f"evaluate {self.model} on {', '.join(self.benchmarks)}{limit}"
+
+    def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
+        from adhere.models.config import GenerationConfig
+
+        generation = GenerationConfig(max_tokens=self.max_tokens)
+        return {name: ws.generate(f"{folder.name} {name}", folder / name, name if name in BENCHMARKS else "ifeval",
+                                  self.model, name, generation, limit=self.limit or None, strategy=self.strategy)
+                for name in self.benchmarks}  # fmt: skip
+
+
+def headline(benchmark: str) -> str:
+    return HEADLINE.get(benchmark, "prompt_level_strict")
+
+
+def rows_kind(stages: dict[str, Stage], name: str) -> str | None:
+    """``sft`` or ``pairs`` for a stage making rows (a mix takes its inputs'), else None."""
+    stage = stages.get(name)
+    if isinstance(stage, Mix):
+        kinds = {rows_kind(stages, n) for n in stage.inputs}
+        return kinds.pop() if len(kinds) == 1 else None
+    return stage.product if isinstance(stage, _Rows) else None
+
+
+def read_tasks(prompts: Path) -> dict[str, str]:
+    """key (as JSON) -> the task a synthesized prompt was made from (its prompt if none)."""
+    tasks = {}
+    for line in split_lines(prompts.read_text(encoding="utf-8")):
+        row = json.loads(line)
+        tasks[json.dumps(row["key"])] = (row.get("source") or {}).get("task") or row["prompt"]
+    return tasks

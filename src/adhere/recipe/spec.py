@@ -1,0 +1,255 @@
+"""Reading a recipe: a TOML file of parameters and named stages, checked whole before anything runs.
+
+::
+
+    [recipe]
+    description = "one line: what the recipe does"
+    baseline = "eval-base"          # the evaluate stage the others are compared with
+
+    [params]                        # values a user may change: adhere loop --set eval_limit=200
+    eval_limit = 0
+
+    [stages.prompts]
+    kind = "synth"
+    count = 400
+    [stages.answers]
+    kind = "answer"
+    prompts = "prompts"
+    ...
+    [stages.eval-base]
+    kind = "evaluate"
+    limit = "${eval_limit}"         # a parameter: the whole string is replaced by its value
+
+Every error names the file and the key (``recipe.toml [stages.sft] repair: expected true or
+false``), with the closest valid name for a misspelt one; a cycle, or a reference to a stage that
+does not exist or makes the wrong thing, is refused the same way. Nothing runs until all of it is
+valid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from adhere.errors import InputError
+from adhere.recipe.kinds import BASE, BENCHMARKS, KINDS, Stage, rows_kind
+from adhere.settings import closest, from_table
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_PARAM = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+RESERVED = (*BENCHMARKS, BASE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """A recipe with its parameters applied: stages in the order they run."""
+
+    name: str
+    source: str
+    """Where it was read from (a file, or ``builtin:NAME``)."""
+    description: str
+    params: dict[str, Any]
+    """Every parameter's value (the recipe's default, or the one given)."""
+    stages: dict[str, Stage]
+    """name -> stage, in dependency order (a stage after everything it reads)."""
+    baseline: str | None
+    """The evaluate stage the others are compared with."""
+
+    def needs(self, name: str) -> list[str]:
+        """The stages ``name`` reads directly."""
+        return [ref for refs in self.stages[name].references().values() for ref in refs if ref in self.stages]
+
+    def downstream(self, name: str) -> set[str]:
+        """Every stage that reads ``name``, directly or not."""
+        out: set[str] = set()
+        for other in self.stages:
+            if name in self.needs(other):
+                out |= {other} | self.downstream(other)
+        return out
+
+
+def builtin_names() -> list[str]:
+    """The recipes shipped with adhere (``adhere/recipes/*.toml``)."""
+    folder = resources.files("adhere") / "recipes"
+    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def recipe_text(name_or_path: str) -> tuple[str, str]:
+    """(TOML text, source) of a built-in recipe name or a file path."""
+    if name_or_path.endswith(".toml") or "/" in name_or_path or Path(name_or_path).is_file():
+        path = Path(name_or_path)
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such recipe file; built-in recipes: {', '.join(builtin_names())}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not a UTF-8 text file; a recipe is TOML") from None
+    names = builtin_names()
+    if name_or_path not in names:
+        raise InputError(f"unknown recipe {name_or_path!r}{closest(name_or_path, names)}; built-in recipes: "
+                         f"{', '.join(names)} (or give a .toml file)")  # fmt: skip
+    return (resources.files("adhere") / "recipes" / f"{name_or_path}.toml").read_text(encoding="utf-8"), \
+        f"builtin:{name_or_path}"  # fmt: skip
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value: a TOML value (``200``, ``true``, ``1e-3``, ``["a", "b"]``), else the text."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def load_recipe(name_or_path: str, overrides: dict[str, Any] | None = None) -> Recipe:
+    """Read, check and order a recipe; ``overrides`` set its parameters (``--set``)."""
+    text, source = recipe_text(name_or_path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(f"{source}: not valid TOML: {error}") from None
+    return parse_recipe(data, source, overrides or {})
+
+
+def parse_recipe(data: dict[str, Any], source: str, overrides: dict[str, Any]) -> Recipe:
+    for key in data:
+        if key not in ("recipe", "params", "stages"):
+            raise InputError(f"{source}: unknown table [{key}]{closest(key, ['recipe', 'params', 'stages'])}; "
+                             "a recipe has [recipe], [params] and [stages.NAME] tables")  # fmt: skip
+    head = _table(data.get("recipe", {}), f"{source} [recipe]")
+    for key in head:
+        if key not in ("name", "description", "baseline"):
+            raise InputError(f"{source} [recipe]: unknown key {key!r}{closest(key, ['name', 'description', 'baseline'])}")
+    params = dict(_table(data.get("params", {}), f"{source} [params]"))
+    for key, value in overrides.items():
+        if key not in params:
+            known = ", ".join(params) or "none"
+            raise InputError(f"--set {key}: {source} has no parameter {key!r}{closest(key, params)}; its parameters: {known}")
+        if type(value) is not type(params[key]) and not (isinstance(params[key], float) and type(value) is int):
+            raise InputError(f"--set {key}={value!r}: {source} declares {key} as {type(params[key]).__name__} "
+                             f"(default {params[key]!r})")  # fmt: skip
+        params[key] = value
+    tables = _table(data.get("stages", {}), f"{source} [stages]")
+    if not tables:
+        raise InputError(f"{source}: no stages; add [stages.NAME] tables")
+    stages: dict[str, Stage] = {}
+    for name, table in tables.items():
+        where = f"{source} [stages.{name}]"
+        if not _NAME.fullmatch(name):
+            raise InputError(f"{where}: a stage name is lowercase letters, digits, '-' and '_'")
+        if name in RESERVED:
+            raise InputError(f"{where}: {name!r} names a benchmark or the base model; call the stage otherwise")
+        table = _substitute(_table(table, where), params, where)
+        kind = table.get("kind")
+        if kind not in KINDS:
+            raise InputError(f"{where} kind: {'missing' if kind is None else repr(kind)}"
+                             f"{closest(str(kind), KINDS) if kind else ''}; one of {', '.join(KINDS)}")  # fmt: skip
+        stages[name] = from_table(KINDS[kind], table, where, ignore=("kind",))
+    _check_references(stages, source)
+    order = _order(stages, source)
+    baseline = head.get("baseline")
+    evaluations = [n for n in order if stages[n].kind == "evaluate"]
+    if baseline is not None and baseline not in evaluations:
+        raise InputError(f"{source} [recipe] baseline: {baseline!r} is not an evaluate stage"
+                         f"{closest(str(baseline), evaluations)}")  # fmt: skip
+    return Recipe(name=head.get("name") or Path(source.removeprefix("builtin:")).stem, source=source,
+                  description=head.get("description", ""), params=params,
+                  stages={n: stages[n] for n in order}, baseline=baseline or (evaluations[0] if evaluations else None))  # fmt: skip
+
+
+def _table(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InputError(f"{where}: expected a table, got {value!r}")
+    return value
+
+
+def _substitute(value: Any, params: dict[str, Any], where: str) -> Any:
+    """``${name}`` replaced by a parameter: a whole-string reference takes the parameter's type."""
+    if isinstance(value, dict):
+        return {k: _substitute(v, params, f"{where} {k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, params, where) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def lookup(match: re.Match[str]) -> Any:
+        name = match.group(1)
+        if name not in params:
+            raise InputError(f"{where}: unknown parameter ${{{name}}}{closest(name, params)}; declare it in [params]")
+        return params[name]
+
+    whole = _PARAM.fullmatch(value)
+    if whole:
+        return lookup(whole)
+    return _PARAM.sub(lambda m: str(lookup(m)), value)
+
+
+def _is_spec(name: str) -> bool:
+    return name == "local" or ":" in name
+
+
+def _check_references(stages: dict[str, Stage], source: str) -> None:
+    for name, stage in stages.items():
+        for ref in type(stage).refs:
+            for target in stage.references()[ref.field]:
+                where = f"{source} [stages.{name}] {ref.field}"
+                if "model" in ref.accepts:
+                    if target == BASE or _is_spec(target):
+                        continue
+                elif "prompts" in ref.accepts and target in BENCHMARKS:
+                    continue
+                if target not in stages:
+                    others = [n for n, s in stages.items() if s.product in ref.accepts or
+                              (s.kind == "mix" and ("sft" in ref.accepts or "pairs" in ref.accepts))]  # fmt: skip
+                    extra = {"model": [BASE], "prompts": list(BENCHMARKS)}
+                    valid = others + [e for a in ref.accepts for e in extra.get(a, [])]
+                    raise InputError(f"{where}: no stage {target!r} makes it{closest(target, valid)}; "
+                                     f"valid here: {', '.join(valid) or 'none yet'}")  # fmt: skip
+                made = rows_kind(stages, target) if stages[target].kind == "mix" else stages[target].product
+                if made is None:
+                    raise InputError(f"{source} [stages.{target}] inputs: mixes SFT rows with pairs; mix one kind")
+                if made not in ref.accepts:
+                    raise InputError(f"{where}: {target!r} is a {stages[target].kind} stage (it makes {made}); "
+                                     f"this takes {' or '.join(ref.accepts)}")  # fmt: skip
+            if name in stage.references()[ref.field]:
+                raise InputError(f"{source} [stages.{name}] {ref.field}: a stage cannot read itself")
+        if stage.kind == "train":
+            wanted = "sft" if stage.method == "sft" else "pairs"  # type: ignore[attr-defined]
+            made = rows_kind(stages, stage.data)  # type: ignore[attr-defined]
+            if made != wanted:
+                raise InputError(f"{source} [stages.{name}] data: {stage.method} trains on "  # type: ignore[attr-defined]
+                                 f"{'SFT rows' if wanted == 'sft' else 'preference pairs'}, and "
+                                 f"{stage.data!r} makes {made}")  # type: ignore[attr-defined]  # fmt: skip
+
+
+def _order(stages: dict[str, Stage], source: str) -> list[str]:
+    """Stages in dependency order (the file's order where free), or a cycle refused."""
+    needs = {name: [ref for refs in stage.references().values() for ref in refs if ref in stages]
+             for name, stage in stages.items()}  # fmt: skip
+    order: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            cycle = path[path.index(name):] + [name]
+            raise InputError(f"{source}: the stages form a cycle ({' -> '.join(cycle)}); a stage must not "
+                             "read what it makes itself")  # fmt: skip
+        state[name] = "visiting"
+        for need in needs[name]:
+            visit(need, [*path, name])
+        state[name] = "done"
+        order.append(name)
+
+    for name in stages:
+        visit(name, [])
+    return order

@@ -1,0 +1,164 @@
+"""Typed settings: dataclasses whose fields carry a one-line doc, read from TOML tables with errors
+that name the file, the key and what to do.
+
+A settings class is a frozen dataclass whose fields are made with :func:`setting`. The field's
+annotation is its type (``int``, ``float``, ``bool``, ``str``, one of those ``| None``,
+``tuple[str, ...]`` or a table ``tuple[tuple[str, float], ...]``, pairs kept in order so that
+the dataclass stays hashable), its default the value a table may leave out, and its
+doc the line ``--help``, ``--dry-run`` and the docs show. :func:`from_table` builds one from a
+TOML table: an unknown key is refused with the closest valid one, a value of the wrong type with
+the type expected; a class may add its own range checks in ``check()``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import typing
+from typing import Any, TypeVar
+
+from adhere.errors import InputError
+
+T = TypeVar("T")
+
+
+def setting(default: Any, doc: str, *, choices: tuple[Any, ...] | None = None) -> Any:
+    """A settings field: its default, one line of doc, and optionally the values it may take."""
+    if isinstance(default, (list, dict)):
+        raise TypeError("use a tuple (or MappingProxyType) default; lists and dicts are shared")
+    return dataclasses.field(default=default, metadata={"doc": doc, "choices": choices})
+
+
+def required(doc: str) -> Any:
+    """A settings field a table must give."""
+    return dataclasses.field(metadata={"doc": doc, "choices": None})
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    default: Any
+    doc: str
+    choices: tuple[Any, ...] | None
+    required: bool
+
+
+@functools.cache
+def fields(cls: type) -> tuple[Field, ...]:
+    """The documented fields of a settings class, in declaration order."""
+    hints = typing.get_type_hints(cls)
+    out = []
+    for field in dataclasses.fields(cls):
+        if "doc" not in field.metadata:
+            continue
+        missing = field.default is dataclasses.MISSING
+        out.append(Field(field.name, _type_name(hints[field.name]), None if missing else field.default,
+                         field.metadata["doc"], field.metadata["choices"], missing))  # fmt: skip
+    return tuple(out)
+
+
+def _is_table(hint: Any) -> bool:
+    """``tuple[tuple[str, X], ...]``: a TOML table of X, kept as ordered pairs."""
+    args = typing.get_args(hint)
+    return typing.get_origin(hint) is tuple and bool(args) and typing.get_origin(args[0]) is tuple
+
+
+def _type_name(hint: Any) -> str:
+    args = typing.get_args(hint)
+    origin = typing.get_origin(hint)
+    if _is_table(hint):
+        return f"table of {_type_name(typing.get_args(args[0])[1])}"
+    if origin is tuple:
+        return f"list of {_type_name(args[0])}"
+    if args and type(None) in args:
+        return f"{_type_name(next(a for a in args if a is not type(None)))} (optional)"
+    return {int: "integer", float: "number", bool: "true/false", str: "string"}.get(hint, str(hint))
+
+
+def closest(name: str, known: typing.Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the known name closest to ``name``, else ''."""
+    match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _convert(value: Any, hint: Any, where: str) -> Any:
+    """``value`` as ``hint``, or an InputError naming ``where``."""
+    args = typing.get_args(hint)
+    origin = typing.get_origin(hint)
+    if args and type(None) in args and origin is not tuple:
+        return _convert(value, next(a for a in args if a is not type(None)), where)
+    if _is_table(hint):
+        item = typing.get_args(args[0])[1]
+        if not isinstance(value, dict):
+            raise InputError(f"{where}: expected a table of {_type_name(item)}s, got {value!r}")
+        return tuple((str(k), _convert(v, item, f"{where}.{k}")) for k, v in value.items())
+    if origin is tuple:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise InputError(f"{where}: expected a list, got {value!r}")
+        return tuple(_convert(item, args[0], f"{where}[{i}]") for i, item in enumerate(value))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise InputError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise InputError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise TypeError(f"unsupported settings type {hint!r}")
+
+
+def from_table(cls: type[T], table: dict[str, Any], where: str, *, ignore: tuple[str, ...] = ()) -> T:
+    """An instance of the settings class ``cls`` from a TOML table; ``where`` names the table in
+    errors (``recipe.toml [stages.sft]``). Keys in ``ignore`` are the caller's own."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    values = {}
+    for key, value in table.items():
+        if key in ignore:
+            continue
+        if key not in known:
+            raise InputError(f"{where}: unknown key {key!r}{closest(key, known)}; "
+                             f"valid keys: {', '.join(known)}")  # fmt: skip
+        converted = _convert(value, hints[key], f"{where} {key}")
+        choices = known[key].choices
+        if choices is not None and converted not in choices:
+            raise InputError(f"{where} {key}: must be one of {', '.join(map(str, choices))}, got {value!r}")
+        values[key] = converted
+    for name, field in known.items():
+        if field.required and name not in values:
+            raise InputError(f"{where}: {name!r} is required ({field.doc})")
+    instance = cls(**values)
+    check = getattr(instance, "check", None)
+    if check is not None:
+        try:
+            check()
+        except InputError as error:
+            raise InputError(f"{where}: {error}") from None
+    return instance
+
+
+def to_table(instance: Any) -> dict[str, Any]:
+    """Every documented field of a settings instance as TOML holds it (None left out, tuples of
+    pairs as tables)."""
+    table: dict[str, Any] = {}
+    hints = typing.get_type_hints(type(instance))
+    for field in fields(type(instance)):
+        value = getattr(instance, field.name)
+        if value is None:
+            continue
+        if _is_table(hints[field.name]):
+            value = dict(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        table[field.name] = value
+    return table
