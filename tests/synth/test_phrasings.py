@@ -10,8 +10,8 @@ from collections import defaultdict
 
 import pytest
 
-from adhere.bench.items import constraints_of
 from adhere.constraints.registry import build
+from adhere.constraints.rows import constraints_of
 from adhere.constraints.sampling import PROMPT_BOUND, SAMPLERS
 from adhere.synth.phrasings import ALTERNATIVES, wordings
 from adhere.synth.seeds import builtin_seeds

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from adhere import build, conflicts
-from adhere.bench.items import constraints_of
+from adhere.constraints.rows import constraints_of
 from adhere.synth.decontaminate import decontaminate
 from adhere.synth.seeds import builtin_seeds
 from adhere.synth.synthesize import SynthConfig, synthesize, write_prompts

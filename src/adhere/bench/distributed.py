@@ -264,8 +264,8 @@ class _GenerationWorker:
         import pyarrow as pa
 
         from adhere.bench.generate import generate_rows
-        from adhere.bench.items import constraints_of
         from adhere.bench.run import Rows
+        from adhere.constraints.rows import constraints_of
 
         rows = [json.loads(text) for text in batch.column("row").to_pylist()]
         todo = list(zip(rows, batch.column("sample").to_pylist()))

@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from adhere.bench.failures import Breaker, FailurePolicy, ModelCallsFailedError, check_calls
-from adhere.bench.items import Item, Pairing, constraints_of
+from adhere.bench.items import Item, Pairing
 from adhere.bench.prompts import locate_prompts
 from adhere.bench.run import RowSink, RunDir
 from adhere.bench.scoring import write_scores
+from adhere.constraints.rows import constraints_of
 from adhere.errors import InputError
 from adhere.models.base import Backend, ModelCallError, describe, load_backend
 from adhere.models.cache import ResponseCache, cached_complete
-from adhere.models.config import GenerationConfig
+from adhere.models.config import GenerationConfig, messages_for
 from adhere.report.summary import Summary
 
 #: Called after each finished (prompt, sample) with the completion tokens it produced.
@@ -50,11 +51,6 @@ class EvalOptions:
     """Backend settings (base_url, timeout, concurrency, n_ctx...), never secrets."""
     strategy: str | None = None
     """Inference-time strategy (best-of-n:N, decrim[:K], spar[:WxD]); None: one plain call."""
-
-
-def messages_for(prompt: str, config: GenerationConfig) -> list[dict[str, str]]:
-    system = [{"role": "system", "content": config.system_prompt}] if config.system_prompt else []
-    return [*system, {"role": "user", "content": prompt}]
 
 
 #: Strategy runs in flight on a backend that queues requests itself and says nothing of its width.

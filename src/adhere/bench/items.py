@@ -20,8 +20,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from adhere.constraints import Constraint, build
-from adhere.errors import ConstraintError, InputError
+from adhere.constraints import Constraint
+from adhere.constraints.rows import constraints_of
+from adhere.errors import InputError
 from adhere.jsonl import count_lines, read_jsonl
 
 Key = int | str
@@ -65,30 +66,6 @@ def _text(row: dict[str, Any], field: str, where: str, *, hint: str = "") -> str
         got = "nothing" if field not in row else repr(value)[:60]
         raise InputError(f"{where}: '{field}' must be a string, got {got}{hint}")
     return value
-
-
-def constraints_of(row: dict[str, Any], where: str) -> tuple[tuple[str, ...], tuple[Constraint, ...]]:
-    """Validated ``(instruction_id_list, constraints)`` of an IFEval-style row."""
-    ids = row.get("instruction_id_list")
-    kwargs = row.get("kwargs")
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise InputError(f"{where}: 'instruction_id_list' must be a list of strings")
-    if kwargs is None:
-        kwargs = [{} for _ in ids]
-    if not isinstance(kwargs, list) or len(kwargs) != len(ids):
-        raise InputError(
-            f"{where}: 'kwargs' must be a list with one object per instruction id "
-            f"({len(ids)} ids)"
-        )
-    built = []
-    for cid, kw in zip(ids, kwargs):
-        if kw is not None and not isinstance(kw, dict):
-            raise InputError(f"{where}: kwargs of {cid} must be an object, got {kw!r}")
-        try:
-            built.append(build(cid, kw))
-        except ConstraintError as error:
-            raise ConstraintError(f"{where}: {error}") from None
-    return tuple(ids), tuple(built)
 
 
 def read_inputs(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, Any]]]:

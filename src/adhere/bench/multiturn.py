@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from adhere.bench.failures import Breaker, FailurePolicy, ModelCallsFailedError, check_calls
-from adhere.bench.generate import messages_for, settle_all, start_run
+from adhere.bench.generate import settle_all, start_run
 from adhere.bench.run import RunDir
 from adhere.bench.tasks import TASKS
 from adhere.constraints import build, evaluate
@@ -36,7 +36,7 @@ from adhere.errors import InputError
 from adhere.jsonl import atomic_write, json_line, write_json
 from adhere.models.base import Backend, ModelCallError
 from adhere.models.cache import ResponseCache, cached_complete
-from adhere.models.config import GenerationConfig
+from adhere.models.config import GenerationConfig, messages_for
 from adhere.report.stats import bootstrap_mean_interval
 from adhere.report.summary import Summary
 

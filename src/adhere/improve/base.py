@@ -114,7 +114,7 @@ def best_index(candidates: Sequence[Candidate]) -> int:
 
 def refine_messages(prompt: str, previous: str, failed: Sequence[str], config: GenerationConfig) -> Messages:
     """Ask for a rewrite that fixes the listed failures (DeCRIM's refine step)."""
-    from adhere.bench.generate import messages_for
+    from adhere.models.config import messages_for
 
     problems = "\n".join(f"- {line}" for line in failed)
     return [

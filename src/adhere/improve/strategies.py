@@ -20,7 +20,6 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
-from adhere.bench.generate import messages_for
 from adhere.constraints import Constraint
 from adhere.improve.base import (
     GREEDY,
@@ -33,6 +32,7 @@ from adhere.improve.base import (
     score,
 )
 from adhere.models.base import Completion, Messages
+from adhere.models.config import messages_for
 
 #: Temperature for sampled candidates and refinements when the run's own is 0 (greedy).
 SAMPLING_TEMPERATURE = 0.7

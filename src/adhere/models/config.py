@@ -64,3 +64,9 @@ class GenerationConfig:
         if "stop" in data and isinstance(data["stop"], list):
             data["stop"] = tuple(data["stop"])
         return cls(**data)
+
+
+def messages_for(prompt: str, config: GenerationConfig) -> list[dict[str, str]]:
+    """The chat messages of a one-turn request: the system prompt, if any, then the prompt."""
+    system = [{"role": "system", "content": config.system_prompt}] if config.system_prompt else []
+    return [*system, {"role": "user", "content": prompt}]

@@ -174,8 +174,9 @@ def _prompt_texts(config: dict[str, Any]) -> dict[str, str]:
 
 def _rescore(path: Path, config: dict[str, Any], by_pair: dict, samples: int) -> list[PromptResult]:
     """Verdicts of an interrupted run's responses (missing ones count as not followed)."""
-    from adhere.bench.items import Item, constraints_of, read_inputs
+    from adhere.bench.items import Item, read_inputs
     from adhere.bench.scoring import score_item
+    from adhere.constraints.rows import constraints_of
 
     data = config.get("data")
     if not data or not Path(data).is_file():

@@ -51,7 +51,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from adhere.bench.items import constraints_of, read_inputs
+from adhere.bench.items import read_inputs
+from adhere.constraints.rows import constraints_of
 from adhere.errors import InputError
 from adhere.improve.base import GREEDY, Candidate, ranked, score
 from adhere.jsonl import read_run_rows

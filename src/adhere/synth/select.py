@@ -62,7 +62,7 @@ def _verifier(row: dict[str, Any], response: str, where: str) -> float | None:
         if isinstance(holder, dict) and isinstance(holder.get("strict"), (int, float)):
             return float(holder["strict"])
     if "instruction_id_list" in row:
-        from adhere.bench.items import constraints_of
+        from adhere.constraints.rows import constraints_of
         from adhere.improve.base import score
 
         _, constraints = constraints_of(row, where)

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from adhere.bench.items import constraints_of
 from adhere.constraints import evaluate
+from adhere.constraints.rows import constraints_of
 from adhere.errors import InputError
 
 
