@@ -162,3 +162,50 @@ def to_table(instance: Any) -> dict[str, Any]:
             value = list(value)
         table[field.name] = value
     return table
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a settings field."""
+    return "--" + name.replace("_", "-")
+
+
+def add_arguments(parser: Any, cls: type, *, exclude: tuple[str, ...] = ()) -> None:
+    """One flag per field of the settings class ``cls``: its type, default and doc as argparse's
+    ``type``, ``default`` and ``help``. A command's flags made this way cannot drift from the
+    settings the library takes."""
+    import argparse
+
+    hints = typing.get_type_hints(cls)
+    for field in fields(cls):
+        if field.name in exclude:
+            continue
+        hint = hints[field.name]
+        args = typing.get_args(hint)
+        base = next((a for a in args if a is not type(None)), hint) if args and typing.get_origin(hint) is not tuple else hint
+        kwargs: dict[str, Any] = {"dest": field.name, "default": field.default}
+        quiet = field.default is None or field.default is False or field.default == ()
+        shown = field.doc + ("" if quiet else f" (default {field.default})")
+        if base is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction if field.default is None else "store_true"
+        elif typing.get_origin(hint) is tuple:
+            kwargs.update(action="append", default=None, metavar=field.name.upper())
+        else:
+            kwargs.update(type=base, metavar={int: "N", float: "X"}.get(base, "TEXT"))
+            if field.choices:
+                kwargs["choices"] = field.choices
+        parser.add_argument(flag(field.name), help=shown, **kwargs)
+
+
+def from_arguments(cls: type[T], args: Any, **extra: Any) -> T:
+    """An instance of ``cls`` from the flags :func:`add_arguments` made (and ``extra`` fields)."""
+    values = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}
+    for name, value in values.items():
+        if isinstance(value, list):
+            values[name] = tuple(value)
+        elif value is None and name in {f.name for f in fields(cls)} and isinstance(_default(cls, name), tuple):
+            values[name] = _default(cls, name)
+    return cls(**values, **extra)
+
+
+def _default(cls: type, name: str) -> Any:
+    return next(f.default for f in fields(cls) if f.name == name)

@@ -61,13 +61,13 @@ def test_bad_rows_name_their_line(tmp_path, kind, row, message):
 
 
 def test_bad_settings():
-    with pytest.raises(InputError, match="--batch-size"):
+    with pytest.raises(InputError, match="bad training setting batch_size: 0"):
         TrainConfig(kind="sft", data="x", out="y", batch_size=0)
     with pytest.raises(InputError, match="sft or dpo"):
         TrainConfig(kind="ppo", data="x", out="y")
-    with pytest.raises(InputError, match="--sft-weight adds a supervised loss to DPO's; it does not apply to SFT"):
+    with pytest.raises(InputError, match="sft_weight adds a supervised loss to DPO's; it does not apply to SFT"):
         TrainConfig(kind="sft", data="x", out="y", sft_weight=0.5)
-    with pytest.raises(InputError, match="--sft-weight: -1.0"):
+    with pytest.raises(InputError, match="sft_weight: -1.0"):
         TrainConfig(kind="dpo", data="x", out="y", sft_weight=-1.0)
 
 

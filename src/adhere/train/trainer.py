@@ -23,61 +23,27 @@ from adhere.errors import InputError, MissingExtraError, first_line
 from adhere.jsonl import split_lines, write_json
 from adhere.lock import LOCK_NAME, locked
 from adhere.train.data import load_rows
+from adhere.train.settings import TrainSettings
 
 INSTALL_HINT = "pip install 'adhere[train]' (and a torch build for your hardware, e.g. torch==2.13.0 on CPU)"
 
 
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainConfig(TrainSettings):
+    """One training run: what is trained, on what, into where, and how."""
+
     kind: str
     """"sft" or "dpo"."""
     data: str
     out: str
     model: str = "local"
-    epochs: float = 1.0
-    max_steps: int = -1
-    """Stop after this many optimizer steps (-1: run the epochs)."""
-    learning_rate: float | None = None
-    """Default: 2e-4 (LoRA) / 2e-5 (full) for SFT, 5e-5 (LoRA) / 5e-7 (full) for DPO."""
-    batch_size: int = 4
-    grad_accum: int = 1
-    max_length: int = 1024
-    """Tokens per example (prompt and answer); longer ones are cut."""
-    full: bool = False
-    """Train every weight instead of a LoRA adapter."""
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    beta: float = 0.1
-    """DPO's beta."""
-    sft_weight: float = 0.0
-    """DPO only: the weight of a supervised (negative log-likelihood) loss on the chosen answer, added
-    to DPO's (RPO). It keeps the chosen answers likely, so that DPO cannot gain by lowering both
-    answers or by a surface trait that only some chosen answers have. 0: plain DPO."""
-    save_steps: int = 50
-    logging_steps: int = 5
-    seed: int = 0
-    gradient_checkpointing: bool | None = None
-    """Recompute activations in the backward pass to save memory. None: only on a GPU (TRL's
-    default there). On this project's 2-core CPU, turning it off made LoRA SFT steps 1.10x to 1.22x
-    as fast but DPO steps 0.91x (``benchmarks/train_speed.py``, 3 steps each, noisy), and a DPO run at
-    768 tokens used about 9 GB; the CPU default is to be settled by longer runs."""
 
     def __post_init__(self) -> None:
         if self.kind not in ("sft", "dpo"):
             raise InputError(f"training kind must be sft or dpo, got {self.kind!r}")
-        checks = {
-            "--epochs": self.epochs > 0, "--batch-size": self.batch_size >= 1, "--grad-accum": self.grad_accum >= 1,
-            "--max-length": self.max_length >= 16, "--lora-r": self.lora_r >= 1, "--save-steps": self.save_steps >= 1,
-            "--logging-steps": self.logging_steps >= 1, "--max-steps": self.max_steps == -1 or self.max_steps >= 1,
-            "--beta": self.beta > 0, "--learning-rate": self.learning_rate is None or self.learning_rate > 0,
-            "--sft-weight": self.sft_weight >= 0,
-        }  # fmt: skip
         if self.kind == "sft" and self.sft_weight:
-            raise InputError("--sft-weight adds a supervised loss to DPO's; it does not apply to SFT (drop it)")
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            raise InputError(f"bad training setting {bad[0]}: {getattr(self, bad[0][2:].replace('-', '_'))!r}")
+            raise InputError("sft_weight adds a supervised loss to DPO's; it does not apply to SFT (drop it)")
+        self.check()
 
     @property
     def lr(self) -> float:

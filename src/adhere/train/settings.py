@@ -1,0 +1,54 @@
+"""Training hyperparameters, declared once: ``adhere train`` makes its flags from them, a recipe's
+``train`` stage takes them as keys, and :class:`adhere.train.trainer.TrainConfig` adds what is
+trained, on what, and where."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from adhere.errors import InputError
+from adhere.settings import setting
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainSettings:
+    """How a model is trained: every hyperparameter, declared once for ``adhere train`` (its flags
+    are made from these fields) and a recipe's ``train`` stage."""
+
+    epochs: float = setting(1.0, "passes over the rows")
+    max_steps: int = setting(-1, "stop after this many optimizer steps (-1: run the epochs)")
+    learning_rate: float | None = setting(None, "default: 2e-4 (LoRA SFT), 5e-5 (LoRA DPO), 2e-5 / 5e-7 (full)")
+    batch_size: int = setting(4, "rows per step")
+    grad_accum: int = setting(1, "steps accumulated per optimizer step")
+    max_length: int = setting(1024, "tokens per row, prompt and answer (longer ones are cut)")
+    full: bool = setting(False, "train every weight instead of a LoRA adapter")
+    lora_r: int = setting(16, "LoRA rank")
+    lora_alpha: int = setting(32, "LoRA alpha")
+    lora_dropout: float = setting(0.05, "LoRA dropout")
+    beta: float = setting(0.1, "DPO's beta")
+    sft_weight: float = setting(0.0, "DPO only: weight of a supervised loss on the chosen answer added to DPO's "
+                                "(RPO), so that DPO cannot gain by making both answers unlikely; 0: plain DPO")  # fmt: skip
+    save_steps: int = setting(50, "checkpoint every this many steps (a killed run resumes from the last)")
+    logging_steps: int = setting(5, "log the loss every this many steps")
+    seed: int = setting(0, "training seed")
+    # On this project's 2-core CPU, turning it off made LoRA SFT steps 1.10x to 1.22x as fast but
+    # DPO steps 0.91x (benchmarks/train_speed.py, 3 steps each, noisy), and a DPO run at 768
+    # tokens used about 9 GB; the CPU default is to be settled by longer runs.
+    gradient_checkpointing: bool | None = setting(None, "recompute activations to save memory (default: on a GPU only)")
+
+    def check(self) -> None:
+        checks = {
+            "epochs": self.epochs > 0, "batch_size": self.batch_size >= 1, "grad_accum": self.grad_accum >= 1,
+            "max_length": self.max_length >= 16, "lora_r": self.lora_r >= 1, "save_steps": self.save_steps >= 1,
+            "logging_steps": self.logging_steps >= 1, "max_steps": self.max_steps == -1 or self.max_steps >= 1,
+            "beta": self.beta > 0, "learning_rate": self.learning_rate is None or self.learning_rate > 0,
+            "sft_weight": self.sft_weight >= 0, "lora_dropout": 0 <= self.lora_dropout < 1,
+        }  # fmt: skip
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise InputError(f"bad training setting {bad[0]}: {getattr(self, bad[0])!r}")
+
+    def settings(self) -> dict[str, Any]:
+        """The hyperparameters alone, for a :class:`TrainConfig`."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(TrainSettings)}
