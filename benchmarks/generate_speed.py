@@ -1,7 +1,7 @@
 """Generation speed on the bundled model: adhere's embedded backend against raw llama-cpp-python.
 
 Raw llama-cpp-python (one stream, ``Llama.create_chat_completion``) and ``adhere eval`` with one
-stream (``--parallel 1``) and with parallel decoding (``--parallel N``) generate greedy responses
+stream (``-M n_parallel=1``) and with parallel decoding (``-M n_parallel=N``) generate greedy responses
 to the same IFEval prompts with the same settings, side by side (alternating, best of --repeat),
 timed from loading the model to the last token; adhere's time also covers its whole
 `adhere eval` pipeline (run directory, scoring), with the response cache off. Prints tokens/s,
@@ -12,7 +12,7 @@ down: llama.cpp's OpenMP workers stay bound to the thread that first decoded, an
 later run decoding in another thread (measured: 256 tokens in 2.45 s against 2.0 s).
 
 ``--full`` then runs the whole IFEval set (541 prompts, greedy, max 1024 new tokens) through
-``adhere eval`` at ``--parallel N`` and prints its wall time and the four accuracies.
+``adhere eval`` at ``-M n_parallel=N`` and prints its wall time and the four accuracies.
 
 Usage: python benchmarks/generate_speed.py [--prompts 16] [--max-tokens 256] [--repeat 2]
                                            [--parallel 8] [--full]
@@ -120,8 +120,8 @@ def main() -> None:
 
     runs = {
         "raw llama-cpp-python (1 stream)": "raw",
-        "adhere eval --parallel 1": "adhere1",
-        f"adhere eval --parallel {args.parallel}": "adhereN",
+        "adhere eval -M n_parallel=1": "adhere1",
+        f"adhere eval -M n_parallel={args.parallel}": "adhereN",
     }
     best: dict[str, dict] = {}
     for _ in range(args.repeat):

@@ -198,29 +198,31 @@ def test_vllm_engines_are_placed_on_gpus():
 
 
 def test_the_loops_sampling_with_a_strategy_on_ray_is_the_local_run(tmp_path):
-    """The loop's sample stage (synthesized prompts, best-of-n:2) through a Ray executor writes the
+    """A recipe's answer stage (synthesized prompts, best-of-n:2) through a Ray executor writes the
     local run's verdicts and rows, over the same cache."""
-    import dataclasses
-
     import ray
 
     from adhere.bench.distributed import RayExecutor
-    from adhere.loop import Loop, LoopConfig
     from adhere.models.cache import ResponseCache
+    from adhere.recipe import RecipeRun, Workspace
+    from adhere.recipe.spec import parse_recipe
     from tests.conftest import IFBENCH
 
+    recipe = parse_recipe({"stages": {
+        "prompts": {"kind": "synth", "count": 6},
+        "answers": {"kind": "answer", "prompts": "prompts", "strategy": "best-of-n:2", "max_tokens": 24},
+    }}, "test", {})  # fmt: skip
     cache = ResponseCache(tmp_path / "cache.sqlite")
-    config = LoopConfig(out=str(tmp_path / "local"), prompts=6, strategy="best-of-n:2", max_tokens=24,
-                        ifeval_data=INPUTS, ifbench_data=str(IFBENCH / "IFBench_test.jsonl"))  # fmt: skip
-    local = Loop(config, cache=cache)
-    local._synthesize(tmp_path, 1)
-    prompts = str(tmp_path / "prompts.jsonl")
-    local._generate("sample", tmp_path / "local", "ifeval", "local", prompts, strategy=config.strategy)
-    on_ray = Loop(dataclasses.replace(config, out=str(tmp_path / "ray")), cache=cache, executor=RayExecutor(workers=2))
+    data = {"ifeval": INPUTS, "ifbench": str(IFBENCH / "IFBench_test.jsonl")}
+    RecipeRun(recipe, Workspace(out=tmp_path / "local-loop", data=data, cache=cache)).run()
+    on_ray = RecipeRun(recipe, Workspace(out=tmp_path / "ray-loop", data=data, cache=cache,
+                                         executor=RayExecutor(workers=2)))  # fmt: skip
     try:
-        on_ray._generate("sample", tmp_path / "ray", "ifeval", "local", prompts, strategy=config.strategy)
+        on_ray.run()
     finally:
         ray.shutdown()
+    for name in ("local", "ray"):
+        (tmp_path / f"{name}-loop" / "answers" / "run").rename(tmp_path / name)
     assert (tmp_path / "ray" / "verdicts.jsonl").read_bytes() == (tmp_path / "local" / "verdicts.jsonl").read_bytes()
     # The same rows; on Ray every call was a cache hit, so only this run's cost and model time differ.
     ray_rows = read_jsonl(tmp_path / "ray" / "responses.jsonl")

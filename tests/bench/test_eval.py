@@ -32,7 +32,7 @@ def env(tmp_path) -> dict[str, str]:
 def eval_args(server_url: str, prompts: Path, out: Path, *extra: str) -> list[str]:
     return [
         sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:fake",
-        "--base-url", server_url, "--data", str(prompts), "--out", str(out), *extra,
+        "-M", f"base_url={server_url}", "--data", str(prompts), "--out", str(out), *extra,
     ]  # fmt: skip
 
 
@@ -88,7 +88,7 @@ def test_a_killed_run_resumes_without_regenerating(tmp_path, prompts, env, sig):
     server = FaultServer(tmp_path, [{"sleep": 0.4}])
     try:
         out = tmp_path / "run"
-        args = eval_args(server.url, prompts, out, "--no-cache", "--concurrency", "1")
+        args = eval_args(server.url, prompts, out, "--no-cache", "-M", "concurrency=1")
         # SIGINT as Ctrl-C delivers it to a foreground command, even when this test runs where
         # SIGINT is ignored (a `nohup ... &` job passes SIG_IGN on to every child).
         process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -127,7 +127,7 @@ def test_failed_calls_fail_the_run_keep_its_answers_and_are_retried_by_the_next_
     server = FaultServer(tmp_path, [{"status": 200}] * 3 + [{"status": 400}] * 2 + [{"status": 200}])
     try:
         out = tmp_path / "run"
-        first = subprocess.run(eval_args(server.url, prompts, out, "--concurrency", "1"), env=env, capture_output=True, text=True)
+        first = subprocess.run(eval_args(server.url, prompts, out, "-M", "concurrency=1"), env=env, capture_output=True, text=True)
         assert first.returncode == 1, first.stderr
         lines = first.stderr.strip().splitlines()
         assert len(lines) == 1 and f"2 of {N} model calls failed" in lines[0] and "HTTP 400" in lines[0]
@@ -137,7 +137,7 @@ def test_failed_calls_fail_the_run_keep_its_answers_and_are_retried_by_the_next_
         assert len(rows) == N and len(failed) == 2 and all("HTTP 400" in r["error"] for r in failed)
         assert not (out / "summary.json").exists() and not (out / "verdicts.jsonl").exists()
 
-        second = subprocess.run(eval_args(server.url, prompts, out, "--concurrency", "1"), env=env, capture_output=True, text=True)
+        second = subprocess.run(eval_args(server.url, prompts, out, "-M", "concurrency=1"), env=env, capture_output=True, text=True)
         assert second.returncode == 0, second.stderr
         assert "resuming" in second.stderr
         check_complete(out)
@@ -150,7 +150,7 @@ def test_an_error_budget_scores_the_failed_calls_as_not_followed(tmp_path, promp
     server = FaultServer(tmp_path, [{"status": 200}] * 3 + [{"status": 400}] * 2 + [{"status": 200}])
     try:
         out = tmp_path / "run"
-        args = eval_args(server.url, prompts, out, "--concurrency", "1", "--max-failures", "2")
+        args = eval_args(server.url, prompts, out, "-M", "concurrency=1", "--max-failures", "2")
         first = subprocess.run(args, env=env, capture_output=True, text=True)
         assert first.returncode == 0, first.stderr
         failed = [r for r in read_jsonl(out / "responses.jsonl") if r["error"]]
@@ -164,7 +164,7 @@ def test_an_error_budget_scores_the_failed_calls_as_not_followed(tmp_path, promp
         assert report.returncode == 0, report.stderr
         assert "2 failed model calls" in report.stderr or "2 failed model calls" in report.stdout
         assert 'class="badge bad"' in (tmp_path / "r.html").read_text()
-        over = subprocess.run(eval_args(server.url, prompts, tmp_path / "strict", "--concurrency", "1", "--max-failures", "x"),
+        over = subprocess.run(eval_args(server.url, prompts, tmp_path / "strict", "-M", "concurrency=1", "--max-failures", "x"),
                               env=env, capture_output=True, text=True)  # fmt: skip
         assert over.returncode == 2 and not (tmp_path / "strict").exists()
     finally:
@@ -175,7 +175,7 @@ def test_an_error_budget_scores_the_failed_calls_as_not_followed(tmp_path, promp
 def test_hub_path_fails_with_one_clear_line_naming_its_dataset(tmp_path, env, benchmark, dataset):
     result = subprocess.run(
         [sys.executable, "-m", "adhere.cli", "eval", benchmark, "--model", "openai:x",
-         "--base-url", "http://127.0.0.1:9/v1", "--out", str(tmp_path / "o")],
+         "-M", "base_url=http://127.0.0.1:9/v1", "--out", str(tmp_path / "o")],
         env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 2

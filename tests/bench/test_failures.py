@@ -47,8 +47,8 @@ def test_a_server_that_refuses_every_call_trips_the_breaker(tmp_path):
     line with the server's reason; not a 0% table."""
     server = FaultServer(tmp_path, [{"status": 400}])
     try:
-        result = adhere("eval", "ifeval", "--model", "openai:m", "--base-url", server.url, "--data",
-                        prompts_file(tmp_path, 60), "--out", tmp_path / "run", "--concurrency", "2",
+        result = adhere("eval", "ifeval", "--model", "openai:m", "-M", f"base_url={server.url}", "--data",
+                        prompts_file(tmp_path, 60), "--out", tmp_path / "run", "-M", "concurrency=2",
                         env={"ADHERE_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
         assert result.returncode == 1
         line = one_line(result)
@@ -83,7 +83,7 @@ def test_a_server_that_dies_mid_run_stops_the_run_and_the_rerun_finishes(tmp_pat
 def test_a_multiturn_run_has_the_same_breaker(tmp_path):
     server = FaultServer(tmp_path, [{"status": 400}])
     try:
-        result = adhere("eval", "multiturn", "--model", "openai:m", "--base-url", server.url, "--conversations", "30",
+        result = adhere("eval", "multiturn", "--model", "openai:m", "-M", f"base_url={server.url}", "--conversations", "30",
                         "--out", tmp_path / "run", env={"ADHERE_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
         assert result.returncode == 1
         assert "stopped after 10 model calls in a row failed" in one_line(result)
@@ -96,7 +96,7 @@ def test_an_api_key_echoed_by_the_server_is_never_stored(tmp_path):
     server = FaultServer(tmp_path, [{"status": 401, "echo_auth": True}])
     secret = "sk-test-abcdefghijklmnop1234"
     try:
-        result = adhere("eval", "ifeval", "--model", "openai:m", "--base-url", server.url, "--data",
+        result = adhere("eval", "ifeval", "--model", "openai:m", "-M", f"base_url={server.url}", "--data",
                         prompts_file(tmp_path, 3), "--out", tmp_path / "run", "--max-failures", "3",
                         env={"ADHERE_CACHE_DIR": str(tmp_path / "cache"), "OPENAI_API_KEY": secret})  # fmt: skip
         assert result.returncode == 0, result.stderr
@@ -115,7 +115,7 @@ def test_a_password_in_the_base_url_is_not_recorded(tmp_path):
     server = FaultServer(tmp_path, [{"status": 200}])
     url = server.url.replace("http://", "http://user:hunter2-secret@") + "?api_key=qwerty-secret&v=1"
     try:
-        result = adhere("eval", "ifeval", "--model", "openai:m", "--base-url", url, "--data", prompts_file(tmp_path, 2),
+        result = adhere("eval", "ifeval", "--model", "openai:m", "-M", f"base_url={url}", "--data", prompts_file(tmp_path, 2),
                         "--out", tmp_path / "run", env={"ADHERE_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
         assert result.returncode == 0, result.stderr
         config = (tmp_path / "run" / "config.json").read_text()
@@ -152,7 +152,7 @@ def test_a_full_disk_is_one_line_and_nothing_written_is_lost(tmp_path, tiny_disk
     long = [{**row, "key": row["key"]} for row in read_jsonl(IFEVAL / "input_data.jsonl")[:200]]
     prompts = write_jsonl(tmp_path / "prompts.jsonl", long)
     server = FaultServer(tmp_path, [{"status": 200}])  # echoes each prompt: about 200 KB of answers
-    args = ("eval", "ifeval", "--model", "openai:m", "--base-url", server.url, "--data", prompts, "--out", disk / "run")
+    args = ("eval", "ifeval", "--model", "openai:m", "-M", f"base_url={server.url}", "--data", prompts, "--out", disk / "run")
     env = {"ADHERE_CACHE_DIR": str(tmp_path / "cache")}
     try:
         (disk / "filler").write_bytes(b"x" * (256 * 1024 - free))
@@ -178,7 +178,7 @@ def test_a_full_disk_under_the_cache_is_one_line(tmp_path, tiny_disk):
     (disk / "filler").write_bytes(b"x" * 200_000)
     server = FaultServer(tmp_path, [{"status": 200}])
     try:
-        result = adhere("eval", "ifeval", "--model", "openai:m", "--base-url", server.url, "--data",
+        result = adhere("eval", "ifeval", "--model", "openai:m", "-M", f"base_url={server.url}", "--data",
                         prompts_file(tmp_path, 200), "--out", tmp_path / "run", "--cache", disk / "cache.sqlite")  # fmt: skip
         assert result.returncode == 1
         line = one_line(result)
@@ -216,7 +216,7 @@ def test_bad_kwargs_in_an_eval_data_file_name_the_file_and_line_and_write_nothin
     rows = read_jsonl(IFEVAL / "input_data.jsonl")[:3]
     rows[2] = {**rows[2], "instruction_id_list": ["keywords:existence"], "kwargs": [{"keywords": ["(a"]}]}
     prompts = write_jsonl(tmp_path / "prompts.jsonl", rows)
-    result = adhere("eval", "ifeval", "--model", "openai:m", "--base-url", "http://127.0.0.1:9/v1", "--data", prompts,
+    result = adhere("eval", "ifeval", "--model", "openai:m", "-M", "base_url=http://127.0.0.1:9/v1", "--data", prompts,
                     "--out", tmp_path / "run")  # fmt: skip
     assert result.returncode == 2
     assert one_line(result).startswith(f"adhere: error: {prompts}:3: keywords:existence")

@@ -86,7 +86,7 @@ def env(tmp_path) -> dict[str, str]:
 
 
 def multiturn_args(url: str, out, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "adhere.cli", "eval", "multiturn", "--model", "openai:fake", "--base-url", url,
+    return [sys.executable, "-m", "adhere.cli", "eval", "multiturn", "--model", "openai:fake", "-M", f"base_url={url}",
             "--conversations", "4", "--turns", "3", "--samples", "2", "--temperature", "0.7", "--out", str(out), *extra]  # fmt: skip
 
 
@@ -134,7 +134,7 @@ def test_a_killed_multiturn_run_resumes_from_each_rollouts_next_turn(tmp_path, e
     server = FaultServer(tmp_path, [{"sleep": 0.3}])
     try:
         out = tmp_path / "run"
-        args = multiturn_args(server.url, out, "--no-cache", "--concurrency", "2")
+        args = multiturn_args(server.url, out, "--no-cache", "-M", "concurrency=2")
         process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         responses = out / "responses.jsonl"
         deadline = time.monotonic() + 60
@@ -161,8 +161,7 @@ def test_a_killed_multiturn_run_resumes_from_each_rollouts_next_turn(tmp_path, e
 
 def test_data_does_not_apply_to_multiturn(tmp_path, env):
     result = subprocess.run(
-        [sys.executable, "-m", "adhere.cli", "eval", "multiturn", "--model", "openai:x", "--base-url",
-         "http://127.0.0.1:9/v1", "--data", "x.jsonl", "--out", str(tmp_path / "o")],
+        [sys.executable, "-m", "adhere.cli", "eval", "multiturn", "--model", "openai:x", "-M", "base_url=http://127.0.0.1:9/v1", "--data", "x.jsonl", "--out", str(tmp_path / "o")],
         env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 2 and "--conversations" in result.stderr

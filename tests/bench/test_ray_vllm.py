@@ -43,7 +43,7 @@ def without_timing(path):
 def test_vllm_engines_in_ray_gpu_workers_answer_and_score_as_a_local_run(tmp_path, dense_model_folder):
     cache = tmp_path / "cache.sqlite"
     common = ("eval", "ifeval", "--model", f"vllm:{dense_model_folder}", "--data", str(IFEVAL / "input_data.jsonl"),
-              "--limit", str(LIMIT), "--max-tokens", "64", "--max-model-len", "2048", "--gpu-memory-utilization", "0.3", "--cache", str(cache))  # fmt: skip
+              "--limit", str(LIMIT), "--max-tokens", "64", "-M", "max_model_len=2048", "-M", "gpu_memory_utilization=0.3", "--cache", str(cache))  # fmt: skip
     ray = adhere(*common, "--out", str(tmp_path / "ray"), "--executor", "ray")
     assert ray.returncode == 0, ray.stderr[-3000:]
     rows = read_jsonl(tmp_path / "ray" / "responses.jsonl")

@@ -104,7 +104,7 @@ def eval_twice(tmp_path, server: FaultServer, rows: list[dict]) -> None:
     """`adhere eval` of ``rows`` against ``server`` into tmp_path/run, then the same command
     again (a resume from the run directory and the cache); both must succeed."""
     prompts = write_jsonl(tmp_path / "prompts.jsonl", rows)
-    args = [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:fake", "--base-url", server.url,
+    args = [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:fake", "-M", f"base_url={server.url}",
             "--data", str(prompts), "--out", str(tmp_path / "run")]  # fmt: skip
     for _ in range(2):
         done = subprocess.run(args, capture_output=True, text=True, env=_env({"ADHERE_CACHE_DIR": str(tmp_path / "cache")}))
@@ -188,8 +188,8 @@ def test_two_runs_with_other_settings_started_together_never_mix(tmp_path):
     out = tmp_path / "run"
     try:
         commands = [
-            [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:fake", "--base-url", server.url,
-             "--data", str(prompts), "--out", str(out), "--max-tokens", tokens, "--concurrency", "1"]
+            [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:fake", "-M", f"base_url={server.url}",
+             "--data", str(prompts), "--out", str(out), "--max-tokens", tokens, "-M", "concurrency=1"]
             for tokens in ("64", "65")
         ]  # fmt: skip
         processes = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -177,7 +177,7 @@ def test_eval_with_a_strategy_records_candidates_and_cost(tmp_path):
     try:
         out = tmp_path / "run"
         result = subprocess.run(
-            [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:fake", "--base-url", server.url,
+            [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:fake", "-M", f"base_url={server.url}",
              "--data", str(prompts), "--out", str(out), "--strategy", "best-of-n:3"],
             env=env, capture_output=True, text=True,
         )  # fmt: skip

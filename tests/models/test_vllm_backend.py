@@ -127,7 +127,7 @@ def test_prompts_reach_the_engine_as_the_templates_token_ids():
     assert completion.text == "ok" and completion.prompt_tokens == len(sent)
 
 
-@pytest.mark.parametrize(("option", "value"), [("--gpu-memory-utilization", "1.5"), ("--max-model-len", "0")])
+@pytest.mark.parametrize(("option", "value"), [("-M", "gpu_memory_utilization=1.5"), ("-M", "max_model_len=0")])
 def test_bad_vllm_settings_are_one_line_before_anything_loads(tmp_path, option, value):
     import subprocess
     import sys
@@ -140,4 +140,5 @@ def test_bad_vllm_settings_are_one_line_before_anything_loads(tmp_path, option, 
         capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode != 0
-    assert result.stderr.count("\n") == 1 and f"{option} must be" in result.stderr, result.stderr
+    name = value.split("=")[0]
+    assert result.stderr.count("\n") == 1 and f"model options (vllm): {name} must be" in result.stderr, result.stderr

@@ -181,9 +181,9 @@ def test_export_and_lora_from_the_command_line(adapter_run, tmp_path):
     done = subprocess.run([sys.executable, "-m", "adhere.cli", "export", str(run), "--out", str(out), "--type", "lora"],
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert f"adhere eval ifeval --model local --lora {out}" in done.stderr
-    refused = subprocess.run([sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:m", "--lora",
-                              str(out)], capture_output=True, text=True)  # fmt: skip
-    assert refused.returncode != 0
-    assert "--lora applies to llama.cpp models (local, gguf:PATH), not 'openai:m'" in refused.stderr
+    assert f"adhere eval ifeval --model local -M lora={out}" in done.stderr
+    refused = subprocess.run([sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:m", "-M",
+                              f"lora={out}"], capture_output=True, text=True)  # fmt: skip
+    assert refused.returncode == 2
+    assert "model options (openai): unknown key 'lora'; valid keys: base_url, api_key_env" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1

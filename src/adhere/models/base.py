@@ -15,7 +15,7 @@ Messages = list[dict[str, str]]
 SPEC_FORMS = (
     "local (the bundled SmolLM2-135M-Instruct)",
     "gguf:PATH (a local GGUF file, run by llama.cpp)",
-    "openai:NAME (an OpenAI-compatible server; with --base-url)",
+    "openai:NAME (an OpenAI-compatible server; with -M base_url=URL)",
     "hf:PATH_OR_ID (transformers)",
     "vllm:PATH_OR_ID (vLLM, on a GPU host)",
 )
@@ -125,16 +125,44 @@ def describe(backend: Backend) -> dict[str, Any]:
 
 
 _BACKENDS: dict[str, Callable[..., Backend]] = {}
+_OPTIONS: dict[str, type] = {}
 
 
-def backend(kind: str) -> Callable[[Callable[..., Backend]], Callable[..., Backend]]:
-    """Register a backend factory for specs of the form ``kind:...``."""
+def backend(kind: str, options: type | None = None) -> Callable[[Callable[..., Backend]], Callable[..., Backend]]:
+    """Register a backend factory for specs of the form ``kind:...``; ``options`` is its options
+    type (a settings class: ``adhere.settings``), which checks what ``-M key=value`` and a
+    config's ``[model.options]`` give it."""
 
     def register(factory: Callable[..., Backend]) -> Callable[..., Backend]:
         _BACKENDS[kind] = factory
+        if options is not None:
+            _OPTIONS[kind] = options
         return factory
 
     return register
+
+
+def options_type(spec: str) -> type | None:
+    """The options type of the backend a spec names."""
+    kind, _ = parse_spec(spec)
+    _load_builtins()
+    return _OPTIONS.get(kind)
+
+
+def check_options(spec: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` checked by the backend's own options type: an unknown key is one line listing
+    the valid ones, a wrong type or range one line naming the key. Returns the given keys with
+    their values converted (``8`` for a float option becomes ``8.0``)."""
+    from adhere.settings import from_table, to_table
+
+    kind, _ = parse_spec(spec)
+    cls = options_type(spec)
+    if cls is None:
+        if options:
+            raise InputError(f"model options: the {kind} backend takes none, got {', '.join(options)}")
+        return {}
+    checked = to_table(from_table(cls, options, f"model options ({kind})"))
+    return {key: checked.get(key) for key in options}
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -156,7 +184,7 @@ def load_backend(spec: str, **options: Any) -> Backend:
         factory = _BACKENDS[kind]
     except KeyError:
         raise InputError(f"model spec {spec!r}: the {kind} backend is not available yet") from None
-    return factory(rest, **options)
+    return factory(rest, **check_options(spec, options))
 
 
 def _load_builtins() -> None:

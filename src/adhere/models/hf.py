@@ -10,6 +10,7 @@ batch (the seed of its first sample), so sampled outputs depend on how calls wer
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from adhere.errors import InputError, MissingExtraError, first_line
 from adhere.models.base import Completion, Messages, ModelCallError, ModelUnavailableError, backend, settle
 from adhere.models.config import GenerationConfig
 from adhere.models.llamacpp import file_sha256
+from adhere.settings import setting
 
 INSTALL_HINT = "pip install 'adhere[hf]' (and torch for your hardware)"
 
@@ -171,6 +173,17 @@ class TransformersBackend:
         self._pending.clear()
 
 
-@backend("hf")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TransformersOptions:
+    """Options of the transformers backend (``hf:PATH_OR_ID``): ``-M key=value``."""
+
+    batch_size: int = setting(16, "prompts generated together in one batch")
+
+    def check(self) -> None:
+        if self.batch_size < 1:
+            raise InputError(f"batch_size must be at least 1, got {self.batch_size}")
+
+
+@backend("hf", TransformersOptions)
 def _hf(ref: str, **options: Any) -> TransformersBackend:
-    return TransformersBackend(ref, **{k: v for k, v in options.items() if k == "batch_size"})
+    return TransformersBackend(ref, **options)

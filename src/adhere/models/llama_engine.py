@@ -170,7 +170,7 @@ class LlamaEngine:
                 request.done(
                     ModelCallError(
                         f"the prompt is {len(request.tokens)} tokens, more than the context window of "
-                        f"{self.n_ctx} leaves room for (raise --n-ctx)"
+                        f"{self.n_ctx} leaves room for (raise -M n_ctx=N)"
                     )
                 )
             else:

@@ -8,6 +8,7 @@ The model's own chat template (from the GGUF metadata) formats the messages.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import hashlib
 import os
@@ -17,6 +18,7 @@ from typing import Any
 from adhere.errors import InputError, MissingExtraError
 from adhere.models.base import Completion, Messages, ModelCallError, ModelUnavailableError, backend, settle
 from adhere.models.config import GenerationConfig
+from adhere.settings import setting
 
 INSTALL_HINT = "pip install 'adhere[local]'"
 
@@ -208,15 +210,27 @@ class LlamaCppBackend:
         await asyncio.to_thread(self._engine.close)
 
 
-@backend("gguf")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LlamaCppOptions:
+    """Options of the llama.cpp backend (``local``, ``gguf:PATH``): ``-M key=value``."""
+
+    n_ctx: int = setting(2048, "context window per sequence, in tokens")
+    n_parallel: int = setting(8, "sequences decoded together in each batch (1: one stream, as llama-cpp-python does)")
+    n_threads: int | None = setting(None, "CPU threads (default: llama.cpp's choice)")
+    lora: str | None = setting(None, "a llama.cpp LoRA GGUF applied to the model (from adhere export --type lora)")
+
+    def check(self) -> None:
+        for name in ("n_ctx", "n_parallel", "n_threads"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise InputError(f"{name} must be at least 1, got {value}")
+
+
+@backend("gguf", LlamaCppOptions)
 def _gguf(path: str, **options: Any) -> LlamaCppBackend:
-    return LlamaCppBackend(Path(path).expanduser(), name=f"gguf:{path}", **_llama_options(options))
+    return LlamaCppBackend(Path(path).expanduser(), name=f"gguf:{path}", **options)
 
 
-@backend("local")
+@backend("local", LlamaCppOptions)
 def _local(_: str, **options: Any) -> LlamaCppBackend:
-    return LlamaCppBackend(bundled_model_path(), name="local", **_llama_options(options))
-
-
-def _llama_options(options: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in options.items() if k in ("n_ctx", "n_parallel", "n_threads", "lora")}
+    return LlamaCppBackend(bundled_model_path(), name="local", **options)

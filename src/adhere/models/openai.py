@@ -9,6 +9,7 @@ header and nowhere else (not in identities, cache keys, records or errors).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import os
 import random
@@ -27,6 +28,7 @@ from adhere.models.base import (
     clean_text,
 )
 from adhere.models.config import GenerationConfig
+from adhere.settings import setting
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -46,7 +48,21 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-@backend("openai")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OpenAIOptions:
+    """Options of the OpenAI-compatible backend (``openai:NAME``): ``-M key=value``."""
+
+    base_url: str | None = setting(None, "the server, e.g. http://127.0.0.1:8000/v1 (default: OpenAI's API)")
+    api_key_env: str = setting("OPENAI_API_KEY", "environment variable holding the API key")
+    timeout: float = setting(120.0, "seconds per request")
+    max_retries: int = setting(5, "retries of a request on 429, 5xx, timeouts and connection errors")
+    concurrency: int = setting(8, "requests in flight")
+    backoff_base: float = setting(0.5, "first retry's wait in seconds (doubled per retry, with jitter)")
+    backoff_max: float = setting(30.0, "longest wait between retries, in seconds")
+    max_retry_after: float = setting(120.0, "longest Retry-After a server may ask for, in seconds")
+
+
+@backend("openai", OpenAIOptions)
 class OpenAIBackend:
     """Chat completions from an OpenAI-compatible server."""
 
@@ -70,7 +86,7 @@ class OpenAIBackend:
         base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         parsed = urlparse(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise InputError(f"--base-url {redact_url(base_url)!r} is not an http(s) URL, e.g. http://127.0.0.1:8000/v1")
+            raise InputError(f"base_url {redact_url(base_url)!r} is not an http(s) URL, e.g. http://127.0.0.1:8000/v1")
         for name, value in (("timeout", timeout), ("concurrency", concurrency)):
             if value <= 0:
                 raise InputError(f"openai backend: {name} must be positive, got {value}")

@@ -11,6 +11,7 @@ calls were grouped.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import os
 import threading
@@ -23,6 +24,7 @@ from adhere.errors import InputError, MissingExtraError, first_line
 from adhere.models.base import Completion, Messages, ModelCallError, ModelUnavailableError, backend, settle
 from adhere.models.config import GenerationConfig
 from adhere.models.hf import folder_sha256
+from adhere.settings import setting
 
 INSTALL_HINT = "pip install 'adhere[vllm]' on a host with a CUDA GPU"
 
@@ -40,9 +42,9 @@ class VLLMBackend:
         dtype: str = "auto",
     ):
         if max_model_len is not None and (not isinstance(max_model_len, int) or max_model_len < 1):
-            raise InputError(f"--max-model-len must be a positive integer, got {max_model_len!r}")
+            raise InputError(f"max_model_len must be a positive integer, got {max_model_len!r}")
         if not 0.0 < gpu_memory_utilization <= 1.0:
-            raise InputError(f"--gpu-memory-utilization must be in (0, 1], got {gpu_memory_utilization}")
+            raise InputError(f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization}")
         try:
             import torch
             import vllm
@@ -174,7 +176,24 @@ class VLLMBackend:
         torch.cuda.empty_cache()
 
 
-@backend("vllm")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VLLMOptions:
+    """Options of the vLLM backend (``vllm:PATH_OR_ID``): ``-M key=value``."""
+
+    max_model_len: int | None = setting(None, "context window (default: the model's)")
+    gpu_memory_utilization: float = setting(0.9, "share of each GPU's memory the engine may take")
+    tensor_parallel_size: int = setting(1, "GPUs per model")
+    dtype: str = setting("auto", "weights' dtype (auto, bfloat16, float16, ...)")
+
+    def check(self) -> None:
+        if self.max_model_len is not None and self.max_model_len < 1:
+            raise InputError(f"max_model_len must be a positive integer, got {self.max_model_len}")
+        if not 0.0 < self.gpu_memory_utilization <= 1.0:
+            raise InputError(f"gpu_memory_utilization must be in (0, 1], got {self.gpu_memory_utilization}")
+        if self.tensor_parallel_size < 1:
+            raise InputError(f"tensor_parallel_size must be at least 1, got {self.tensor_parallel_size}")
+
+
+@backend("vllm", VLLMOptions)
 def _vllm(ref: str, **options: Any) -> VLLMBackend:
-    known = ("max_model_len", "gpu_memory_utilization", "tensor_parallel_size", "dtype")
-    return VLLMBackend(ref, **{k: v for k, v in options.items() if k in known})
+    return VLLMBackend(ref, **options)
