@@ -27,20 +27,26 @@ def _executor(args: argparse.Namespace) -> Any:
     return executor_from_args(args.executor, args.ray_address, args.ray_workers)
 
 
-def _training_options(command: argparse.ArgumentParser, *, epochs: float, max_length: int, save_steps: int) -> None:
-    """The training settings ``adhere train`` and ``adhere loop`` share (their defaults differ)."""
-    command.add_argument("--epochs", type=float, default=epochs, help=f"default {epochs:g}")
-    command.add_argument("--max-steps", type=int, default=-1, help="stop training after this many optimizer steps")
-    command.add_argument("--learning-rate", type=float, default=None)
-    command.add_argument("--batch-size", type=int, default=4)
-    command.add_argument("--grad-accum", type=int, default=1)
-    command.add_argument("--max-length", type=int, default=max_length, help=f"training tokens per example (default {max_length})")
-    command.add_argument("--lora-r", type=int, default=16)
-    command.add_argument("--lora-alpha", type=int, default=32)
-    command.add_argument("--beta", type=float, default=0.1, help="DPO beta (default 0.1)")
-    command.add_argument("--sft-weight", type=float, default=0.0,
-                         help="DPO: weight of a supervised loss on the chosen answer added to DPO's (RPO; default 0)")
-    command.add_argument("--save-steps", type=int, default=save_steps, help=f"checkpoint interval (default {save_steps})")
+def _model_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("-M", "--model-option", action="append", default=[], metavar="KEY=VALUE", dest="model_options",
+                         help="an option of the model's backend, e.g. -M base_url=http://127.0.0.1:8000/v1 (openai), "
+                         "-M n_parallel=1 (local, gguf), -M batch_size=32 (hf), -M tensor_parallel_size=2 (vllm); "
+                         "repeatable; docs/cli.md lists them")  # fmt: skip
+
+
+def model_options(spec: str, given: Sequence[str]) -> dict[str, Any]:
+    """``-M KEY=VALUE`` options, checked by the backend ``spec`` names (values read as TOML)."""
+    from adhere.errors import InputError
+    from adhere.models.base import check_options
+    from adhere.recipe.spec import parse_value
+
+    options = {}
+    for item in given:
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip():
+            raise InputError(f"-M takes KEY=VALUE, got {item!r}")
+        options[key.strip()] = parse_value(value.strip())
+    return check_options(spec, options)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -93,23 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", help="local JSONL of prompts (default: the Hugging Face Hub copy)")
     evaluate.add_argument("--limit", type=int, help="only the first N prompts")
     evaluate.add_argument("--out", help="run directory (default: runs/<benchmark>-<model>)")
-    evaluate.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
-    evaluate.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
-    evaluate.add_argument("--concurrency", type=int, default=8, help="requests in flight (openai)")
-    evaluate.add_argument("--timeout", type=float, default=120.0, help="seconds per request (openai)")
-    evaluate.add_argument("--n-ctx", type=int, default=2048, help="context window per sequence (local, gguf)")
-    evaluate.add_argument("--max-model-len", type=int, default=None, help="context window (vllm; default: the model's)")
-    evaluate.add_argument("--tensor-parallel-size", type=int, default=1, help="GPUs per model (vllm)")
-    evaluate.add_argument("--gpu-memory-utilization", type=float, default=0.9,
-                          help="share of each GPU's memory the engine may take (vllm; default 0.9)")
-    evaluate.add_argument(
-        "--parallel", type=int, default=8,
-        help="sequences decoded together in each llama.cpp batch (local, gguf); 1 decodes "
-        "one stream, as llama-cpp-python does",
-    )  # fmt: skip
-    evaluate.add_argument("--lora", metavar="ADAPTER.gguf", help="a llama.cpp LoRA GGUF applied to the model "
-                          "(local, gguf), e.g. from `adhere export --type lora`")  # fmt: skip
-    evaluate.add_argument("--batch-size", type=int, default=16, help="prompts per batch (hf)")
+    _model_options(evaluate)
     evaluate.add_argument("--temperature", type=float, default=0.0)
     evaluate.add_argument("--top-p", type=float, default=1.0)
     evaluate.add_argument("--max-tokens", type=int, default=1024)
@@ -216,8 +206,7 @@ def _parser() -> argparse.ArgumentParser:
     instruct.add_argument("--temperature", type=float, default=0.7)
     instruct.add_argument("--top-p", type=float, default=0.95)
     instruct.add_argument("--max-tokens", type=int, default=512)
-    instruct.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
-    instruct.add_argument("--api-key-env", help="environment variable holding the API key")
+    _model_options(instruct)
     instruct.add_argument("--cache", help="response cache file (default: ~/.cache/adhere/cache.sqlite)")
 
     trainer = commands.add_parser(
@@ -230,18 +219,16 @@ def _parser() -> argparse.ArgumentParser:
     trainer.add_argument("data", metavar="DATA.jsonl", help="make-sft rows (sft) or make-pairs rows (dpo)")
     trainer.add_argument("--out", required=True, help="training folder (checkpoints, log, final model)")
     trainer.add_argument("--model", default="local", help="local (default), gguf:PATH or hf:PATH_OR_ID")
-    _training_options(trainer, epochs=1.0, max_length=1024, save_steps=50)
-    trainer.add_argument("--full", action="store_true", help="train every weight instead of a LoRA adapter")
-    trainer.add_argument("--logging-steps", type=int, default=5)
-    trainer.add_argument("--seed", type=int, default=0)
-    trainer.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None,
-                         help="recompute activations to save memory (default: on a GPU only)")
+    from adhere.settings import add_arguments
+    from adhere.train.settings import TrainSettings
+
+    add_arguments(trainer, TrainSettings)
 
     exporter = commands.add_parser(
         "export", help="write a trained model as a GGUF file llama.cpp runs (merged q8_0/f16/f32, or a LoRA GGUF)",
         description="Merge a training run's LoRA adapter (or take its full weights) into the base GGUF it was trained "
         "from and write a GGUF for --model gguf:PATH; or write the adapter as a llama.cpp LoRA GGUF for "
-        "--model local --lora PATH. Offline: the base GGUF's metadata and tokenizer are copied as they are.",
+        "--model local -M lora=PATH. Offline: the base GGUF's metadata and tokenizer are copied as they are.",
     )  # fmt: skip
     exporter.add_argument("run", metavar="TRAIN_DIR", help="folder of `adhere train`, its final/, or a checkpoint-N folder")
     exporter.add_argument("--out", required=True, help="the .gguf file to write")
@@ -387,26 +374,7 @@ def _eval(args: argparse.Namespace) -> int:
         system_prompt=args.system_prompt,
         samples=args.samples,
     )
-    # The options of the backend the spec names (parse_spec also refuses an unknown spec here).
-    backend_options = {
-        "openai": {
-            "base_url": args.base_url,
-            "api_key_env": args.api_key_env,
-            "concurrency": args.concurrency,
-            "timeout": args.timeout,
-        },
-        "local": {"n_ctx": args.n_ctx, "n_parallel": args.parallel},
-        "gguf": {"n_ctx": args.n_ctx, "n_parallel": args.parallel},
-        "hf": {"batch_size": args.batch_size},
-        "vllm": {"max_model_len": args.max_model_len, "tensor_parallel_size": args.tensor_parallel_size,
-                 "gpu_memory_utilization": args.gpu_memory_utilization},
-    }.get(parse_spec(args.model)[0], {})
-    if args.lora:
-        if parse_spec(args.model)[0] not in ("local", "gguf"):
-            from adhere.errors import InputError
-
-            raise InputError(f"--lora applies to llama.cpp models (local, gguf:PATH), not {args.model!r}")
-        backend_options["lora"] = args.lora  # recorded only when given: older runs' settings stay the same
+    backend_options = model_options(args.model, args.model_options)
     if args.benchmark == "multiturn" and (args.data or args.limit or args.strategy):
         from adhere.errors import InputError
 
@@ -573,8 +541,9 @@ def _self_instruct(args: argparse.Namespace) -> int:
     generation = GenerationConfig(temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, seed=args.seed)
     seeds = load_seeds(args.seeds) if args.seeds else list(builtin_seeds())
     against = NgramIndex([p for path in args.decontaminate for p in eval_prompts(path)], args.ngram)
-    options = {"openai": {"base_url": args.base_url, "api_key_env": args.api_key_env},
-               "local": {"n_parallel": args.batch}, "gguf": {"n_parallel": args.batch}}.get(parse_spec(args.model)[0], {})  # fmt: skip
+    options = model_options(args.model, args.model_options)
+    if parse_spec(args.model)[0] in ("local", "gguf"):
+        options.setdefault("n_parallel", args.batch)  # decode as many requests together as are in flight
     backend = load_backend(args.model, **options)
     err = Console(stderr=True)
     columns = (TextColumn("new tasks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -599,15 +568,10 @@ def _self_instruct(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from adhere.settings import from_arguments
     from adhere.train.trainer import TrainConfig, train
 
-    config = TrainConfig(
-        kind=args.kind, data=args.data, out=args.out, model=args.model, epochs=args.epochs, max_steps=args.max_steps,
-        learning_rate=args.learning_rate, batch_size=args.batch_size, grad_accum=args.grad_accum,
-        max_length=args.max_length, full=args.full, lora_r=args.lora_r, lora_alpha=args.lora_alpha, beta=args.beta,
-        sft_weight=args.sft_weight, save_steps=args.save_steps, logging_steps=args.logging_steps, seed=args.seed,
-        gradient_checkpointing=args.gradient_checkpointing,
-    )  # fmt: skip
+    config = from_arguments(TrainConfig, args, kind=args.kind, data=args.data, out=args.out, model=args.model)
     result = train(config)
     Console(stderr=True).print(
         f"trained {result['steps']} steps on {result['rows']} rows (loss {result['train_loss']:.4f}); "
@@ -620,10 +584,10 @@ def _loop(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from adhere.errors import InputError
-    from adhere.loop import loop
+    from adhere.recipe import loop
     from adhere.models.cache import ResponseCache
     from adhere.recipe import Reporter, parse_value
-    from adhere.report.loop import headline_text, headline_rows
+    from adhere.report.loop import headline_rows, headline_text
 
     params = {}
     for item in args.params:
@@ -694,7 +658,7 @@ def _export(args: argparse.Namespace) -> int:
 
     with Console(stderr=True).status(f"writing {args.out}"):
         result = export(Path(args.run), Path(args.out), args.type, base=args.base)
-    use = f"--model local --lora {args.out}" if args.type == "lora" else f"--model gguf:{args.out}"
+    use = f"--model local -M lora={args.out}" if args.type == "lora" else f"--model gguf:{args.out}"
     Console(stderr=True).print(
         f"wrote {args.out} ({args.type}, {result['bytes'] / 2**20:.0f} MiB, {result['tensors_changed']} trained "
         f"tensors, base {Path(result['base']).name}); evaluate it with: adhere eval ifeval {use}", soft_wrap=True,

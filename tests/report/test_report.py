@@ -244,18 +244,26 @@ def _loop_summary(data):
 
     comparison = {"metrics": {m: {"delta": 0.1, "interval": [0.02, 0.2], "p_bootstrap": 0.01, "mcnemar": {"p": 0.02}}
                               for m in ("prompt_level_strict", "prompt_level_loose")}}  # fmt: skip
-    benchmarks = {b: {"headline": h, "runs": [run("base", 0.2), run("round-1", 0.3)], "comparisons": [comparison]}
+    benchmarks = {b: {"headline": h, "runs": [run("eval-base", 0.2), run("eval-model", 0.3)], "comparisons": [comparison]}
                   for b, h in (("ifeval", "prompt_level_strict"), ("ifbench", "prompt_level_loose"))}  # fmt: skip
-    return {"config": {"model": "local", "out": "x"}, "benchmarks": benchmarks, "rounds": [{"round": 1, "data": {"result": data}}],
-            "seconds": {"round-1-data": 1.0}, "total_seconds": 1.0}  # fmt: skip
+    recipe = {"name": "r", "source": "r.toml", "description": "d", "params": {}, "baseline": "eval-base"}
+    return {"recipe": recipe, "model": "local", "benchmarks": benchmarks,
+            "stages": {"sft": {"kind": "make-sft", "does": "x", "result": data, "seconds": 1.0}},
+            "seconds": {"sft": 1.0}, "total_seconds": 1.0}  # fmt: skip
 
 
 def test_the_loop_page_shows_how_many_sampled_answers_were_cut_off():
     from adhere.report.html import render_loop_html
+    from adhere.report.loop import headline_rows, headline_text
 
-    data = {"sft": {"rows": 404, "repaired": 239, "candidates": 2000, "cut_off_candidates": 1088}, "pairs": {"rows": 315}}
+    data = {"rows": 404, "repaired": 239, "candidates": 2000, "cut_off_candidates": 1088, "candidate_pass_rate": 0.2,
+            "contamination": {"rows_checked": 404, "overlapping": 0}}  # fmt: skip
     page = render_loop_html(_loop_summary(data))
-    assert "answers cut off" in page and "1088 of 2000" in page and "239 repaired" in page
-    # A loop from before the count existed shows a dash, not a made-up number.
-    older = render_loop_html(_loop_summary({"sft": {"rows": 658, "repaired": 390}, "pairs": {"rows": 530}}))
+    assert "cut off 1088 of 2000" in page and "239 repaired" in page and "+10.0 pts" in page
+    # The terminal's lines and the page come from the same rows.
+    lines = [headline_text(row) for row in headline_rows(_loop_summary(data))]
+    assert lines[1] == ("eval-model: ifeval prompt strict 30.0% (+10.0 pts, 95% CI [+2.0, +20.0]); "
+                        "ifbench prompt loose 30.0% (+10.0 pts, 95% CI [+2.0, +20.0])")  # fmt: skip
+    # A run from before the count existed shows no made-up number.
+    older = render_loop_html(_loop_summary({"rows": 658, "repaired": 390}))
     assert "of 2000" not in older and "390 repaired" in older

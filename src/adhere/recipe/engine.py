@@ -264,10 +264,13 @@ class RecipeRun:
     def plan(self) -> list[Step]:
         return plan(self.ws, self.recipe)
 
-    def _open(self) -> None:
+    def _refuse_foreign(self) -> None:
         if self.out.exists() and not (self.out / "plan.json").exists():
             if any(p.name != LOCK_NAME for p in self.out.iterdir()):
                 raise InputError(f"{self.out} is not empty and holds no adhere loop; use a new --out")
+
+    def _open(self) -> None:
+        self._refuse_foreign()  # again under the lock: another run may have written it meanwhile
         self.out.mkdir(parents=True, exist_ok=True)
         from adhere.jsonl import atomic_write, remove_stale_temporaries
 
@@ -278,6 +281,7 @@ class RecipeRun:
     def run(self) -> dict[str, Any]:
         from adhere.lock import locked
 
+        self._refuse_foreign()  # before the lock, which would leave its file in someone else's folder
         with locked(self.out, "loop"):  # one run at a time writes its folder
             self._open()
             steps = self.plan()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from adhere.errors import AdhereError, InputError
 from adhere.jsonl import atomic_write, split_lines
 from adhere.settings import required, setting
+from adhere.train.settings import TrainSettings
 
 if TYPE_CHECKING:
     from adhere.recipe.engine import Workspace
@@ -98,7 +99,7 @@ class Synth(Stage):
     count: int = setting(1000, "prompts to draw (fewer after decontamination)")
     seed: int = setting(0, "seed of every random choice")
     weights: tuple[tuple[str, float], ...] = setting((), "constraint id -> how many times as often it is drawn")
-    phrasing: str = setting("canonical", "how instructions are worded: canonical (IFEval's) or varied",
+    phrasing: str = setting("canonical", "how instructions are worded: canonical (IFEval's sentences) or varied",
                             choices=("canonical", "varied"))  # fmt: skip
     ids: tuple[str, ...] | None = setting(None, "constraint ids to draw from (default: every samplable IFEval id)")
     require: tuple[str, ...] = setting((), "constraint ids every prompt carries")
@@ -255,8 +256,8 @@ class Mix(Stage):
 
 @stage_kind("train")
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Train(Stage):
-    """Fine-tune with TRL (adhere train): LoRA by default, resumable from its checkpoints."""
+class Train(Stage, TrainSettings):
+    """Fine-tune with TRL (adhere train; the same settings): LoRA by default, resumable from its checkpoints."""
 
     product: ClassVar[str] = "training"
     refs: ClassVar[tuple[Ref, ...]] = (Ref("data", ("sft", "pairs")), Ref("model", ("model",)))
@@ -264,33 +265,14 @@ class Train(Stage):
     method: str = setting("sft", "sft or dpo", choices=("sft", "dpo"))
     data: str = required("the rows to train on: a make-sft, make-pairs or mix stage")
     model: str = setting(BASE, "the model trained: base, an export stage, or a model spec")
-    epochs: float = setting(1.0, "passes over the rows")
-    max_steps: int = setting(-1, "stop after this many optimizer steps (-1: run the epochs)")
-    learning_rate: float | None = setting(None, "default: 2e-4 (LoRA SFT), 5e-5 (LoRA DPO), 2e-5/5e-7 (full)")
-    batch_size: int = setting(4, "rows per step")
-    grad_accum: int = setting(1, "steps accumulated per optimizer step")
-    max_length: int = setting(768, "tokens per row (longer ones are cut)")
-    full: bool = setting(False, "train every weight instead of a LoRA adapter")
-    lora_r: int = setting(16, "LoRA rank")
-    lora_alpha: int = setting(32, "LoRA alpha")
-    beta: float = setting(0.1, "DPO beta")
-    sft_weight: float = setting(0.0, "DPO: weight of an added supervised loss on the chosen answer (RPO)")
-    save_steps: int = setting(25, "checkpoint every this many steps (a killed run resumes from the last)")
-    seed: int = setting(0, "training seed")
-    gradient_checkpointing: bool | None = setting(None, "recompute activations to save memory (default: on a GPU)")
 
     def config(self, data: str = "x", out: str = "x", model: str = "local") -> Any:
         from adhere.train.trainer import TrainConfig
 
-        return TrainConfig(kind=self.method, data=data, out=out, model=model, epochs=self.epochs,
-                           max_steps=self.max_steps, learning_rate=self.learning_rate, batch_size=self.batch_size,
-                           grad_accum=self.grad_accum, max_length=self.max_length, full=self.full,
-                           lora_r=self.lora_r, lora_alpha=self.lora_alpha, beta=self.beta,
-                           sft_weight=self.sft_weight, save_steps=self.save_steps, logging_steps=5, seed=self.seed,
-                           gradient_checkpointing=self.gradient_checkpointing)  # fmt: skip
+        return TrainConfig(kind=self.method, data=data, out=out, model=model, **self.settings())
 
     def check(self) -> None:
-        self.config()
+        self.config()  # the trainer's own checks
 
     def describe(self) -> str:
         return f"{self.method.upper()} {self.model} on {self.data} ({self.epochs:g} epochs)"
@@ -301,8 +283,7 @@ class Train(Stage):
         data = ws.folder(self.data) / "rows.jsonl"
         if not data.read_text(encoding="utf-8").strip():
             raise AdhereError(f"{folder.name}: {self.data} made no rows to train on; {ws.why_no_rows(self.data)}")
-        config = self.config(str(data), str(folder / "train"), ws.model_spec(self.model))
-        return train(config)
+        return train(self.config(str(data), str(folder / "train"), ws.model_spec(self.model)))
 
 
 @stage_kind("export")
@@ -383,3 +364,31 @@ def read_tasks(prompts: Path) -> dict[str, str]:
         row = json.loads(line)
         tasks[json.dumps(row["key"])] = (row.get("source") or {}).get("task") or row["prompt"]
     return tasks
+
+
+def reference() -> str:
+    """Every stage kind with its settings (type, default, doc), as Markdown: docs/recipes.md holds
+    it, and a test fails when the two drift apart."""
+    from adhere.settings import fields
+
+    parts = []
+    for name, cls in KINDS.items():
+        parts.append(f"### `{name}`\n\n{cls.__doc__}\n\n| key | type | default | what it is |\n|---|---|---|---|")
+        for field in fields(cls):
+            default = ("required" if field.required else "none" if field.default is None
+                       else "`{}`" if field.type.startswith("table") and not field.default
+                       else f"`{_show(field.default)}`")  # fmt: skip
+            choices = f" ({', '.join(map(str, field.choices))})" if field.choices else ""
+            parts.append(f"| `{field.name}` | {field.type} | {default} | {field.doc}{choices} |")
+        parts.append("")
+    return "\n".join(parts)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        if value and isinstance(value[0], tuple):
+            return "{" + ", ".join(f"{k} = {v}" for k, v in value) + "}"
+        return "[" + ", ".join(json.dumps(v) for v in value) + "]"
+    return json.dumps(value) if isinstance(value, str) else str(value)

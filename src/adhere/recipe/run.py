@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from adhere.recipe import Recipe, RecipeRun, Reporter, Workspace, load_recipe
+from adhere.recipe.engine import RecipeRun, Reporter, Workspace
+from adhere.recipe.spec import Recipe, load_recipe
 
 DEFAULT_RECIPE = "default"
 

@@ -153,8 +153,8 @@ def parse_recipe(data: dict[str, Any], source: str, overrides: dict[str, Any]) -
             raise InputError(f"{where} kind: {'missing' if kind is None else repr(kind)}"
                              f"{closest(str(kind), KINDS) if kind else ''}; one of {', '.join(KINDS)}")  # fmt: skip
         stages[name] = from_table(KINDS[kind], table, where, ignore=("kind",))
+    order = _order(stages, source)  # a cycle first: the reference checks follow references
     _check_references(stages, source)
-    order = _order(stages, source)
     baseline = head.get("baseline")
     evaluations = [n for n in order if stages[n].kind == "evaluate"]
     if baseline is not None and baseline not in evaluations:

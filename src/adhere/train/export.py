@@ -10,7 +10,7 @@ their order, each either unchanged or replaced by the trained weights. Nothing b
   weights the adapter was trained against. ``q8_0`` keeps what was learned (requantizing to the
   base's Q4_1 lost it in a trial here), at 1.5x the size of the Q4_1 base.
 - ``lora``: a llama.cpp LoRA adapter GGUF (``general.type = adapter``) that llama.cpp applies at
-  run time on top of the unchanged Q4_1 base (``adhere eval --model local --lora FILE``).
+  run time on top of the unchanged Q4_1 base (``adhere eval --model local -M lora=FILE``).
 
 llama.cpp stores the query and key projections of llama-architecture models with each head's
 rows reordered for its rotary embedding (rows ``[0, 2, 4, ..., 1, 3, 5, ...]`` of a head become

@@ -1,0 +1,234 @@
+"""Recipes: reading and checking them (every error one line naming the file and key, before anything
+runs), the shipped recipes, and content-addressed re-runs (on synth stages, which need no model)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tests.conftest import IFBENCH, IFEVAL
+
+from adhere.cli import main
+from adhere.errors import InputError
+from adhere.recipe import RecipeRun, Workspace, builtin_names, load_recipe
+
+DATA = {"ifeval": str(IFEVAL / "input_data.jsonl"), "ifbench": str(IFBENCH / "IFBench_test.jsonl")}
+
+GOOD = """
+[params]
+limit = 3
+[stages.prompts]
+kind = "synth"
+count = 8
+[stages.answers]
+kind = "answer"
+prompts = "prompts"
+[stages.sft]
+kind = "make-sft"
+answers = "answers"
+[stages.pairs]
+kind = "make-pairs"
+answers = "answers"
+[stages.train]
+kind = "train"
+data = "sft"
+[stages.model]
+kind = "export"
+train = "train"
+[stages.eval-base]
+kind = "evaluate"
+limit = "${limit}"
+[stages.eval-model]
+kind = "evaluate"
+model = "model"
+limit = "${limit}"
+"""
+
+
+def recipe_file(tmp_path, text, name="r.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_good_recipe_is_ordered_and_its_parameters_applied(tmp_path):
+    recipe = load_recipe(recipe_file(tmp_path, GOOD), {"limit": 5})
+    assert list(recipe.stages)[:3] == ["prompts", "answers", "sft"] and recipe.baseline == "eval-base"
+    assert recipe.stages["eval-model"].limit == 5 and recipe.params == {"limit": 5}
+    assert recipe.needs("model") == ["train"] and recipe.downstream("sft") == {"train", "model", "eval-model"}
+
+
+def test_stages_run_after_what_they_read_whatever_the_file_order(tmp_path):
+    text = '[stages.b]\nkind = "answer"\nprompts = "a"\n[stages.a]\nkind = "synth"\n'
+    assert list(load_recipe(recipe_file(tmp_path, text)).stages) == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("text", "overrides", "message"),
+    [
+        ('[stages.p]\nkind = "synth"\ncont = 3', {}, r"\[stages.p\]: unknown key 'cont' \(did you mean 'count'\?\)"),
+        ('[stages.p]\nkind = "synth"\ncount = "many"', {}, r"\[stages.p\] count: expected an integer, got 'many'"),
+        ('[stages.p]\nkind = "synth"\ncount = 0', {}, r"\[stages.p\]: .*count must be at least 1"),
+        ('[stages.p]\nkind = "synthesize"', {}, r"kind: 'synthesize' \(did you mean 'synth'\?\)"),
+        ('[stages.p]\ncount = 3', {}, r"\[stages.p\] kind: missing; one of synth, answer"),
+        ('[stages.p]\nkind = "synth"\nphrasing = "loose"', {}, r"phrasing: must be one of canonical, varied"),
+        ('[stages.a]\nkind = "mix"\ninputs = ["b"]\n[stages.b]\nkind = "mix"\ninputs = ["a"]', {},
+         r"the stages form a cycle \(a -> b -> a\)"),
+        ('[stages.prompts]\nkind = "synth"\n[stages.a]\nkind = "answer"\nprompts = "promtps"', {},
+         r"\[stages.a\] prompts: no stage 'promtps' makes it \(did you mean 'prompts'\?\)"),
+        ('[stages.p]\nkind = "synth"\n[stages.a]\nkind = "answer"\nprompts = "p"\n[stages.t]\nkind = "train"\ndata = "a"', {},
+         r"\[stages.t\] data: 'a' is a answer stage \(it makes answers\); this takes sft or pairs"),
+        ('[stages.p]\nkind = "synth"\n[stages.a]\nkind = "answer"\nprompts = "p"\n[stages.s]\nkind = "make-sft"\n'
+         'answers = "a"\n[stages.t]\nkind = "train"\nmethod = "dpo"\ndata = "s"', {}, r"dpo trains on preference pairs"),
+        ('[stages.p]\nkind = "synth"\ncount = "${n}"', {}, r"unknown parameter \$\{n\}; declare it in \[params\]"),
+        ('[params]\neval_limit = 0\n[stages.p]\nkind = "synth"', {"eval_limt": 3},
+         r"--set eval_limt: .* has no parameter 'eval_limt' \(did you mean 'eval_limit'\?\)"),
+        ('[params]\neval_limit = 0\n[stages.p]\nkind = "synth"', {"eval_limit": "all"}, r"declares eval_limit as int"),
+        ('[recipe]\nbaseline = "p"\n[stages.p]\nkind = "synth"', {}, r"baseline: 'p' is not an evaluate stage"),
+        ('[stages.ifeval]\nkind = "synth"', {}, r"'ifeval' names a benchmark or the base model"),
+        ('[stage.p]\nkind = "synth"', {}, r"unknown table \[stage\] \(did you mean 'stages'\?\)"),
+        ("[stages.p\nkind = 1", {}, r"not valid TOML"),
+        ("[params]\nx = 1", {}, r"no stages"),
+        ('[stages.p]\nkind = "synth"\n[stages.a]\nkind = "answer"\nprompts = "p"\n[stages.s]\nkind = "make-sft"\n'
+         'answers = "a"\nkeep_cut_off = true\nend_cut_off = true', {}, r"pass one of the two"),
+        ('[stages.p]\nkind = "synth"\nweights = { "nope:nope" = 2 }', {}, r"\[stages.p\]: .*nope:nope"),
+        ('[stages.p]\nkind = "synth"\ndecontaminate = ["ifevl"]', {}, r"no stage 'ifevl' makes it \(did you mean 'ifeval'\?\)"),
+        ('[stages.e]\nkind = "evaluate"\nmodel = "mdl"', {}, r"\[stages.e\] model: no stage 'mdl' makes it"),
+    ],
+)
+def test_a_bad_recipe_is_one_line_naming_the_file_and_key(tmp_path, text, overrides, message):
+    path = recipe_file(tmp_path, text)
+    with pytest.raises(InputError, match=message) as caught:
+        load_recipe(path, overrides)
+    assert str(caught.value).startswith(path) or str(caught.value).startswith("--set")
+    assert "\n" not in str(caught.value)
+
+
+def test_the_cli_refuses_a_bad_recipe_with_exit_2_and_writes_nothing(tmp_path, capsys):
+    path = recipe_file(tmp_path, '[stages.p]\nkind = "synth"\ncont = 3')
+    assert main(["loop", "--recipe", path, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "did you mean 'count'" in err[0]
+    assert main(["loop", "--out", str(tmp_path / "out"), "--set", "eval_limit"]) == 2
+    assert "--set takes PARAM=VALUE" in capsys.readouterr().err
+    assert main(["loop", "--recipe", "defualt", "--out", str(tmp_path / "out")]) == 2
+    assert "unknown recipe 'defualt' (did you mean 'default'?)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_shipped_recipe_is_valid_and_plans(tmp_path, name):
+    recipe = load_recipe(name)
+    assert recipe.description and recipe.baseline
+    run = RecipeRun(recipe, Workspace(out=tmp_path / "out", data=DATA))
+    assert {step.status for step in run.plan()} == {"runs"} and not (tmp_path / "out").exists()
+
+
+def test_the_default_recipe_is_the_measured_one():
+    """The settings of benchmarks/runs/transform_sft.sh with PHRASING=varied, round2-sft, as
+    docs/experiments.md measured them (2026-12-03): any change here needs a new measurement."""
+    stages = load_recipe("default").stages
+    synth = {name: (s.count, s.seed, s.phrasing, dict(s.weights), s.decontaminate)
+             for name, s in stages.items() if s.kind == "synth"}  # fmt: skip
+    transforms = {"change_case:english_lowercase": 6.0, "change_case:english_capital": 6.0,
+                  "combination:repeat_prompt": 6.0}  # fmt: skip
+    assert synth == {
+        "prompts-focus": (300, 11, "varied", transforms, ("ifeval", "ifbench")),
+        "prompts-broad": (400, 12, "varied", {}, ("ifeval", "ifbench", "prompts-focus")),
+        "prompts-wide": (400, 13, "varied", {}, ("ifeval", "ifbench")),
+        "prompts-round2": (400, 14, "varied", {}, ("ifeval", "ifbench")),
+    }
+    assert stages["sft-round1"].inputs == ("sft-focus", "sft-broad", "sft-wide")
+    for name in ("train-round1", "train-round2"):
+        train = stages[name]
+        assert (train.method, train.epochs, train.learning_rate, train.max_length, train.batch_size) == ("sft", 3.0, 1e-3, 768, 4)
+    assert stages["train-round1"].model == "base" and stages["train-round2"].model == "model-round1"
+    assert stages["answers-round2"].model == "model-round1" and stages["train-round2"].data == "sft-round2"
+    assert all(s.max_tokens == 256 and s.strategy is None for s in stages.values() if s.kind in ("answer", "evaluate"))
+    assert all(s.repair and s.end_cut_off for s in stages.values() if s.kind == "make-sft")
+    assert stages["eval-round2"].limit == 0 and stages["eval-round2"].benchmarks == ("ifeval", "ifbench")
+
+
+SYNTH = """
+[params]
+count = 6
+[stages.a]
+kind = "synth"
+count = "${count}"
+[stages.b]
+kind = "synth"
+count = 5
+seed = 1
+decontaminate = ["ifeval", "a"]
+[stages.c]
+kind = "synth"
+count = 4
+seed = 2
+"""
+
+
+def test_a_changed_stage_runs_again_with_what_reads_it_and_nothing_else(tmp_path):
+    path = recipe_file(tmp_path, SYNTH)
+    out = tmp_path / "out"
+
+    def run(**params):
+        return RecipeRun(load_recipe(path, params), Workspace(out=out, data=DATA))
+
+    run().run()
+    attempts = (out / "stages.jsonl").read_text().splitlines()
+    assert [json.loads(line)["stage"] for line in attempts] == ["a", "b", "c"]
+    assert len((out / "a" / "prompts.jsonl").read_text().splitlines()) == 6
+    assert {s.status for s in run().plan()} == {"done"}
+    run().run()
+    assert (out / "stages.jsonl").read_text().splitlines() == attempts  # nothing ran again
+
+    changed = run(count=7)
+    assert [(s.name, s.status) for s in changed.plan()] == [("a", "re-runs"), ("b", "re-runs"), ("c", "done")]
+    (out / "a" / "stale.txt").write_text("from the old key")
+    changed.run()
+    assert [json.loads(line)["stage"] for line in (out / "stages.jsonl").read_text().splitlines()[3:]] == ["a", "b"]
+    assert len((out / "a" / "prompts.jsonl").read_text().splitlines()) == 7 and not (out / "a" / "stale.txt").exists()
+    # The run directory's recipe.toml is the recipe as it ran: run from it, everything is done.
+    again = RecipeRun(load_recipe(str(out / "recipe.toml")), Workspace(out=out, data=DATA))
+    assert {s.status for s in again.plan()} == {"done"} and again.recipe.params == {"count": 7}
+    # Another benchmark file is another input: what decontaminated against it runs again.
+    other = tmp_path / "ifeval.jsonl"
+    other.write_text("\n".join((IFEVAL / "input_data.jsonl").read_text().splitlines()[:50]) + "\n")
+    moved = RecipeRun(load_recipe(path, {"count": 7}), Workspace(out=out, data={**DATA, "ifeval": str(other)}))
+    assert [(s.name, s.status) for s in moved.plan()] == [("a", "re-runs"), ("b", "re-runs"), ("c", "re-runs")]
+
+
+def test_a_stage_cut_short_resumes_under_its_key_and_is_wiped_under_another(tmp_path):
+    path = recipe_file(tmp_path, SYNTH)
+    out = tmp_path / "out"
+    run = RecipeRun(load_recipe(path), Workspace(out=out, data=DATA))
+    run.run()
+    (out / "c" / "stage.json").unlink()  # as if killed before it finished
+    assert [s.status for s in run.plan()] == ["done", "done", "resumes"]
+    (out / "c" / ".key").write_text("0123456789abcdef\n")  # a kill under an older recipe
+    assert [s.status for s in run.plan()] == ["done", "done", "re-runs"]
+
+
+def test_a_folder_that_is_not_a_loop_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="is not empty and holds no adhere loop"):
+        RecipeRun(load_recipe(recipe_file(tmp_path / "..", SYNTH, "synth-recipe.toml")), Workspace(out=tmp_path, data=DATA)).run()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_why_a_rows_stage_made_none_names_the_setting_to_change(tmp_path):
+    recipe = load_recipe(recipe_file(tmp_path, GOOD))
+    ws = Workspace(out=tmp_path, data=DATA, recipe=recipe)
+    (tmp_path / "sft").mkdir()
+    (tmp_path / "sft" / "rows.card.json").write_text(json.dumps({"candidates": 8, "cut_off_candidates": 8}))
+    assert ws.why_no_rows("sft") == ("8 of 8 answers were cut off at max_tokens and are left out; raise max_tokens of "
+                                     "answers (or set end_cut_off or keep_cut_off)")  # fmt: skip
+
+
+def test_the_recipe_guide_lists_every_stage_setting_as_the_code_declares_it():
+    from pathlib import Path
+
+    from adhere.recipe.kinds import reference
+
+    guide = (Path(__file__).parents[2] / "docs" / "recipes.md").read_text()
+    assert guide.endswith(reference()), "docs/recipes.md is out of date: rewrite its stage kinds from kinds.reference()"
