@@ -11,14 +11,17 @@ from adhere.constraints import (
     Verdict,
     build,
     constraint,
-    evaluate,
     get,
     ids,
     loose_variants,
     parse_instruction,
 )
+from adhere.constraints import evaluate as verify
 from adhere.constraints.ifeval.conflicts import conflict_table, conflicts
 from adhere.errors import AdhereError, ConstraintError, InputError, MissingExtraError
+from adhere.evaluation import Model, evaluate
+from adhere.recipe import Recipe, load_recipe, loop
+from adhere.report.runs import PromptResult, Run, load_run
 from adhere.report.summary import Summary
 from adhere.text.view import TextView
 
@@ -32,6 +35,10 @@ __all__ = [
     "InputError",
     "Item",
     "MissingExtraError",
+    "Model",
+    "PromptResult",
+    "Recipe",
+    "Run",
     "Summary",
     "TextView",
     "Verdict",
@@ -44,8 +51,12 @@ __all__ = [
     "get",
     "ids",
     "iter_items",
+    "load_recipe",
+    "load_run",
+    "loop",
     "loose_variants",
     "parse_instruction",
     "score",
     "score_item",
+    "verify",
 ]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adhere import build, evaluate
+from adhere import build, verify
 from adhere.constraints import get, ids
 from adhere.constraints.base import _field_types
 from adhere.errors import ConstraintError
@@ -64,7 +64,7 @@ def test_no_exception_escapes_a_checker_and_each_answers_in_bounded_time(spec, t
     except ConstraintError:
         return  # refused in one line when built: the rule for bad kwargs
     started = time.perf_counter()
-    result = evaluate(text, [constraint])
+    result = verify(text, [constraint])
     elapsed = time.perf_counter() - started
     for verdict in (*result.strict, *result.loose):
         assert isinstance(verdict.passed, bool) and isinstance(verdict.reason, str) and verdict.reason
@@ -95,7 +95,7 @@ def test_each_checker_handles_hostile_responses(cid):
         built += 1
         for text in hostile:
             started = time.perf_counter()
-            evaluate(text, [constraint])
+            verify(text, [constraint])
             assert time.perf_counter() - started < BOUND_S
     assert built, f"no valid kwargs drawn for {cid}"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adhere import build, evaluate
+from adhere import build, verify
 from adhere.constraints.evaluate import loose_variants
 from tests.constraints.test_registry import specs
 
@@ -26,7 +26,7 @@ def test_no_checker_raises_on_arbitrary_text(spec, text):
 @given(st.lists(specs, min_size=1, max_size=4), any_text)
 def test_loose_is_at_least_strict_and_empty_fails(spec_list, text):
     constraints = [build(cid, kw) for cid, kw in spec_list]
-    result = evaluate(text, constraints)
+    result = verify(text, constraints)
     assert len(result.strict) == len(result.loose) == len(constraints)
     for strict, loose in zip(result.strict, result.loose):
         assert loose.passed or not strict.passed
@@ -39,7 +39,7 @@ def test_loose_is_at_least_strict_and_empty_fails(spec_list, text):
 def test_loose_equals_checking_each_variant_without_shortcuts(spec_list, text):
     # The reference's definition, spelled out: followed if any non-empty variant follows.
     constraints = [build(cid, kw) for cid, kw in spec_list]
-    result = evaluate(text, constraints)
+    result = verify(text, constraints)
     variants = loose_variants(text)
     for constraint, loose in zip(constraints, result.loose):
         expected = any(v.strip() and constraint.check(v).passed for v in variants)

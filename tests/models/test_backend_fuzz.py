@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adhere import build, evaluate
+from adhere import build, verify
 from adhere.bench.run import RunDir
 from adhere.models import GenerationConfig
 from adhere.models.base import Completion, ModelCallError, load_backend
@@ -100,7 +100,7 @@ def test_any_server_answer_is_a_valid_completion_or_one_model_call_error(fuzz_se
     run.close()
     assert run.finished()[("k", 0)]["response"] == completion.text
     run.release()
-    evaluate(completion.text, [build("punctuation:no_comma"), build("keywords:existence", {"keywords": ["a"]})])
+    verify(completion.text, [build("punctuation:no_comma"), build("keywords:existence", {"keywords": ["a"]})])
 
 
 def test_a_malformed_record_in_the_cache_is_a_miss_and_is_replaced(fuzz_server, tmp_path):
