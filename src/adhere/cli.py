@@ -360,7 +360,6 @@ def _eval(args: argparse.Namespace) -> int:
 
     from adhere.bench.failures import FailurePolicy
     from adhere.bench.generate import EvalOptions, run_eval
-    from adhere.models.base import parse_spec
     from adhere.models.cache import ResponseCache
     from adhere.models.config import GenerationConfig
     from adhere.report.terminal import print_summary

@@ -9,8 +9,15 @@ from typing import Any, TypeVar
 
 from adhere.constraints.base import Constraint
 from adhere.errors import ConstraintError
+from adhere.registry import Registry
 
-_REGISTRY: dict[str, type[Constraint]] = {}
+def _load_builtins_modules() -> None:
+    # Importing the family modules runs their decorators. Cheap: no data is read at import.
+    from adhere.constraints import ifbench, ifeval  # noqa: F401
+
+
+#: The constraint classes by id: adhere's IFEval and IFBench families, then plugins'.
+CONSTRAINTS: Registry[type[Constraint]] = Registry("constraint id", _load_builtins_modules, ConstraintError)
 
 C = TypeVar("C", bound=type[Constraint])
 
@@ -22,31 +29,21 @@ def constraint(constraint_id: str, *, benchmark: str = "ifeval") -> Callable[[C]
         raise ValueError(f"constraint id must look like 'group:name', got {constraint_id!r}")
 
     def register(cls: C) -> C:
-        if constraint_id in _REGISTRY:
-            raise ValueError(f"constraint {constraint_id!r} is registered twice")
         cls = dataclasses.dataclass(frozen=True, slots=True)(cls)
         cls.id = constraint_id
         cls.benchmark = benchmark
-        _REGISTRY[constraint_id] = cls
-        return cls
+        return CONSTRAINTS.register(constraint_id, cls)
 
     return register
 
 
-def _load_builtins() -> None:
-    # Importing the family modules runs their decorators. Cheap: no data is read at import.
-    from adhere.constraints import ifbench, ifeval  # noqa: F401
-
-
 def get(constraint_id: str) -> type[Constraint]:
     """The constraint class for an id; an unknown id names the closest known ones."""
-    _load_builtins()
-    try:
-        return _REGISTRY[constraint_id]
-    except KeyError:
-        close = difflib.get_close_matches(str(constraint_id), _REGISTRY, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; see `adhere constraints`"
-        raise ConstraintError(f"unknown constraint id {constraint_id!r}{hint}") from None
+    if constraint_id in CONSTRAINTS:
+        return CONSTRAINTS.get(constraint_id)
+    close = difflib.get_close_matches(str(constraint_id), CONSTRAINTS.names(), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; see `adhere constraints`"
+    raise ConstraintError(f"unknown constraint id {constraint_id!r}{hint}")
 
 
 def build(constraint_id: str, kwargs: Mapping[str, Any] | None = None) -> Constraint:
@@ -60,9 +57,8 @@ def parse_instruction(sentence: str) -> list[Constraint]:
     The inverse of ``Constraint.describe``: "Answer with at least 300 words." gives
     ``length_constraints:number_words`` with ``{"num_words": 300, "relation": "at least"}``.
     """
-    _load_builtins()
     found = []
-    for cls in _REGISTRY.values():
+    for _, cls in CONSTRAINTS.items():
         parsed = cls.parse(sentence)
         if parsed is not None:
             found.append(parsed)
@@ -71,5 +67,4 @@ def parse_instruction(sentence: str) -> list[Constraint]:
 
 def ids(benchmark: str | None = None) -> list[str]:
     """All registered ids (of one benchmark, if given), sorted."""
-    _load_builtins()
-    return sorted(i for i, c in _REGISTRY.items() if benchmark in (None, c.benchmark))
+    return sorted(i for i, c in CONSTRAINTS.items() if benchmark in (None, c.benchmark))

@@ -8,7 +8,7 @@ scored with the same checkers as evaluation (``adhere.constraints.evaluate``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from adhere.constraints import Constraint, evaluate
@@ -16,6 +16,7 @@ from adhere.errors import InputError
 from adhere.models.base import Backend, Completion, Messages
 from adhere.models.cache import ResponseCache, cached_complete
 from adhere.models.config import GenerationConfig
+from adhere.registry import Registry
 
 
 @dataclasses.dataclass
@@ -126,29 +127,39 @@ def refine_messages(prompt: str, previous: str, failed: Sequence[str], config: G
     ]  # fmt: skip
 
 
+def _load_builtins() -> None:
+    from adhere.improve import strategies  # noqa: F401 (its @strategy decorators)
+
+
+#: Strategy factories by name: each takes the text after ``name:`` ("" when none) and returns a
+#: strategy, or raises ValueError for an argument it does not take.
+STRATEGIES: Registry[Callable[[str], Any]] = Registry("strategy", _load_builtins)
+
+
+def strategy(name: str) -> Callable[[Callable[[str], Any]], Callable[[str], Any]]:
+    """Register a strategy factory under ``name`` (``--strategy NAME[:ARG]``)."""
+
+    def register(factory: Callable[[str], Any]) -> Callable[[str], Any]:
+        return STRATEGIES.register(name, factory)
+
+    return register
+
+
 def load_strategy(spec: str):
     """``greedy`` (the greedy answer alone), ``best-of-n:8`` (``best-of-n:8+greedy``: the greedy
-    answer too), ``decrim`` / ``decrim:3`` (rounds), ``spar`` / ``spar:WIDTHxDEPTH``."""
-    from adhere.improve.strategies import BestOfN, DeCRIM, SPaR
-
+    answer too), ``decrim`` / ``decrim:3`` (rounds), ``spar`` / ``spar:WIDTHxDEPTH``, or a
+    plugin's ``NAME[:ARG]``."""
     name, _, arg = spec.partition(":")
-    try:
-        if spec == GREEDY:
-            return BestOfN(n=0, greedy=True)
-        if name == "best-of-n":
-            count, plus, extra = arg.partition("+")
-            n = int(count or 4)
-            if (plus and extra != GREEDY) or n < 1:  # the greedy answer alone is spelt `greedy`
-                raise ValueError(extra)
-            return BestOfN(n=n, greedy=bool(plus))
-        if name == "decrim":
-            return DeCRIM(rounds=int(arg or 3))
-        if name == "spar":
-            width, _, depth = (arg or "2x2").partition("x")
-            return SPaR(width=int(width), depth=int(depth or 2))
-    except ValueError:
-        pass
+    if name in STRATEGIES:
+        try:
+            return STRATEGIES.get(name)(arg)
+        except ValueError:
+            pass
+    others = ", ".join(f"{n}[:ARG]" for n in STRATEGIES.names() if n not in _BUILTIN)
     raise InputError(
-        f"unknown strategy {spec!r}; use greedy, best-of-n:N[+greedy], decrim[:ROUNDS] or spar[:WIDTHxDEPTH] "
-        "(e.g. best-of-n:8, best-of-n:4+greedy, spar:3x2)"
+        f"unknown strategy {spec!r}; use greedy, best-of-n:N[+greedy], decrim[:ROUNDS] or spar[:WIDTHxDEPTH]"
+        f"{', ' + others if others else ''} (e.g. best-of-n:8, best-of-n:4+greedy, spar:3x2)"
     )
+
+
+_BUILTIN = ("greedy", "best-of-n", "decrim", "spar")

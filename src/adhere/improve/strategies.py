@@ -30,6 +30,7 @@ from adhere.improve.base import (
     best_index,
     refine_messages,
     score,
+    strategy,
 )
 from adhere.models.base import Completion, Messages
 from adhere.models.config import messages_for
@@ -184,3 +185,33 @@ class SPaR:
             level = sorted(next_level, key=lambda i: (-candidates[i].strict, -candidates[i].loose, i))[: self.width]
         chosen = best_index(candidates)
         return StrategyResult(candidates[chosen].text, chosen, candidates, calls)
+
+
+# -- registered under their --strategy names -------------------------------------------------------
+
+
+@strategy("greedy")
+def _greedy(arg: str) -> BestOfN:
+    if arg:
+        raise ValueError(arg)
+    return BestOfN(n=0, greedy=True)
+
+
+@strategy("best-of-n")
+def _best_of_n(arg: str) -> BestOfN:
+    count, plus, extra = arg.partition("+")
+    n = int(count or 4)
+    if (plus and extra != GREEDY) or n < 1:  # the greedy answer alone is spelt `greedy`
+        raise ValueError(extra)
+    return BestOfN(n=n, greedy=bool(plus))
+
+
+@strategy("decrim")
+def _decrim(arg: str) -> DeCRIM:
+    return DeCRIM(rounds=int(arg or 3))
+
+
+@strategy("spar")
+def _spar(arg: str) -> SPaR:
+    width, _, depth = (arg or "2x2").partition("x")
+    return SPaR(width=int(width), depth=int(depth or 2))

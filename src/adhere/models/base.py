@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from adhere.errors import AdhereError, InputError
 from adhere.models.config import GenerationConfig
+from adhere.registry import Registry
 
 Messages = list[dict[str, str]]
 
@@ -124,8 +125,14 @@ def describe(backend: Backend) -> dict[str, Any]:
     return {"identity": backend.identity(), "chat_template": getattr(backend, "chat_template", None), "runtime": runtime}
 
 
-_BACKENDS: dict[str, Callable[..., Backend]] = {}
-_OPTIONS: dict[str, type] = {}
+def _load_builtins() -> None:
+    # Registering is cheap: each backend imports its heavy library only when it is built.
+    from adhere.models import hf, llamacpp, openai, vllm  # noqa: F401
+
+
+#: Backend factories by spec kind (``local``, ``gguf``, ``openai``, ``hf``, ``vllm``, plugins'),
+#: each with its options type (or None).
+BACKENDS: Registry[tuple[Callable[..., Backend], type | None]] = Registry("model backend", _load_builtins)
 
 
 def backend(kind: str, options: type | None = None) -> Callable[[Callable[..., Backend]], Callable[..., Backend]]:
@@ -134,9 +141,7 @@ def backend(kind: str, options: type | None = None) -> Callable[[Callable[..., B
     config's ``[model.options]`` give it."""
 
     def register(factory: Callable[..., Backend]) -> Callable[..., Backend]:
-        _BACKENDS[kind] = factory
-        if options is not None:
-            _OPTIONS[kind] = options
+        BACKENDS.register(kind, (factory, options))
         return factory
 
     return register
@@ -145,8 +150,7 @@ def backend(kind: str, options: type | None = None) -> Callable[[Callable[..., B
 def options_type(spec: str) -> type | None:
     """The options type of the backend a spec names."""
     kind, _ = parse_spec(spec)
-    _load_builtins()
-    return _OPTIONS.get(kind)
+    return BACKENDS.get(kind)[1]
 
 
 def check_options(spec: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -170,7 +174,8 @@ def parse_spec(spec: str) -> tuple[str, str]:
     if spec == "local":
         return "local", ""
     kind, sep, rest = spec.partition(":")
-    if not sep or not rest or kind not in {"gguf", "openai", "hf", "vllm"}:
+    # adhere's own kinds are known without importing anything; any other may be a plugin's.
+    if not sep or not rest or (kind not in {"gguf", "openai", "hf", "vllm"} and kind not in BACKENDS):
         forms = "; ".join(SPEC_FORMS)
         raise InputError(f"unknown model spec {spec!r}; use one of: {forms}")
     return kind, rest
@@ -179,14 +184,5 @@ def parse_spec(spec: str) -> tuple[str, str]:
 def load_backend(spec: str, **options: Any) -> Backend:
     """The backend for a model spec, built with the options its kind accepts."""
     kind, rest = parse_spec(spec)
-    _load_builtins()
-    try:
-        factory = _BACKENDS[kind]
-    except KeyError:
-        raise InputError(f"model spec {spec!r}: the {kind} backend is not available yet") from None
+    factory = BACKENDS.get(kind)[0]
     return factory(rest, **check_options(spec, options))
-
-
-def _load_builtins() -> None:
-    # Registering is cheap: each backend imports its heavy library only when it is built.
-    from adhere.models import hf, llamacpp, openai, vllm  # noqa: F401

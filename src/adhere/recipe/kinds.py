@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from adhere.errors import AdhereError, InputError
 from adhere.jsonl import atomic_write, split_lines
+from adhere.registry import Registry
 from adhere.settings import required, setting
 from adhere.train.settings import TrainSettings
 
@@ -32,18 +33,16 @@ BASE = "base"
 #: set made by a synth stage is read as IFEval is.
 HEADLINE = {"ifeval": "prompt_level_strict", "ifbench": "prompt_level_loose"}
 
-KINDS: dict[str, type[Stage]] = {}
+#: Stage kinds by name: adhere's own (this module), then plugins'.
+KINDS: Registry[type[Stage]] = Registry("stage kind", lambda: None)
 
 
 def stage_kind(name: str) -> Callable[[type[Stage]], type[Stage]]:
     """Register a stage kind under ``name`` (the ``kind`` key of a recipe's stage table)."""
 
     def register(cls: type[Stage]) -> type[Stage]:
-        if name in KINDS:
-            raise ValueError(f"stage kind {name!r} is registered twice")
         cls.kind = name
-        KINDS[name] = cls
-        return cls
+        return KINDS.register(name, cls)
 
     return register
 
@@ -373,6 +372,8 @@ def reference() -> str:
 
     parts = []
     for name, cls in KINDS.items():
+        if cls.__module__ != __name__:
+            continue  # a plugin's kind is its own package's to document
         parts.append(f"### `{name}`\n\n{cls.__doc__}\n\n| key | type | default | what it is |\n|---|---|---|---|")
         for field in fields(cls):
             default = ("required" if field.required else "none" if field.default is None

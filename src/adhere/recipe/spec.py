@@ -150,9 +150,10 @@ def parse_recipe(data: dict[str, Any], source: str, overrides: dict[str, Any]) -
         table = _substitute(_table(table, where), params, where)
         kind = table.get("kind")
         if kind not in KINDS:
+            known = KINDS.names()
             raise InputError(f"{where} kind: {'missing' if kind is None else repr(kind)}"
-                             f"{closest(str(kind), KINDS) if kind else ''}; one of {', '.join(KINDS)}")  # fmt: skip
-        stages[name] = from_table(KINDS[kind], table, where, ignore=("kind",))
+                             f"{closest(str(kind), known) if kind else ''}; one of {', '.join(known)}")  # fmt: skip
+        stages[name] = from_table(KINDS.get(kind), table, where, ignore=("kind",))
     order = _order(stages, source)  # a cycle first: the reference checks follow references
     _check_references(stages, source)
     baseline = head.get("baseline")
