@@ -17,6 +17,9 @@ TAGGER = "averaged_perceptron_tagger_eng"
 
 @functools.cache
 def _tagger():
+    from adhere.text.nltk_loader import load_nltk
+
+    load_nltk()
     from nltk.tag.perceptron import PerceptronTagger
 
     try:

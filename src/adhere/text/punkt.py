@@ -35,6 +35,10 @@ _DECIDED_MAX = 100_000
 def sentence_tokenizer():
     """NLTK's Punkt tokenizer with the English punkt_tab parameters (built once, on first use)."""
     import regex
+
+    from adhere.text.nltk_loader import load_nltk
+
+    load_nltk()
     from nltk.tokenize import punkt as nltk_punkt
     from punkt.data import english
 

@@ -80,6 +80,9 @@ _PERIOD_RULE = "(\\.)("
 @functools.cache
 def _rules():
     """NLTKWordTokenizer's substitutions in its order, untimed, each with its trigger characters."""
+    from adhere.text.nltk_loader import load_nltk
+
+    load_nltk()
     from nltk.tokenize.destructive import NLTKWordTokenizer as T
 
     def rule(pattern, repl):
