@@ -18,7 +18,7 @@ assert "nltk" in sys.modules and "scipy" not in sys.modules, sorted(m for m in s
 """
 FISHER = """
 from nltk.metrics.association import BigramAssocMeasures
-print(repr(BigramAssocMeasures.fisher(1, (2, 3), 10)))
+print(float(BigramAssocMeasures.fisher(1, (2, 3), 10)))
 """
 
 
