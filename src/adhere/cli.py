@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=None,
-        help="processes to score in (default: 1 for small files, one per CPU core for large ones)",
+        help="processes to score in (default: 1 for small files, one per idle CPU core for large ones)",
     )
     score.add_argument("--quiet", action="store_true", help="print no table, only warnings")
     _executor_options(score)

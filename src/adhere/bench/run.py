@@ -20,6 +20,7 @@ from typing import Any
 from adhere.errors import InputError
 from adhere.jsonl import atomic_write, json_line, remove_stale_temporaries, write_json
 from adhere.lock import FolderLock
+from adhere.resume import refuse_changed
 
 #: Config fields that may change between a run and its resumption. A run resumed on another
 #: runtime (another llama.cpp build or CPU, another GPU) keeps the answers it has and lists the
@@ -98,15 +99,7 @@ class RunDir(RowSink):
                 existing = None
             if not isinstance(existing, dict):
                 raise InputError(f"{self.config_path}: unreadable; remove it or choose another --out")
-            differ = sorted(
-                k for k in set(existing) | set(config)
-                if k not in VOLATILE and existing.get(k) != config.get(k)
-            )  # fmt: skip
-            if differ:
-                raise InputError(
-                    f"{self.path} holds a run with other settings ({', '.join(differ)}); "
-                    "rerun with the same options to resume, or choose another --out"
-                )
+            refuse_changed(self.path, "a run", existing, config, ignore=VOLATILE)
             earlier = list(existing.get("earlier_runtimes") or [])
             before = existing.get("runtime")
             wrote = self.responses_path.exists() and self.responses_path.stat().st_size > 0

@@ -24,11 +24,11 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from adhere.errors import AdhereError, InputError
+from adhere.errors import AdhereError
 from adhere.jsonl import split_lines, write_json
-from adhere.lock import LOCK_NAME
 from adhere.recipe.kinds import BASE, BENCHMARKS, Stage, headline, read_tasks
 from adhere.recipe.spec import Recipe
+from adhere.resume import refuse_foreign
 from adhere.settings import to_table
 
 #: Bumped when a stage kind's output changes for the same settings: every key changes with it.
@@ -265,9 +265,7 @@ class RecipeRun:
         return plan(self.ws, self.recipe)
 
     def _refuse_foreign(self) -> None:
-        if self.out.exists() and not (self.out / "plan.json").exists():
-            if any(p.name != LOCK_NAME for p in self.out.iterdir()):
-                raise InputError(f"{self.out} is not empty and holds no adhere loop; use a new --out")
+        refuse_foreign(self.out, "plan.json", "adhere loop")
 
     def _open(self) -> None:
         self._refuse_foreign()  # again under the lock: another run may have written it meanwhile

@@ -21,7 +21,8 @@ from typing import Any
 
 from adhere.errors import InputError, MissingExtraError, first_line
 from adhere.jsonl import split_lines, write_json
-from adhere.lock import LOCK_NAME, locked
+from adhere.lock import locked
+from adhere.resume import refuse_changed, refuse_foreign
 from adhere.train.data import load_rows
 from adhere.train.settings import TrainSettings
 
@@ -153,15 +154,12 @@ def train(config: TrainConfig) -> dict[str, Any]:
 def _train(config: TrainConfig, trl: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
     out = Path(config.out)
     saved = out / "train_config.json"
+    refuse_foreign(out, saved.name, "adhere training run")
     if saved.exists():
-        before = json.loads(saved.read_text(encoding="utf-8"))
         now = config.resumable_fields()
-        defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}  # settings added since
-        changed = sorted(k for k in now if before.get(k, defaults.get(k)) != now[k])
-        if changed:
-            raise InputError(f"{out} holds a training run with other settings ({', '.join(changed)}); use a new --out")
-    elif out.exists() and any(p.name != LOCK_NAME for p in out.iterdir()):
-        raise InputError(f"{out} is not empty and holds no adhere training run; use a new --out")
+        before = {k: v for k, v in json.loads(saved.read_text(encoding="utf-8")).items() if k in now}
+        refuse_changed(out, "a training run", before, now,
+                       defaults={f.name: f.default for f in dataclasses.fields(TrainConfig)})  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     write_json(saved, {**dataclasses.asdict(config), **config.resumable_fields()})
     found = last_checkpoint(out)
