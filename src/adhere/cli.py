@@ -100,13 +100,10 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, help="only the first N prompts")
     evaluate.add_argument("--out", help="run directory (default: runs/<benchmark>-<model>)")
     _model_options(evaluate)
-    evaluate.add_argument("--temperature", type=float, default=0.0)
-    evaluate.add_argument("--top-p", type=float, default=1.0)
-    evaluate.add_argument("--max-tokens", type=int, default=1024)
-    evaluate.add_argument("--seed", type=int, default=0)
-    evaluate.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
-    evaluate.add_argument("--system-prompt")
-    evaluate.add_argument("--samples", type=int, default=1, help="responses per prompt")
+    from adhere.models.config import GenerationConfig
+    from adhere.settings import add_arguments
+
+    add_arguments(evaluate, GenerationConfig)
     evaluate.add_argument("--strategy", help="greedy, best-of-n:N[+greedy], decrim[:ROUNDS] or spar[:WIDTHxDEPTH] (ifeval, ifbench)")
     evaluate.add_argument("--conversations", type=int, default=50, help="multiturn: conversations to build")
     evaluate.add_argument("--turns", type=int, default=3, help="multiturn: turns per conversation, one instruction each")
@@ -280,6 +277,10 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("constraints", help="list the registered constraints and their kwargs")
     listing.add_argument("--benchmark", default=None, help="only this benchmark's constraints")
+    for command in commands.choices.values():
+        command.add_argument("--config", metavar="FILE.toml",
+                             help="settings from a TOML file: its keys are this command's options, named as "
+                             "their flags with '_' for '-' (model_options is a table); flags given override it")  # fmt: skip
     return parser
 
 
@@ -363,16 +364,9 @@ def _eval(args: argparse.Namespace) -> int:
     from adhere.models.cache import ResponseCache
     from adhere.models.config import GenerationConfig
     from adhere.report.terminal import print_summary
+    from adhere.settings import from_arguments
 
-    generation = GenerationConfig(
-        temperature=args.temperature,
-        top_p=args.top_p,
-        max_tokens=args.max_tokens,
-        seed=args.seed,
-        stop=tuple(args.stop),
-        system_prompt=args.system_prompt,
-        samples=args.samples,
-    )
+    generation = from_arguments(GenerationConfig, args)
     backend_options = model_options(args.model, args.model_options)
     if args.benchmark == "multiturn" and (args.data or args.limit or args.strategy):
         from adhere.errors import InputError
@@ -397,7 +391,11 @@ def _eval(args: argparse.Namespace) -> int:
     failures = FailurePolicy(max_failures=args.max_failures)
     executor = _executor(args)
     console, err = Console(), Console(stderr=True)
-    with generation_bar(err, out, "generating") as (progress, on_start):
+    args.out = out
+    from adhere.bench.failures import ModelCallsFailedError
+
+    with generation_bar(err, out, "generating") as (progress, on_start), \
+            _config_written(args, out, ModelCallsFailedError):  # fmt: skip
         if args.benchmark == "multiturn":
             from adhere.bench.multiturn import ConversationSpec, run_multiturn
 
@@ -571,7 +569,8 @@ def _train(args: argparse.Namespace) -> int:
     from adhere.train.trainer import TrainConfig, train
 
     config = from_arguments(TrainConfig, args, kind=args.kind, data=args.data, out=args.out, model=args.model)
-    result = train(config)
+    with _config_written(args, args.out):
+        result = train(config)
     Console(stderr=True).print(
         f"trained {result['steps']} steps on {result['rows']} rows (loss {result['train_loss']:.4f}); "
         f"{'adapter' if result['adapter'] else 'model'} in {result['final']}", soft_wrap=True,
@@ -623,8 +622,9 @@ def _loop(args: argparse.Namespace) -> int:
     from adhere.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, params)
-    summary = loop(**{**settings, "recipe": recipe, "params": None}, cache=ResponseCache(args.cache),
-                   executor=_executor(args), reporter=Show())  # fmt: skip
+    with _config_written(args, args.out):
+        summary = loop(**{**settings, "recipe": recipe, "params": None}, cache=ResponseCache(args.cache),
+                       executor=_executor(args), reporter=Show())  # fmt: skip
     console = Console()
     for row in headline_rows(summary):
         console.print(headline_text(row), soft_wrap=True, highlight=False)
@@ -730,6 +730,31 @@ def _constraints(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _config_written(args: argparse.Namespace, folder: Any, *kept: type[BaseException]) -> Iterator[None]:
+    """Write ``folder/command.toml`` when the block succeeds, or fails with one of ``kept`` (a run
+    that started and keeps what it made); never for a run refused before it started (the folder
+    may be another run's)."""
+    try:
+        yield
+    except kept:
+        args.write_config(folder)
+        raise
+    args.write_config(folder)
+
+
+def _write_config(parser: argparse.ArgumentParser, args: argparse.Namespace, folder: Any) -> None:
+    """``FOLDER/command.toml``: the command's every option as it ran (``--config`` of it reruns it)."""
+    from pathlib import Path
+
+    from adhere.config import effective_config
+    from adhere.jsonl import atomic_write
+
+    if Path(folder).is_dir():
+        with atomic_write(Path(folder) / "command.toml") as handle:
+            handle.write(effective_config(parser, args))
+
+
 def describe_os_error(error: OSError) -> str:
     """One line for an operating-system error: what failed, where, and what to do."""
     import errno
@@ -744,9 +769,15 @@ def describe_os_error(error: OSError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "train": _train, "export": _export, "loop": _loop, "recipes": _recipes, "constraints": _constraints}
+    args.write_config = lambda folder: _write_config(parser, args, folder)
     try:
+        if args.config:
+            from adhere.config import apply_config
+
+            apply_config(parser, args, list(sys.argv[1:] if argv is None else argv))
         return handlers[args.command](args)
     except AdhereError as error:
         print(f"adhere: error: {error}", file=sys.stderr)

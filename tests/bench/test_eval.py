@@ -58,6 +58,13 @@ def test_eval_writes_a_run_directory_and_reruns_from_the_cache(tmp_path, prompts
         config = json.loads((out / "config.json").read_text())
         assert config["model_identity"] == {"backend": "openai", "model": "fake", "base_url": server.url}
         assert config["generation"]["max_tokens"] == 64 and config["data"] == str(prompts.resolve())
+        # command.toml holds every option as it ran: --config of it is the same command.
+        command = (out / "command.toml").read_text()
+        assert "max_tokens = 64" in command and f'model_options = {{ base_url = "{server.url}" }}' in command
+        again = subprocess.run([sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--config", str(out / "command.toml")],
+                               env=env, capture_output=True, text=True)  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        assert all(r["cached"] is False for r in read_jsonl(out / "responses.jsonl"))  # nothing was answered again
         assert len(server.requests()) == N
 
         # Same command into a new folder: every response comes from the cache.

@@ -6,26 +6,20 @@ import dataclasses
 from typing import Any
 
 from adhere.errors import InputError
+from adhere.settings import setting
 
 
 @dataclasses.dataclass(frozen=True)
 class GenerationConfig:
     """Sampling settings; part of every cache key and written into every run directory."""
 
-    temperature: float = 0.0
-    """0 is greedy decoding."""
-    top_p: float = 1.0
-    """Nucleus sampling: keep the smallest set of tokens whose probability reaches top_p."""
-    max_tokens: int = 1024
-    """Most new tokens per response."""
-    seed: int | None = 0
-    """Sampling seed (sample i of a prompt uses seed + i); None lets the backend choose."""
-    stop: tuple[str, ...] = ()
-    """Strings that end a response when generated."""
-    system_prompt: str | None = None
-    """A system message put before every prompt."""
-    samples: int = 1
-    """Responses per prompt."""
+    temperature: float = setting(0.0, "sampling temperature (0: greedy decoding)")
+    top_p: float = setting(1.0, "nucleus sampling: the smallest set of tokens whose probability reaches it")
+    max_tokens: int = setting(1024, "most new tokens per response")
+    seed: int | None = setting(0, "sampling seed (sample i of a prompt uses seed + i)")
+    stop: tuple[str, ...] = setting((), "a string that ends a response when generated (repeatable)")
+    system_prompt: str | None = setting(None, "a system message put before every prompt")
+    samples: int = setting(1, "responses per prompt")
 
     def __post_init__(self) -> None:
         def bad(field: str, message: str) -> InputError:

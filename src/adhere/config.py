@@ -1,0 +1,139 @@
+"""``--config FILE.toml``: a command's options from a file. The file's keys are the command's
+options as argparse stores them (``--max-tokens`` is ``max_tokens``; ``-M`` options are the table
+``model_options``); a flag given on the command line overrides the file; an unknown key, or a
+value of the wrong type, is one line naming the file and the key."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from adhere.errors import InputError
+from adhere.settings import closest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+#: Options a config file cannot set: the file itself, and arguments given by position.
+_NOT_FROM_FILE = ("config", "help")
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    for action in parser._actions:  # noqa: SLF001 (argparse keeps its subparsers here)
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            return action.choices[command]
+    raise KeyError(command)
+
+
+def _given(sub: argparse.ArgumentParser, argv: list[str]) -> set[str]:
+    """The options ``argv`` gave explicitly: parsed again with every default suppressed."""
+    saved = {action: action.default for action in sub._actions}  # noqa: SLF001
+    try:
+        for action in sub._actions:  # noqa: SLF001
+            action.default = argparse.SUPPRESS
+        namespace, _ = sub.parse_known_args(argv)
+    finally:
+        for action, default in saved.items():
+            action.default = default
+    return set(vars(namespace))
+
+
+def _convert(action: argparse.Action, value: Any, where: str) -> Any:
+    if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):  # noqa: SLF001
+        if not isinstance(value, bool):
+            raise InputError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if isinstance(action, argparse.BooleanOptionalAction):
+        if not isinstance(value, bool):
+            raise InputError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if isinstance(action, argparse._AppendAction):  # noqa: SLF001
+        items = value if isinstance(value, list) else [value]
+        return [_convert_one(action, item, where) for item in items]
+    return _convert_one(action, value, where)
+
+
+def _convert_one(action: argparse.Action, value: Any, where: str) -> Any:
+    kind = action.type or str
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InputError(f"{where}: expected an integer, got {value!r}")
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{where}: expected a number, got {value!r}")
+        value = float(value)
+    if kind is str and not isinstance(value, str):
+        raise InputError(f"{where}: expected a string, got {value!r}")
+    if action.choices is not None and value not in action.choices:
+        raise InputError(f"{where}: must be one of {', '.join(map(str, action.choices))}, got {value!r}")
+    return value
+
+
+def apply_config(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> None:
+    """Fill ``args`` from ``args.config`` where ``argv`` did not give the option."""
+    path = Path(args.config)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"--config {path}: no such file") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise InputError(f"{path}: not valid TOML: {error}") from None
+    sub = _subparser(parser, args.command)
+    position = argv.index(args.command) if args.command in argv else 0
+    given = _given(sub, argv[position + 1:])
+    options = {action.dest: action for action in sub._actions  # noqa: SLF001
+               if action.option_strings and action.dest not in _NOT_FROM_FILE}  # fmt: skip
+    for key, value in data.items():
+        where = f"{path} {key}"
+        if key not in options:
+            raise InputError(f"{path}: unknown key {key!r} for adhere {args.command}{closest(key, options)}; "
+                             f"valid keys: {', '.join(options)}")  # fmt: skip
+        if key == "model_options":  # merged key by key: -M KEY=VALUE overrides the file's KEY
+            if not isinstance(value, dict):
+                raise InputError(f"{where}: expected a table of backend options, e.g. model_options = {{ n_ctx = 4096 }}")
+            args.model_options = [f"{k}={_toml_value(v)}" for k, v in value.items()] + list(args.model_options)
+            continue
+        if key in given:
+            continue
+        setattr(args, key, _convert(options[key], value, where))
+
+
+def _toml_value(value: Any) -> str:
+    """A TOML value written back as -M reads it (a string as TOML, so that it stays one)."""
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value) if isinstance(value, str) else str(value)
+
+
+def effective_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
+    """``args`` as a config file (every option of the command, None left out): ``--config`` of it
+    runs the same command again."""
+    from adhere.recipe.engine import _toml
+
+    sub = _subparser(parser, args.command)
+    lines = [f"# adhere {args.command}: every option as it ran; rerun with --config of this file"]
+    positionals = [a.dest for a in sub._actions if not a.option_strings and a.dest != "help"]  # noqa: SLF001
+    if positionals:
+        lines.append("# given by position: " + " ".join(str(getattr(args, d)) for d in positionals))
+    for action in sub._actions:  # noqa: SLF001
+        if not action.option_strings or action.dest in _NOT_FROM_FILE:
+            continue
+        value = getattr(args, action.dest, None)
+        if value is None or value == []:
+            continue
+        if action.dest == "model_options":
+            table = {}
+            for item in value:
+                k, _, v = item.partition("=")
+                from adhere.recipe.spec import parse_value
+
+                table[k.strip()] = parse_value(v.strip())
+            lines.append(f"model_options = {_toml(table)}")
+            continue
+        lines.append(f"{action.dest} = {_toml(value)}")
+    return "\n".join(lines) + "\n"

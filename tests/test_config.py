@@ -1,0 +1,70 @@
+"""``--config FILE.toml``: every command's options from a file, flags over the file, and the
+``command.toml`` a run leaves behind runs it again."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from adhere.cli import _parser, main
+from adhere.config import apply_config, effective_config
+from tests.conftest import IFEVAL
+
+
+def parse(argv):
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.config:
+        apply_config(parser, args, argv)
+    return parser, args
+
+
+def test_the_file_fills_what_the_flags_leave(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('max_tokens = 12\nlimit = 2\nstop = ["###"]\nno_cache = true\nmodel_options = { n_parallel = 2 }\n')
+    _, args = parse(["eval", "ifeval", "--config", str(config), "--limit", "5", "-M", "n_ctx=512"])
+    assert (args.max_tokens, args.limit, args.stop, args.no_cache) == (12, 5, ["###"], True)
+    assert args.model_options == ["n_parallel=2", "n_ctx=512"]
+
+
+def test_every_command_takes_a_config_file():
+    parser = _parser()
+    commands = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction").choices
+    for name, command in commands.items():
+        assert any("--config" in a.option_strings for a in command._actions), name
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("max_token = 12", r"c.toml: unknown key 'max_token' for adhere eval \(did you mean 'max_tokens'\?\); valid keys:"),
+        ('max_tokens = "many"', r"c.toml max_tokens: expected an integer, got 'many'"),
+        ("temperature = true", r"c.toml temperature: expected a number, got True"),
+        ('executor = "slurm"', r"c.toml executor: must be one of local, ray, got 'slurm'"),
+        ("no_cache = 1", r"c.toml no_cache: expected true or false, got 1"),
+        ("model_options = 3", r"c.toml model_options: expected a table of backend options"),
+        ("max_tokens = ", r"c.toml: not valid TOML"),
+    ],
+)
+def test_a_bad_config_file_is_one_line_naming_the_file_and_key(tmp_path, capsys, text, message):
+    import re
+
+    config = tmp_path / "c.toml"
+    config.write_text(text + "\n")
+    assert main(["eval", "ifeval", "--config", str(config), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(message, err[0]), err
+    assert not (tmp_path / "run").exists()
+
+
+def test_command_toml_reruns_the_same_command(tmp_path):
+    responses = IFEVAL / "input_response_data_gpt4_20231107_145030.jsonl"
+    parser, args = parse(["score", str(responses), "--inputs", str(IFEVAL / "input_data.jsonl"), "--quiet",
+                          "--out", str(tmp_path / "a")])  # fmt: skip
+    text = effective_config(parser, args)
+    assert "quiet = true" in text and f'inputs = "{IFEVAL / "input_data.jsonl"}"' in text
+    config = tmp_path / "command.toml"
+    config.write_text(text)
+    _, again = parse(["score", str(responses), "--config", str(config)])
+    assert {k: v for k, v in vars(again).items() if k != "config"} == {k: v for k, v in vars(args).items() if k != "config"}
