@@ -237,3 +237,19 @@ def test_eval_ifbench_scores_with_the_ifbench_checkers(tmp_path, env):
         assert json.loads((out / "config.json").read_text())["benchmark"] == "ifbench"
     finally:
         server.kill()
+
+
+def test_off_a_terminal_a_long_run_logs_its_progress(tmp_path, prompts, env):
+    server = FaultServer(tmp_path, [{"status": 200}])
+    try:
+        quick = subprocess.run(eval_args(server.url, prompts, tmp_path / "quick", "--no-cache"), env=env,
+                               capture_output=True, text=True)  # fmt: skip
+        assert quick.returncode == 0 and " done, " not in quick.stderr  # shorter than the interval: quiet
+        logged = subprocess.run(eval_args(server.url, prompts, tmp_path / "logged", "--no-cache", "-M", "concurrency=1"),
+                                env={**env, "ADHERE_LOG_INTERVAL": "0"}, capture_output=True, text=True)  # fmt: skip
+    finally:
+        server.kill()
+    assert logged.returncode == 0, logged.stderr
+    lines = [line for line in logged.stderr.splitlines() if line.startswith("generating: ")]
+    assert lines[0].startswith("generating: 1 of 12 done, ") and lines[-1].startswith("generating: 12 of 12 done, ")
+    assert all("items/s" in line and "min left" in line for line in lines)
