@@ -106,7 +106,9 @@ def _parser() -> argparse.ArgumentParser:
 
     add_arguments(evaluate, GenerationConfig)
     evaluate.add_argument("--strategy", help="greedy, best-of-n:N[+greedy], decrim[:ROUNDS] or spar[:WIDTHxDEPTH] (ifeval, ifbench)")
-    evaluate.add_argument("--conversations", type=int, default=50, help="multiturn: conversations to build")
+    evaluate.add_argument("--count", "--conversations", type=int, default=50, dest="conversations", metavar="N",
+                          help="multiturn: conversations to build (default 50; --count is adhere's one word for "
+                          "how many to make, as in synth)")  # fmt: skip
     evaluate.add_argument("--turns", type=int, default=3, help="multiturn: turns per conversation, one instruction each")
     evaluate.add_argument("--build-seed", type=int, default=0, help="multiturn: seed of the conversations")
     evaluate.add_argument("--cache", help="response cache file (default: ~/.cache/adhere/cache.sqlite)")
@@ -384,7 +386,7 @@ def _eval(args: argparse.Namespace) -> int:
     if args.benchmark == "multiturn" and (args.data or args.limit or args.strategy):
         from adhere.errors import InputError
 
-        raise InputError("--data, --limit and --strategy do not apply to multiturn; use --conversations and --turns")
+        raise InputError("--data, --limit and --strategy do not apply to multiturn; use --count and --turns")
     options = EvalOptions(
         benchmark=args.benchmark,
         model=args.model,

@@ -46,7 +46,7 @@ def test_bad_specs_are_refused():
 
     with pytest.raises(InputError, match="--turns"):
         build_conversations(ConversationSpec(turns=0))
-    with pytest.raises(InputError, match="--conversations"):
+    with pytest.raises(InputError, match="--count \\(conversations\\)"):
         build_conversations(ConversationSpec(conversations=0))
 
 
@@ -87,7 +87,7 @@ def env(tmp_path) -> dict[str, str]:
 
 def multiturn_args(url: str, out, *extra: str) -> list[str]:
     return [sys.executable, "-m", "adhere.cli", "eval", "multiturn", "--model", "openai:fake", "-M", f"base_url={url}",
-            "--conversations", "4", "--turns", "3", "--samples", "2", "--temperature", "0.7", "--out", str(out), *extra]  # fmt: skip
+            "--count", "4", "--turns", "3", "--samples", "2", "--temperature", "0.7", "--out", str(out), *extra]  # fmt: skip
 
 
 def test_a_multiturn_run_sends_the_history_and_scores_every_turn(tmp_path, env):
@@ -164,5 +164,5 @@ def test_data_does_not_apply_to_multiturn(tmp_path, env):
         [sys.executable, "-m", "adhere.cli", "eval", "multiturn", "--model", "openai:x", "-M", "base_url=http://127.0.0.1:9/v1", "--data", "x.jsonl", "--out", str(tmp_path / "o")],
         env=env, capture_output=True, text=True,
     )  # fmt: skip
-    assert result.returncode == 2 and "--conversations" in result.stderr
+    assert result.returncode == 2 and "--count" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -56,7 +56,7 @@ class ConversationSpec:
 
     def validate(self) -> None:
         if self.conversations < 1:
-            raise InputError(f"--conversations must be at least 1, got {self.conversations}")
+            raise InputError(f"--count (conversations) must be at least 1, got {self.conversations}")
         if not 1 <= self.turns <= 8:
             raise InputError(f"--turns must be between 1 and 8, got {self.turns}")
 
