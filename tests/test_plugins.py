@@ -59,6 +59,22 @@ def test_the_plugins_constraint_backend_and_strategy_work_from_the_cli(plugin_en
     assert bad.returncode == 2 and "unknown key 'sufix' (did you mean 'suffix'?)" in bad.stderr
 
 
+def test_the_plugins_constraint_is_synthesized_reworded_repaired_and_kept_apart(plugin_env, tmp_path):
+    out = tmp_path / "prompts.jsonl"
+    done = adhere(plugin_env, "synth", "--ids", "example:no_exclamation,startend:end_checker,punctuation:no_comma",
+                  "--count", "60", "--seed", "3", "--phrasing", "varied", "--max-constraints", "2", "--out", out)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    with_it = [row for row in rows if "example:no_exclamation" in row["instruction_id_list"]]
+    assert with_it and not any("startend:end_checker" in row["instruction_id_list"] for row in with_it)
+    assert any("Keep your answer free of exclamation marks." in row["prompt"] for row in with_it)
+    assert any("Do not use any exclamation marks in your response." in row["prompt"] for row in with_it)
+    code = ("from adhere import build; from adhere.improve.repair import repair; "
+            "print(repr(repair('Hi! Wow, great!', [build('example:no_exclamation'), build('punctuation:no_comma')])))")
+    repaired = subprocess.run([sys.executable, "-c", code], env=plugin_env, capture_output=True, text=True)
+    assert repaired.stdout.strip() == "'Hi. Wow great.'", repaired.stderr
+
+
 def test_the_plugins_stage_kind_runs_in_a_recipe(plugin_env, tmp_path):
     recipe = tmp_path / "r.toml"
     recipe.write_text('[stages.hello]\nkind = "note"\ntext = "from a plugin"\n')

@@ -59,6 +59,20 @@ class Constraint:
     #: The instruction sentence, with ``{kwarg}`` placeholders (IFEval's ``build_description``).
     template: ClassVar[str]
 
+    # What synthesis, rewording, repair and prompt composition need, declared with the constraint
+    # (a plugin's constraint declares everything in its one module; adhere's own IFEval ids keep
+    # theirs in sampling.py, phrasings.py, repair.py and IFEval's conflict table).
+    #: ``adhere synth``: draws the kwargs from an explicit ``random.Random`` (a staticmethod);
+    #: None: never synthesized.
+    sample_kwargs: ClassVar[Any] = None
+    #: Other wordings of ``template`` for ``--phrasing varied`` (same ``{kwarg}`` placeholders).
+    other_wordings: ClassVar[tuple[str, ...]] = ()
+    #: ``--repair``: the smallest edit ``(text, constraint) -> text or None`` that makes an answer
+    #: follow it (a staticmethod); None: not repairable.
+    repair_edit: ClassVar[Any] = None
+    #: Ids that must not be asked for in the same prompt (both ways).
+    conflicts_with: ClassVar[tuple[str, ...]] = ()
+
     def check(self, text: str | TextView) -> Verdict:
         try:
             return self._check(text if isinstance(text, TextView) else TextView(text))

@@ -71,6 +71,15 @@ SAMPLERS: dict[str, Callable[[random.Random], dict[str, Any]]] = {
 
 
 
+def samplers() -> dict[str, Callable[[random.Random], dict[str, Any]]]:
+    """Every samplable id's kwargs sampler: IFEval's (``SAMPLERS``), then those registered
+    constraints declare (``Constraint.sample_kwargs``), plugins' included."""
+    from adhere.constraints.registry import CONSTRAINTS
+
+    declared = {cid: cls.sample_kwargs for cid, cls in CONSTRAINTS.items() if cls.sample_kwargs is not None}
+    return {**SAMPLERS, **declared}
+
+
 def _nth_paragraph(rng: random.Random) -> dict[str, Any]:
     paragraphs = rng.randint(2, 5)
     return {"num_paragraphs": paragraphs, "nth_paragraph": rng.randint(1, paragraphs), "first_word": rng.choice(WORDS)}
@@ -88,7 +97,7 @@ def sample_constraint(
     # Without weights the draw stays rng.choice, so that seeds written before weights existed
     # still give the same prompts.
     cid = rng.choices(pool, weights=[weights.get(c, 1.0) for c in pool])[0] if weights else rng.choice(pool)
-    return build(cid, SAMPLERS[cid](rng))
+    return build(cid, samplers()[cid](rng))
 
 
 def parse_weights(items: Sequence[str]) -> tuple[tuple[str, float], ...]:
@@ -120,8 +129,8 @@ def check_pool(
     """Refuse ids that cannot be sampled, weights of ids outside the pool and required ids that
     IFEval forbids together, naming them."""
     for cid in [*(ids or ()), *require, *(weights or ())]:
-        if cid not in SAMPLERS:
-            raise InputError(f"constraint id {cid!r} cannot be sampled; samplable ids: {', '.join(sorted(SAMPLERS))}")
+        if cid not in samplers():
+            raise InputError(f"constraint id {cid!r} cannot be sampled; samplable ids: {', '.join(sorted(samplers()))}")
     outside = sorted(set(weights or ()) - set(ids or default_pool()))
     if outside:
         raise InputError(f"a weight is given to {', '.join(outside)}, which the ids drawn from leave out; "
@@ -143,7 +152,7 @@ def sample_compatible(
     if count < len(require):
         raise InputError(f"{len(require)} required constraints do not fit in {count} per prompt; raise the count")
     for _ in range(1000):
-        chosen: list[Constraint] = [build(cid, SAMPLERS[cid](rng)) for cid in require]
+        chosen: list[Constraint] = [build(cid, samplers()[cid](rng)) for cid in require]
         try:
             while len(chosen) < count:
                 chosen.append(sample_constraint(rng, avoid=[c.id for c in chosen], ids=ids, weights=weights))

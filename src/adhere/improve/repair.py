@@ -188,6 +188,10 @@ REPAIRS: dict[str, Callable[[str, Any], str | None]] = {
 }
 
 
+def _edit(c: Constraint) -> Callable[[str, Any], str | None] | None:
+    return REPAIRS.get(c.id) or type(c).repair_edit
+
+
 def degenerate(text: str, n: int = 4, floor: float = 0.6) -> bool:
     """True for text that mostly repeats itself (distinct word n-grams below ``floor``): a
     looping answer edited into a passing one would teach the loop, not the instruction."""
@@ -206,10 +210,11 @@ def repair(text: str, constraints: Sequence[Constraint], passes: int = 2) -> str
         failed = [c for c in constraints if not c.check(text).passed]
         if not failed:
             return text
-        if any(c.id not in REPAIRS for c in failed):
+        if any(_edit(c) is None for c in failed):
             return None
-        for c in sorted(failed, key=lambda c: order[c.id]):
-            edited = REPAIRS[c.id](text, c)
+        # A constraint's own declared edit (Constraint.repair_edit) comes after adhere's.
+        for c in sorted(failed, key=lambda c: order.get(c.id, len(order))):
+            edited = _edit(c)(text, c)
             if edited is None or not edited.strip():
                 return None
             text = edited

@@ -129,7 +129,7 @@ PHRASINGS = ("canonical", "varied")
 def wordings(constraint: Constraint) -> list[str]:
     """Every way to word ``constraint``: its own sentence (``describe()``) first, then the alternatives."""
     rendered = [constraint.describe()]
-    for template in ALTERNATIVES.get(constraint.id, ()):
+    for template in (*ALTERNATIVES.get(constraint.id, ()), *type(constraint).other_wordings):
         names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
         rendered.append(template.format(**{name: _render(constraint, name) for name in names}))
     return rendered

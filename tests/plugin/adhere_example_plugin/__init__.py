@@ -21,6 +21,12 @@ class NoExclamation(Constraint):
     """No exclamation mark anywhere in the response."""
 
     template = "Do not use any exclamation marks in your response."
+    # Everything else about it, declared here: how synthesis draws it (no kwargs), other wordings,
+    # the repair, and what it must not be asked for with.
+    sample_kwargs = staticmethod(lambda rng: {})
+    other_wordings = ("Keep your answer free of exclamation marks.",)
+    repair_edit = staticmethod(lambda text, c: text.replace("!", "."))
+    conflicts_with = ("startend:end_checker",)
 
     def _check(self, view) -> Verdict:
         count = view.text.count("!")

@@ -96,12 +96,24 @@ def conflict_table() -> dict[str, frozenset[str]]:
     return {cid: frozenset(others) for cid, others in table.items()}
 
 
+def _declared(cid: str) -> frozenset[str]:
+    """What a registered constraint outside IFEval's table declares it conflicts with (itself
+    too, if it can be synthesized: a prompt asks for each instruction once)."""
+    from adhere.constraints.registry import CONSTRAINTS
+
+    if cid in _TABLE or cid not in CONSTRAINTS:
+        return frozenset()
+    cls = CONSTRAINTS.get(cid)
+    return frozenset(cls.conflicts_with) | (frozenset({cid}) if cls.sample_kwargs is not None else frozenset())
+
+
 def conflicts(ids: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
-    """The pairs of ``ids`` that IFEval says must not be combined (ids it does not know: none)."""
+    """The pairs of ``ids`` that must not be combined: IFEval's table, and what other registered
+    constraints declare (``Constraint.conflicts_with``); ids nobody knows: none."""
     table = conflict_table()
     pairs = []
     for i, a in enumerate(ids):
         for b in ids[i + 1 :]:
-            if b in table.get(a, ()):
+            if b in table.get(a, ()) or b in _declared(a) or a in _declared(b):
                 pairs.append((a, b))
     return pairs
