@@ -74,7 +74,7 @@ def _type_name(hint: Any) -> str:
         return f"list of {_type_name(args[0])}"
     if args and type(None) in args:
         return f"{_type_name(next(a for a in args if a is not type(None)))} (optional)"
-    return {int: "integer", float: "number", bool: "true/false", str: "string"}.get(hint, str(hint))
+    return {int: "integer", float: "number", bool: "true/false", str: "string", Any: "value"}.get(hint, str(hint))
 
 
 def closest(name: str, known: typing.Iterable[str]) -> str:
@@ -93,7 +93,7 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
         item = typing.get_args(args[0])[1]
         if not isinstance(value, dict):
             raise InputError(f"{where}: expected a table of {_type_name(item)}s, got {value!r}")
-        return tuple((str(k), _convert(v, item, f"{where}.{k}")) for k, v in value.items())
+        return tuple((str(k), value_ if item is Any else _convert(value_, item, f"{where}.{k}")) for k, value_ in value.items())
     if origin is tuple:
         if isinstance(value, str) or not isinstance(value, (list, tuple)):
             raise InputError(f"{where}: expected a list, got {value!r}")
@@ -145,6 +145,18 @@ def from_table(cls: type[T], table: dict[str, Any], where: str, *, ignore: tuple
         except InputError as error:
             raise InputError(f"{where}: {error}") from None
     return instance
+
+
+def changed_table(instance: Any) -> dict[str, Any]:
+    """:func:`to_table` of the fields that differ from their defaults (required ones always)."""
+    hints = typing.get_type_hints(type(instance))
+    out = {}
+    for field in fields(type(instance)):
+        value = getattr(instance, field.name)
+        if field.required or value != field.default:
+            out[field.name] = None if value is None else dict(value) if _is_table(hints[field.name]) else \
+                list(value) if isinstance(value, tuple) else value  # fmt: skip
+    return out
 
 
 def to_table(instance: Any) -> dict[str, Any]:

@@ -232,3 +232,16 @@ def test_the_recipe_guide_lists_every_stage_setting_as_the_code_declares_it():
 
     guide = (Path(__file__).parents[2] / "docs" / "recipes.md").read_text()
     assert guide.endswith(reference()), "docs/recipes.md is out of date: rewrite its stage kinds from kinds.reference()"
+
+
+def test_a_key_holds_only_settings_that_differ_from_their_defaults(tmp_path):
+    """A setting added to adhere later (at its default) leaves every finished stage's key as it
+    was; stating a default explicitly is the same stage."""
+    from adhere.recipe.engine import plan_keys
+
+    def keys(text):
+        return plan_keys(Workspace(out=tmp_path, data=DATA), load_recipe(recipe_file(tmp_path, text)))
+
+    plain = keys('[stages.p]\nkind = "synth"\ncount = 5\n')
+    assert keys('[stages.p]\nkind = "synth"\ncount = 5\nseed = 0\nphrasing = "canonical"\n') == plain
+    assert keys('[stages.p]\nkind = "synth"\ncount = 5\nseed = 1\n') != plain

@@ -29,10 +29,12 @@ from adhere.jsonl import split_lines, write_json
 from adhere.recipe.kinds import BASE, BENCHMARKS, Stage, headline, read_tasks
 from adhere.recipe.spec import Recipe
 from adhere.resume import refuse_foreign
-from adhere.settings import to_table
+from adhere.settings import changed_table, to_table
 
-#: Bumped when a stage kind's output changes for the same settings: every key changes with it.
-KEY_VERSION = 1
+#: Bumped when a stage kind's output changes for the same settings, or a setting's default
+#: changes: every key changes with it. (A key holds only the settings that differ from their
+#: defaults, so that a setting added to adhere later does not make every finished stage stale.)
+KEY_VERSION = 2
 STATE = "stage.json"
 STARTED = ".key"
 
@@ -93,11 +95,13 @@ class Workspace:
         return self._prompts[ref]
 
     def generate(self, label: str, out: Path, benchmark: str, model: str, prompts: str, generation: Any, *,
-                 limit: int | None = None, strategy: str | None = None) -> dict[str, Any]:  # fmt: skip
+                 limit: int | None = None, strategy: str | None = None,
+                 options: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
         from adhere.bench.generate import EvalOptions, run_eval
 
         options = EvalOptions(benchmark=benchmark, model=self.model_spec(model), data=self.prompts_file(prompts),
-                              limit=limit, strategy=strategy, generation=generation)  # fmt: skip
+                              limit=limit, strategy=strategy, generation=generation,
+                              backend_options=options or {})  # fmt: skip
         with self.reporter.generation(label) as (progress, on_start):
             summary = run_eval(options, out, cache=self.cache, progress=progress, on_start=on_start,
                                command=["adhere", "loop", "--out", str(self.out)], executor=self.executor)  # fmt: skip
@@ -178,7 +182,7 @@ def plan_keys(ws: Workspace, recipe: Recipe) -> dict[str, str]:
         inputs = {}
         for field, refs in stage.references().items():
             inputs[field] = [keys[ref] if ref in recipe.stages else _external(ws, recipe, ref) for ref in refs]
-        material = {"version": KEY_VERSION, "kind": stage.kind, "settings": to_table(stage), "inputs": inputs}
+        material = {"version": KEY_VERSION, "kind": stage.kind, "settings": changed_table(stage), "inputs": inputs}
         keys[name] = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
     return keys
 

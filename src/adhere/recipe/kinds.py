@@ -81,6 +81,14 @@ class Stage:
         return self.kind
 
 
+def _check_model_options(model: str, options: tuple[tuple[str, Any], ...]) -> None:
+    """Backend options checked by the backend the model names (a stage's model: llama.cpp's)."""
+    from adhere.models.base import check_options
+
+    spec = model if model == "local" or ":" in model else "gguf:model.gguf"
+    check_options(spec, dict(options))
+
+
 def _positive(**values: Any) -> None:
     for name, value in values.items():
         if value is not None and value < 1:
@@ -156,8 +164,11 @@ class Answer(Stage):
     top_p: float = setting(1.0, "nucleus sampling")
     max_tokens: int = setting(256, "tokens per answer")
     seed: int = setting(0, "sampling seed")
+    model_options: tuple[tuple[str, Any], ...] = setting((), "the model's backend options, as -M gives them "
+                                                         "(e.g. { base_url = \"http://127.0.0.1:8000/v1\" })")  # fmt: skip
 
     def check(self) -> None:
+        _check_model_options(self.model, self.model_options)
         self.generation()
         if self.strategy is not None:
             from adhere.improve import load_strategy
@@ -175,7 +186,7 @@ class Answer(Stage):
 
     def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
         return ws.generate(folder.name, folder / "run", "ifeval", self.model, self.prompts, self.generation(),
-                           strategy=self.strategy)  # fmt: skip
+                           strategy=self.strategy, options=dict(self.model_options))  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -318,8 +329,10 @@ class Evaluate(Stage):
     limit: int = setting(0, "only the first N prompts of each (0: all of them)")
     max_tokens: int = setting(256, "tokens per answer")
     strategy: str | None = setting(None, "an inference-time strategy (default: one greedy answer)")
+    model_options: tuple[tuple[str, Any], ...] = setting((), "the model's backend options, as -M gives them")
 
     def check(self) -> None:
+        _check_model_options(self.model, self.model_options)
         if self.limit < 0:
             raise InputError(f"limit must be 0 (all) or more, got {self.limit}")
         _positive(max_tokens=self.max_tokens)
@@ -339,7 +352,8 @@ class Evaluate(Stage):
 
         generation = GenerationConfig(max_tokens=self.max_tokens)
         return {name: ws.generate(f"{folder.name} {name}", folder / name, name if name in BENCHMARKS else "ifeval",
-                                  self.model, name, generation, limit=self.limit or None, strategy=self.strategy)
+                                  self.model, name, generation, limit=self.limit or None, strategy=self.strategy,
+                                  options=dict(self.model_options))
                 for name in self.benchmarks}  # fmt: skip
 
 
