@@ -162,6 +162,9 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     synth.add_argument("--ngram", type=int, default=8, help="n-gram length for --decontaminate (default 8)")
 
+    from adhere.settings import add_arguments
+    from adhere.synth.settings import RowSettings
+
     for kind, what in (("make-sft", "rejection-sampled SFT data"), ("make-pairs", "preference pairs for DPO")):
         maker = commands.add_parser(
             kind, help=f"{what} from a run directory of `adhere eval` (TRL's conversational format)",
@@ -170,17 +173,7 @@ def _parser() -> argparse.ArgumentParser:
         )  # fmt: skip
         maker.add_argument("run", metavar="RUN_DIR")
         maker.add_argument("--out", required=True, help="JSONL file to write")
-        maker.add_argument("--repair", action="store_true",
-                           help="for a prompt no candidate passes, add the best candidate edited by the verifier-guided "
-                           "repairs (lowercase it, drop commas, add the postscript, regroup paragraphs...) when that "
-                           "makes it follow every constraint")  # fmt: skip
-        maker.add_argument("--keep-cut-off", action="store_true",
-                           help="also train towards answers that ran into the token limit (finish_reason 'length'); "
-                           "by default they are never an SFT row, a chosen answer or a repair's source")  # fmt: skip
-        maker.add_argument("--end-cut-off", action="store_true",
-                           help="also end each answer that ran into the token limit where it last made sense (before "
-                           "the first line or sentence it repeats, else at its last complete sentence) and use that "
-                           "ending as a complete candidate; its pair rejects the cut-off answer")  # fmt: skip
+        add_arguments(maker, RowSettings)
 
     instruct = commands.add_parser(
         "self-instruct", help="new task seeds written by a model (Self-Instruct), near-duplicates filtered",
@@ -518,9 +511,14 @@ def _make_data(args: argparse.Namespace) -> int:
 
     from adhere.synth.datasets import write_training_data
 
+    from adhere.settings import from_arguments
+    from adhere.synth.settings import RowSettings
+
     kind = "sft" if args.command == "make-sft" else "pairs"
-    rows, _, path = write_training_data(args.run, kind, args.out, repair=args.repair, keep_cut_off=args.keep_cut_off,
-                                        end_cut_off=args.end_cut_off)  # fmt: skip
+    settings = from_arguments(RowSettings, args)
+    settings.check()
+    rows, _, path = write_training_data(args.run, kind, args.out, repair=settings.repair,
+                                        keep_cut_off=settings.keep_cut_off, end_cut_off=settings.end_cut_off)  # fmt: skip
     Console(stderr=True).print(f"wrote {len(rows)} rows to {args.out} and their card to {path}", soft_wrap=True)
     return 0
 

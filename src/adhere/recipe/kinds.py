@@ -21,6 +21,7 @@ from adhere.errors import AdhereError, InputError
 from adhere.jsonl import atomic_write, split_lines
 from adhere.registry import Registry
 from adhere.settings import required, setting
+from adhere.synth.settings import RowSettings
 from adhere.train.settings import TrainSettings
 
 if TYPE_CHECKING:
@@ -190,19 +191,10 @@ class Answer(Stage):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class _Rows(Stage):
+class _Rows(Stage, RowSettings):
     refs: ClassVar[tuple[Ref, ...]] = (Ref("answers", ("answers",)),)
 
     answers: str = required("the answer stage whose verified candidates the rows come from")
-    repair: bool = setting(False, "also rows from verifier-guided repairs of failing candidates")
-    keep_cut_off: bool = setting(False, "also train towards answers cut off at max_tokens")
-    end_cut_off: bool = setting(False, "also train towards cut-off answers ended where they last made sense")
-
-    def check(self) -> None:
-        if self.keep_cut_off and self.end_cut_off:
-            from adhere.synth.datasets import CUT_OFF_BOTH
-
-            raise InputError(CUT_OFF_BOTH)
 
     def describe(self) -> str:
         extras = [name for name in ("repair", "keep_cut_off", "end_cut_off") if getattr(self, name)]

@@ -56,12 +56,12 @@ from adhere.constraints.rows import constraints_of
 from adhere.errors import InputError
 from adhere.improve.base import GREEDY, Candidate, ranked, score
 from adhere.jsonl import read_run_rows
+from adhere.synth.settings import CUT_OFF_BOTH
 
 ENDED = "ending of "
 """The origin prefix of a cut-off answer's ending (``end_cut_off``)."""
 REPAIRED = "repair of "
-CUT_OFF_BOTH = ("--keep-cut-off trains towards cut-off answers as they are and --end-cut-off ends them first; "
-                "pass one of the two")
+
 
 
 def _run(run_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
