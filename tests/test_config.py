@@ -68,3 +68,35 @@ def test_command_toml_reruns_the_same_command(tmp_path):
     config.write_text(text)
     _, again = parse(["score", str(responses), "--config", str(config)])
     assert {k: v for k, v in vars(again).items() if k != "config"} == {k: v for k, v in vars(args).items() if k != "config"}
+
+
+@pytest.mark.parametrize(
+    ("command", "settings", "renamed"),
+    [
+        ("train", "adhere.train.settings:TrainSettings", {}),
+        ("eval", "adhere.models.config:GenerationConfig", {}),
+        ("make-sft", "adhere.synth.settings:RowSettings", {}),
+        ("make-pairs", "adhere.synth.settings:RowSettings", {}),
+        ("synth", "adhere.synth.synthesize:SynthConfig", {"weights": "--weight", "ids": "--ids"}),
+    ],
+)
+def test_a_commands_flags_and_its_settings_do_not_drift(command, settings, renamed):
+    """Every field of the settings a command takes has its flag, with the field's default, and the
+    help shows the field's doc (a field added without a flag, or a flag default that differs from
+    the library's, fails here)."""
+    import importlib
+
+    from adhere.settings import fields, flag
+
+    module, name = settings.split(":")
+    cls = getattr(importlib.import_module(module), name)
+    parser = _parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction").choices[command]
+    by_flag = {option: action for action in sub._actions for option in action.option_strings}
+    for field in fields(cls):
+        action = by_flag.get(renamed.get(field.name, flag(field.name)))
+        assert action is not None, f"adhere {command} has no flag for {name}.{field.name}"
+        default = action.default if not isinstance(action.default, list) else tuple(action.default)
+        assert default in (field.default, None, ()) or field.default == default, (field.name, default, field.default)
+        if field.name not in renamed:
+            assert field.doc in (action.help or ""), field.name

@@ -142,19 +142,15 @@ def _parser() -> argparse.ArgumentParser:
         "compatible constraints each, with a data card beside them.",
     )
     synth.add_argument("--out", required=True, help="JSONL file to write (its card goes beside it)")
-    synth.add_argument("--count", type=int, default=1000)
-    synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--min-constraints", type=int, default=1)
-    synth.add_argument("--max-constraints", type=int, default=3)
-    synth.add_argument("--skill-mix", action="store_true", help="also ask for two sampled skills per prompt")
-    synth.add_argument("--ids", help="comma-separated constraint ids to draw from (default: every samplable IFEval id)")
-    synth.add_argument("--require", action="append", default=[], metavar="ID",
-                       help="a constraint id every prompt carries (repeatable)")  # fmt: skip
-    synth.add_argument("--weight", action="append", default=[], metavar="ID=W",
+    from adhere.settings import add_arguments
+    from adhere.synth.synthesize import SynthConfig
+
+    # SynthConfig's fields; two keep their command-line forms: a comma-separated list, and ID=W.
+    add_arguments(synth, SynthConfig, exclude=("ids", "weights"))
+    synth.add_argument("--ids", help="comma-separated constraint ids to draw from (default: every samplable "
+                       "IFEval id, repeating the request too)")  # fmt: skip
+    synth.add_argument("--weight", action="append", default=[], metavar="ID=W", dest="weights",
                        help="draw this constraint id W times as often as the others (repeatable)")  # fmt: skip
-    synth.add_argument("--phrasing", default="canonical", choices=["canonical", "varied"],
-                       help="canonical: each instruction in its checker's own sentence (IFEval's wording, the "
-                       "default); varied: that or another wording of it, drawn per instruction")  # fmt: skip
     synth.add_argument("--seeds", help="task seeds: a JSONL file (a 'task' or 'prompt' field per row) or hf:NAME[:SPLIT[:FIELD]]")
     synth.add_argument(
         "--decontaminate", action="append", default=[], metavar="PROMPTS.jsonl",
@@ -485,12 +481,10 @@ def _synth(args: argparse.Namespace) -> int:
     from adhere.synth.sources import eval_prompts, load_seeds
     from adhere.synth.synthesize import SynthConfig, write_prompts
 
-    config = SynthConfig(
-        count=args.count, seed=args.seed, min_constraints=args.min_constraints,
-        max_constraints=args.max_constraints, skill_mix=args.skill_mix,
-        ids=tuple(i.strip() for i in args.ids.split(",") if i.strip()) if args.ids else None,
-        require=tuple(args.require), weights=parse_weights(args.weight), phrasing=args.phrasing,
-    )  # fmt: skip
+    from adhere.settings import from_arguments
+
+    ids = tuple(i.strip() for i in args.ids.split(",") if i.strip()) if args.ids else None
+    config = from_arguments(SynthConfig, args, ids=ids, weights=parse_weights(args.weights))
     if args.ngram < 3:
         from adhere.errors import InputError
 

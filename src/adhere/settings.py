@@ -216,7 +216,7 @@ def from_arguments(cls: type[T], args: Any, **extra: Any) -> T:
             values[name] = tuple(value)
         elif value is None and name in {f.name for f in fields(cls)} and isinstance(_default(cls, name), tuple):
             values[name] = _default(cls, name)
-    return cls(**values, **extra)
+    return cls(**{**values, **extra})
 
 
 def _default(cls: type, name: str) -> Any:

@@ -22,6 +22,7 @@ from adhere.jsonl import atomic_write, split_lines
 from adhere.registry import Registry
 from adhere.settings import required, setting
 from adhere.synth.settings import RowSettings
+from adhere.synth.synthesize import SynthConfig
 from adhere.train.settings import TrainSettings
 
 if TYPE_CHECKING:
@@ -98,22 +99,12 @@ def _positive(**values: Any) -> None:
 
 @stage_kind("synth")
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Synth(Stage):
-    """Synthesize verifiable prompts (adhere synth), decontaminated against evaluation prompts."""
+class Synth(Stage, SynthConfig):
+    """Synthesize verifiable prompts (adhere synth; the same settings), decontaminated against evaluation prompts."""
 
     product: ClassVar[str] = "prompts"
     refs: ClassVar[tuple[Ref, ...]] = (Ref("decontaminate", ("prompts",), many=True),)
 
-    count: int = setting(1000, "prompts to draw (fewer after decontamination)")
-    seed: int = setting(0, "seed of every random choice")
-    weights: tuple[tuple[str, float], ...] = setting((), "constraint id -> how many times as often it is drawn")
-    phrasing: str = setting("canonical", "how instructions are worded: canonical (IFEval's sentences) or varied",
-                            choices=("canonical", "varied"))  # fmt: skip
-    ids: tuple[str, ...] | None = setting(None, "constraint ids to draw from (default: every samplable IFEval id)")
-    require: tuple[str, ...] = setting((), "constraint ids every prompt carries")
-    min_constraints: int = setting(1, "fewest constraints per prompt")
-    max_constraints: int = setting(3, "most constraints per prompt")
-    skill_mix: bool = setting(False, "also ask for two sampled skills per prompt (Instruct-SkillMix)")
     decontaminate: tuple[str, ...] = setting(BENCHMARKS, "prompts a task must not share an n-gram with: "
                                              "benchmarks or synth stages")  # fmt: skip
     ngram: int = setting(8, "decontamination n-gram length")
@@ -121,9 +112,7 @@ class Synth(Stage):
     def config(self) -> Any:
         from adhere.synth.synthesize import SynthConfig
 
-        return SynthConfig(count=self.count, seed=self.seed, min_constraints=self.min_constraints,
-                           max_constraints=self.max_constraints, skill_mix=self.skill_mix, ids=self.ids,
-                           require=self.require, weights=self.weights, phrasing=self.phrasing)  # fmt: skip
+        return SynthConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(SynthConfig)})
 
     def check(self) -> None:
         _positive(count=self.count)

@@ -24,6 +24,7 @@ from adhere.constraints.base import Constraint
 from adhere.constraints.registry import build
 from adhere.constraints.sampling import PROMPT_BOUND, SAMPLERS, check_pool, sample_compatible
 from adhere.errors import InputError
+from adhere.settings import setting
 from adhere.synth.phrasings import PHRASINGS, phrase
 from adhere.synth.seeds import SKILLS
 
@@ -32,26 +33,20 @@ from adhere.synth.seeds import SKILLS
 class SynthConfig:
     """How prompts are synthesized (written beside the data, in its card)."""
 
-    count: int = 1000
-    """Prompts to write."""
-    seed: int = 0
-    """Seed of every random choice."""
-    min_constraints: int = 1
-    """Fewest constraints per prompt."""
-    max_constraints: int = 3
-    """Most constraints per prompt."""
-    skill_mix: bool = False
-    """Also ask for two sampled skills per prompt."""
-    ids: tuple[str, ...] | None = None
-    """Constraint ids to draw from; None: every samplable IFEval id (repeating the request too)."""
-    require: tuple[str, ...] = ()
-    """Constraint ids every prompt carries (with sampled kwargs)."""
-    weights: tuple[tuple[str, float], ...] = ()
-    """``(id, w)``: draw these ids w times as often as the others (``--weight ID=W``), e.g. to give
-    a model more practice at what it fails most."""
-    phrasing: str = "canonical"
-    """``canonical``: each instruction in its checker's own sentence (IFEval's wording); ``varied``:
-    that sentence or another wording of it (``synth/phrasings.py``), drawn per instruction."""
+    count: int = setting(1000, "prompts to draw")
+    seed: int = setting(0, "seed of every random choice")
+    min_constraints: int = setting(1, "fewest constraints per prompt")
+    max_constraints: int = setting(3, "most constraints per prompt")
+    skill_mix: bool = setting(False, "also ask for two sampled skills per prompt (Instruct-SkillMix)")
+    ids: tuple[str, ...] | None = setting(None, "constraint ids to draw from (default: every samplable IFEval id, "
+                                          "repeating the request too)")  # fmt: skip
+    require: tuple[str, ...] = setting((), "constraint ids every prompt carries (with sampled kwargs)")
+    # e.g. to give a model more practice at what it fails most
+    weights: tuple[tuple[str, float], ...] = setting((), "constraint id -> how many times as often as the others "
+                                                     "it is drawn")  # fmt: skip
+    phrasing: str = setting("canonical", "canonical: each instruction in its checker's own sentence (IFEval's); "
+                            "varied: that or another wording of it, drawn per instruction",
+                            choices=("canonical", "varied"))  # fmt: skip
 
     def pool(self) -> tuple[str, ...]:
         """The ids drawn from."""
