@@ -137,7 +137,10 @@ def from_table(cls: type[T], table: dict[str, Any], where: str, *, ignore: tuple
     for name, field in known.items():
         if field.required and name not in values:
             raise InputError(f"{where}: {name!r} is required ({field.doc})")
-    instance = cls(**values)
+    try:
+        instance = cls(**values)  # a class may check its values as it is made (__post_init__)
+    except InputError as error:
+        raise InputError(f"{where}: {error}") from None
     check = getattr(instance, "check", None)
     if check is not None:
         try:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from adhere.errors import AdhereError, InputError
 from adhere.jsonl import atomic_write, split_lines
+from adhere.models.config import GenerationConfig
 from adhere.registry import Registry
 from adhere.settings import required, setting
 from adhere.synth.settings import RowSettings
@@ -139,8 +140,8 @@ class Synth(Stage, SynthConfig):
 
 @stage_kind("answer")
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Answer(Stage):
-    """A model answers prompts (adhere eval), every answer verified: the candidates rows are made from."""
+class Answer(Stage, GenerationConfig):
+    """A model answers prompts (adhere eval; its sampling settings), every answer verified: the candidates rows are made from."""
 
     product: ClassVar[str] = "answers"
     refs: ClassVar[tuple[Ref, ...]] = (Ref("prompts", ("prompts",)), Ref("model", ("model",)))
@@ -149,11 +150,6 @@ class Answer(Stage):
     model: str = setting(BASE, "who answers: base, an export stage, or a model spec")
     strategy: str | None = setting(None, "greedy, best-of-n:N[+greedy], decrim[:K] or spar[:WxD] (default: one "
                                    "plain call per sample)")  # fmt: skip
-    samples: int = setting(1, "answers per prompt (without a strategy)")
-    temperature: float = setting(0.0, "sampling temperature (0: greedy)")
-    top_p: float = setting(1.0, "nucleus sampling")
-    max_tokens: int = setting(256, "tokens per answer")
-    seed: int = setting(0, "sampling seed")
     model_options: tuple[tuple[str, Any], ...] = setting((), "the model's backend options, as -M gives them "
                                                          "(e.g. { base_url = \"http://127.0.0.1:8000/v1\" })")  # fmt: skip
 
@@ -166,10 +162,7 @@ class Answer(Stage):
             load_strategy(self.strategy)
 
     def generation(self) -> Any:
-        from adhere.models.config import GenerationConfig
-
-        return GenerationConfig(temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens,
-                                seed=self.seed, samples=self.samples)  # fmt: skip
+        return GenerationConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(GenerationConfig)})
 
     def describe(self) -> str:
         return f"{self.model} answers {self.prompts} ({self.strategy or 'plain'}, {self.max_tokens} tokens)"
@@ -299,8 +292,8 @@ class Export(Stage):
 
 @stage_kind("evaluate")
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Evaluate(Stage):
-    """A model on benchmarks or probe sets (adhere eval), scored by the verifiers."""
+class Evaluate(Stage, GenerationConfig):
+    """A model on benchmarks or probe sets (adhere eval; its sampling settings), scored by the verifiers."""
 
     product: ClassVar[str] = "evaluation"
     refs: ClassVar[tuple[Ref, ...]] = (Ref("model", ("model",)), Ref("benchmarks", ("prompts",), many=True))
@@ -308,7 +301,6 @@ class Evaluate(Stage):
     model: str = setting(BASE, "the model evaluated: base, an export stage, or a model spec")
     benchmarks: tuple[str, ...] = setting(BENCHMARKS, "benchmarks (ifeval, ifbench) or synth stages (probe sets)")
     limit: int = setting(0, "only the first N prompts of each (0: all of them)")
-    max_tokens: int = setting(256, "tokens per answer")
     strategy: str | None = setting(None, "an inference-time strategy (default: one greedy answer)")
     model_options: tuple[tuple[str, Any], ...] = setting((), "the model's backend options, as -M gives them")
 
@@ -329,9 +321,7 @@ class Evaluate(Stage):
         return f"evaluate {self.model} on {', '.join(self.benchmarks)}{limit}"
 
     def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
-        from adhere.models.config import GenerationConfig
-
-        generation = GenerationConfig(max_tokens=self.max_tokens)
+        generation = GenerationConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(GenerationConfig)})
         return {name: ws.generate(f"{folder.name} {name}", folder / name, name if name in BENCHMARKS else "ifeval",
                                   self.model, name, generation, limit=self.limit or None, strategy=self.strategy,
                                   options=dict(self.model_options))
