@@ -22,7 +22,7 @@ from adhere.errors import AdhereError, ConstraintError, InputError, MissingExtra
 from adhere.evaluation import Model, evaluate
 from adhere.recipe import Recipe, load_recipe, loop
 from adhere.report.runs import PromptResult, Run, load_run
-from adhere.report.summary import Summary
+from adhere.bench.summary import Summary
 from adhere.text.view import TextView
 
 __version__ = "0.1.0"

@@ -172,7 +172,7 @@ def test_a_comparison_says_what_besides_the_model_differs(tmp_path):
 
 def test_a_run_resumed_on_another_runtime_keeps_its_answers_and_lists_the_runtimes(tmp_path):
     from adhere.bench.run import RunDir
-    from adhere.report.summary import Summary
+    from adhere.bench.summary import Summary
 
     first, second = {"library": "llama-cpp-python 0.3.36", "system_info": "AVX512 = 1"}, {"library": "llama-cpp-python 0.3.37"}
     config = {"benchmark": "ifeval", "model": "local", "generation": {"max_tokens": 8}}
@@ -220,7 +220,7 @@ def test_the_terminal_table_fits_80_columns_with_every_name_and_number():
 
 
 def test_an_eval_summary_warns_when_answers_were_cut_off():
-    from adhere.report.summary import Summary
+    from adhere.bench.summary import Summary
 
     cost = {"responses": 541, "cut_off_responses": 309, "max_tokens": 256}
     (warning,) = Summary("ifeval", extra={"cost": cost}).warnings()

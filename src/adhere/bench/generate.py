@@ -27,7 +27,7 @@ from adhere.errors import InputError
 from adhere.models.base import Backend, ModelCallError, describe, load_backend
 from adhere.models.cache import ResponseCache, cached_complete
 from adhere.models.config import GenerationConfig, messages_for
-from adhere.report.summary import Summary
+from adhere.bench.summary import Summary
 
 #: Called after each finished (prompt, sample) with the completion tokens it produced.
 Progress = Callable[[int], None]

@@ -37,8 +37,8 @@ from adhere.jsonl import atomic_write, json_line, write_json
 from adhere.models.base import Backend, ModelCallError
 from adhere.models.cache import ResponseCache, cached_complete
 from adhere.models.config import GenerationConfig, messages_for
-from adhere.report.stats import bootstrap_mean_interval
-from adhere.report.summary import Summary
+from adhere.bench.stats import bootstrap_mean_interval
+from adhere.bench.summary import Summary
 
 FOLLOW_UP = "From now on, also follow this instruction in every answer, together with the earlier ones: "
 

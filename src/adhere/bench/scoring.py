@@ -16,7 +16,7 @@ from adhere.constraints import evaluate
 from adhere.constraints.base import Verdict
 from adhere.errors import InputError
 from adhere.jsonl import atomic_write, json_line, write_json
-from adhere.report.summary import Summary
+from adhere.bench.summary import Summary
 
 _NO_RESPONSE = Verdict(False, "no response")
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from adhere.errors import AdhereError
 from adhere.jsonl import split_lines, write_json
-from adhere.recipe.kinds import BASE, BENCHMARKS, Stage, headline, read_tasks
+from adhere.recipe.kinds import BASE, BENCHMARKS, Stage, read_tasks
 from adhere.recipe.spec import Recipe
 from adhere.resume import refuse_foreign
 from adhere.settings import changed_table, to_table
@@ -342,6 +342,22 @@ class RecipeRun:
 
         return write_loop_report(self)
 
+    def evaluation_runs(self) -> dict[str, list[tuple[str, Path]]]:
+        """benchmark -> [(evaluate stage, run directory)] of finished evaluations, the baseline
+        first, for the benchmarks the baseline evaluated."""
+        recipe = self.recipe
+        if recipe.baseline is None:
+            return {}
+        order = [recipe.baseline] + [n for n, s in recipe.stages.items() if s.kind == "evaluate" and n != recipe.baseline]
+        out: dict[str, list[tuple[str, Path]]] = {}
+        for benchmark in recipe.stages[recipe.baseline].benchmarks:  # type: ignore[attr-defined]
+            runs = [(name, self.ws.folder(name) / benchmark) for name in order
+                    if benchmark in recipe.stages[name].benchmarks  # type: ignore[attr-defined]
+                    and (self.ws.folder(name) / STATE).exists()]  # fmt: skip
+            if runs and runs[0][0] == recipe.baseline:
+                out[benchmark] = runs
+        return out
+
     def results(self) -> Iterator[tuple[str, Stage, dict[str, Any]]]:
         """(name, stage, stage.json) of every finished stage of the recipe."""
         for name, stage in self.recipe.stages.items():
@@ -350,21 +366,4 @@ class RecipeRun:
                 yield name, stage, state
 
 
-def evaluation_runs(run: RecipeRun) -> dict[str, list[tuple[str, Path]]]:
-    """benchmark -> [(evaluate stage, run directory)], the baseline first, for benchmarks the
-    baseline evaluated."""
-    recipe = run.recipe
-    if recipe.baseline is None:
-        return {}
-    order = [recipe.baseline] + [n for n, s in recipe.stages.items() if s.kind == "evaluate" and n != recipe.baseline]
-    out: dict[str, list[tuple[str, Path]]] = {}
-    for benchmark in recipe.stages[recipe.baseline].benchmarks:  # type: ignore[attr-defined]
-        runs = [(name, run.ws.folder(name) / benchmark) for name in order
-                if benchmark in recipe.stages[name].benchmarks  # type: ignore[attr-defined]
-                and (run.ws.folder(name) / STATE).exists()]  # fmt: skip
-        if runs and runs[0][0] == recipe.baseline:
-            out[benchmark] = runs
-    return out
-
-
-__all__ = ["RecipeRun", "Reporter", "Step", "Workspace", "evaluation_runs", "headline", "plan", "plan_keys"]
+__all__ = ["RecipeRun", "Reporter", "Step", "Workspace", "plan", "plan_keys"]

@@ -32,9 +32,6 @@ if TYPE_CHECKING:
 #: Names a reference may use besides stage names.
 BENCHMARKS = ("ifeval", "ifbench")
 BASE = "base"
-#: The accuracy each benchmark's headline is stated in (IFEval strict, IFBench loose); a probe
-#: set made by a synth stage is read as IFEval is.
-HEADLINE = {"ifeval": "prompt_level_strict", "ifbench": "prompt_level_loose"}
 
 #: Stage kinds by name: adhere's own (this module), then plugins'.
 KINDS: Registry[type[Stage]] = Registry("stage kind", lambda: None)
@@ -326,10 +323,6 @@ class Evaluate(Stage, GenerationConfig):
                                   self.model, name, generation, limit=self.limit or None, strategy=self.strategy,
                                   options=dict(self.model_options))
                 for name in self.benchmarks}  # fmt: skip
-
-
-def headline(benchmark: str) -> str:
-    return HEADLINE.get(benchmark, "prompt_level_strict")
 
 
 def rows_kind(stages: dict[str, Stage], name: str) -> str | None:

@@ -1,5 +1,5 @@
 """Summary statistics and their rendering."""
 
-from adhere.report.summary import ModeScores, Summary, Tally
+from adhere.bench.summary import ModeScores, Summary, Tally
 
 __all__ = ["ModeScores", "Summary", "Tally"]

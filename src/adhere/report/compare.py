@@ -7,8 +7,8 @@ import json
 import re
 from typing import Any
 
+from adhere.bench.stats import METRICS, Outcomes, paired_comparison
 from adhere.report.runs import MAX_FAILURES, Run, shared_keys
-from adhere.report.stats import METRICS, Outcomes, paired_comparison
 
 
 def _outcomes(run: Run, pairs: list[tuple[str, int]]) -> Outcomes:

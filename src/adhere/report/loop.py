@@ -4,21 +4,24 @@ disagree."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from adhere.jsonl import atomic_write, write_json
 
-if TYPE_CHECKING:
-    from adhere.recipe.engine import RecipeRun
-
 _SHORT = {"prompt_level_strict": "prompt strict", "prompt_level_loose": "prompt loose"}
+#: The accuracy each benchmark's headline is stated in (IFEval strict, IFBench loose); a probe
+#: set (prompts a recipe synthesized) is read as IFEval is.
+HEADLINE = {"ifeval": "prompt_level_strict", "ifbench": "prompt_level_loose"}
 
 
-def build_loop_summary(run: RecipeRun) -> dict[str, Any]:
-    """What ``loop.json`` holds: each benchmark's evaluations against the baseline, what each stage
-    made and how long it took. Writes ``report-<benchmark>.html`` beside it."""
-    from adhere.recipe.engine import evaluation_runs
-    from adhere.recipe.kinds import headline
+def headline(benchmark: str) -> str:
+    return HEADLINE.get(benchmark, "prompt_level_strict")
+
+
+def build_loop_summary(run: Any) -> dict[str, Any]:
+    """What ``loop.json`` holds for a recipe run (``adhere.recipe.RecipeRun``): each benchmark's
+    evaluations against the baseline, what each stage made and how long it took. Writes
+    ``report-<benchmark>.html`` beside it."""
     from adhere.report.compare import build_report
     from adhere.report.html import render_html
     from adhere.report.runs import load_run
@@ -29,7 +32,7 @@ def build_loop_summary(run: RecipeRun) -> dict[str, Any]:
                    "params": recipe.params, "baseline": recipe.baseline},
         "model": run.ws.model, "benchmarks": {}, "stages": {},
     }  # fmt: skip
-    for benchmark, runs in evaluation_runs(run).items():
+    for benchmark, runs in run.evaluation_runs().items():
         loaded = []
         for name, path in runs:
             result = load_run(path)
@@ -52,7 +55,7 @@ def build_loop_summary(run: RecipeRun) -> dict[str, Any]:
     return summary
 
 
-def write_loop_report(run: RecipeRun) -> dict[str, Any]:
+def write_loop_report(run: Any) -> dict[str, Any]:
     from adhere.report.html import render_loop_html
 
     summary = build_loop_summary(run)
@@ -146,8 +149,6 @@ def _made(kind: str, result: dict[str, Any]) -> str:
     if kind == "export":
         return f"{result.get('type', 'GGUF')} {result['bytes'] / 2**20:.0f} MiB, {result['tensors_changed']} trained tensors"
     if kind == "evaluate":
-        from adhere.recipe.kinds import headline
-
         return "; ".join(f"{name} {_SHORT[headline(name)]} {100 * run['accuracy'][headline(name)]:.1f}% "
                          f"of {run['prompts']}" for name, run in result.items())  # fmt: skip
     return ""

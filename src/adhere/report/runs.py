@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from adhere.bench.summary import Summary
 from adhere.errors import InputError
 from adhere.jsonl import read_run_rows
-from adhere.report.summary import Summary
 
 #: Failures kept per run for the HTML list (a million-row run would make a page nobody can open).
 MAX_FAILURES = 2000

@@ -8,7 +8,7 @@ from rich import box
 from rich.console import Console, Group
 from rich.table import Table
 
-from adhere.report.summary import Summary, Tally
+from adhere.bench.summary import Summary, Tally
 
 
 def _pct(tally: Tally) -> str:

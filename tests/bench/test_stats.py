@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from adhere.report import stats
-from adhere.report.stats import Outcomes, bootstrap_intervals, mcnemar_exact, paired_comparison
+from adhere.bench import stats
+from adhere.bench.stats import Outcomes, bootstrap_intervals, mcnemar_exact, paired_comparison
 
 
 def binomial_two_sided(b: int, c: int) -> float:

@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from adhere.report.stats import Outcomes, bootstrap_intervals
+from adhere.bench.stats import Outcomes, bootstrap_intervals
 
 
 @dataclasses.dataclass
