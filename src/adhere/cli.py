@@ -180,15 +180,10 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     instruct.add_argument("--model", default="local", help="local (default), gguf:PATH, openai:NAME, hf:PATH_OR_ID")
     instruct.add_argument("--out", required=True, help="JSONL file to write (its card goes beside it)")
-    instruct.add_argument("--count", type=int, default=100, help="new tasks to keep (default 100)")
     instruct.add_argument("--seeds", help="starting tasks: a JSONL file or hf:NAME[:SPLIT[:FIELD]] (default: built-in)")
-    instruct.add_argument("--seed", type=int, default=0)
-    instruct.add_argument("--examples", type=int, default=8, help="tasks shown per request (default 8)")
-    instruct.add_argument("--from-generated", type=int, default=2, help="of which generated ones (default 2)")
-    instruct.add_argument("--batch", type=int, default=8, help="requests in flight together (default 8)")
-    instruct.add_argument("--max-requests", type=int, default=None, help="stop after this many requests (default 10 x --count)")
-    instruct.add_argument("--rouge", type=float, default=0.7, help="drop tasks with ROUGE-L F1 >= this against the pool (default 0.7)")
-    instruct.add_argument("--minhash", type=float, default=None, metavar="THRESHOLD", help="also drop MinHash near-duplicates")
+    from adhere.synth.self_instruct import SelfInstructConfig
+
+    add_arguments(instruct, SelfInstructConfig)
     instruct.add_argument("--decontaminate", action="append", default=[], metavar="PROMPTS.jsonl",
                           help="drop tasks sharing a word n-gram with a prompt of this file (repeatable)")  # fmt: skip
     instruct.add_argument("--ngram", type=int, default=8)
@@ -535,10 +530,9 @@ def _self_instruct(args: argparse.Namespace) -> int:
     from adhere.synth.self_instruct import SelfInstructConfig, self_instruct
     from adhere.synth.sources import eval_prompts, load_seeds
 
-    config = SelfInstructConfig(
-        count=args.count, seed=args.seed, examples=args.examples, from_generated=args.from_generated,
-        batch=args.batch, max_requests=args.max_requests, rouge=args.rouge, minhash=args.minhash,
-    )  # fmt: skip
+    from adhere.settings import from_arguments
+
+    config = from_arguments(SelfInstructConfig, args)
     config.validate()
     if args.ngram < 3:
         raise InputError(f"--ngram must be at least 3, got {args.ngram}")

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from adhere.errors import InputError
+from adhere.settings import setting
 from adhere.models.base import Backend, ModelCallError
 from adhere.models.cache import ResponseCache, cached_complete
 from adhere.models.config import GenerationConfig
@@ -45,23 +46,16 @@ _ITEM = re.compile(r"^\s*(?:task\s*)?\d{1,3}\s*[.):]\s*(.+?)\s*$", re.IGNORECASE
 
 @dataclasses.dataclass(frozen=True)
 class SelfInstructConfig:
-    count: int = 100
-    """New tasks to keep."""
-    seed: int = 0
-    examples: int = 8
-    """Tasks shown per request."""
-    from_generated: int = 2
-    """Of those, how many come from the generated tasks (once there are some)."""
-    batch: int = 8
-    """Requests in flight together."""
-    max_requests: int | None = None
-    """Stop after this many requests (default: 10 per task asked for)."""
-    rouge: float = 0.7
-    """Drop a task whose ROUGE-L F1 with a pooled task reaches this."""
-    minhash: float | None = None
-    """Also drop a task whose MinHash Jaccard with a pooled task reaches this."""
-    min_words: int = 4
-    max_words: int = 60
+    count: int = setting(100, "new tasks to keep")
+    seed: int = setting(0, "seed of the examples shown")
+    examples: int = setting(8, "tasks shown per request")
+    from_generated: int = setting(2, "of those, how many come from the generated tasks (once there are some)")
+    batch: int = setting(8, "requests in flight together")
+    max_requests: int | None = setting(None, "stop after this many requests (default: 10 per task asked for)")
+    rouge: float = setting(0.7, "drop a task whose ROUGE-L F1 with a pooled task reaches this")
+    minhash: float | None = setting(None, "also drop a task whose MinHash Jaccard with a pooled task reaches this")
+    min_words: int = setting(4, "fewest words in a kept task")
+    max_words: int = setting(60, "most words in a kept task")
 
     def validate(self) -> None:
         if self.count < 1:
