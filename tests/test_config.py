@@ -99,3 +99,4 @@ def test_a_commands_flags_and_its_settings_do_not_drift(command, settings, renam
         assert default in (field.default, None, ()) or field.default == default, (field.name, default, field.default)
         if field.name not in renamed:
             assert field.doc in (action.help or ""), field.name
+

@@ -263,7 +263,10 @@ def _parser() -> argparse.ArgumentParser:
     choose.add_argument("--perplexity-model", metavar="MODEL", help="reference model for perplexity: local or gguf:PATH")
 
     listing = commands.add_parser("constraints", help="list the registered constraints and their kwargs")
-    listing.add_argument("--benchmark", default=None, help="only this benchmark's constraints")
+    listing.add_argument("--benchmark", default=None, help="only this benchmark's constraints (ifeval, ifbench, "
+                         "or a plugin's)")  # fmt: skip
+    listing.add_argument("--json", action="store_true",
+                         help="one JSON object per constraint (id, benchmark, kwargs, checks, instruction, samplable)")
     for command in commands.choices.values():
         command.add_argument("--config", metavar="FILE.toml",
                              help="settings from a TOML file: its keys are this command's options, named as "
@@ -721,13 +724,35 @@ def _constraints(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from adhere.constraints import get, ids
+    from adhere.constraints.sampling import samplers
+    from adhere.errors import InputError
+    from adhere.settings import closest
 
-    table = Table("id", "kwargs", "checks")
+    known = sorted({get(cid).benchmark for cid in ids()})
+    if args.benchmark is not None and args.benchmark not in known:
+        raise InputError(f"--benchmark {args.benchmark!r}: no constraints{closest(args.benchmark, known)}; "
+                         f"benchmarks: {', '.join(known)}")  # fmt: skip
+    rows = []
     for cid in ids(args.benchmark):
         cls = get(cid)
-        kwargs = ", ".join(f"{k}: {t}" for k, t in cls.schema().items()) or "-"
-        table.add_row(cid, kwargs, (cls.__doc__ or "").strip().splitlines()[0])
-    Console().print(table)
+        rows.append({"id": cid, "benchmark": cls.benchmark, "kwargs": cls.schema(),
+                     "checks": (cls.__doc__ or "").strip().splitlines()[0], "instruction": getattr(cls, "template", None),
+                     "samplable": cid in samplers()})  # fmt: skip
+    if args.json:
+        import json
+
+        sys.stdout.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        return 0
+    console = Console()
+    if not console.is_terminal:  # piped: whole lines, never cut to a terminal's width
+        for row in rows:
+            kwargs = ", ".join(f"{k}: {t}" for k, t in row["kwargs"].items()) or "-"
+            sys.stdout.write(f"{row['id']}\t{kwargs}\t{row['checks']}\n")
+        return 0
+    table = Table("id", "kwargs", "checks")
+    for row in rows:
+        table.add_row(row["id"], ", ".join(f"{k}: {t}" for k, t in row["kwargs"].items()) or "-", row["checks"])
+    console.print(table)
     return 0
 
 
@@ -783,6 +808,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AdhereError as error:
         print(f"adhere: error: {error}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:
+        # The reader went away (`adhere constraints | head`): not an error. Python would still try
+        # to flush stdout at exit and complain, so stdout goes nowhere from here.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as error:
         # A full disk, a read-only folder, a missing permission: the machine's problem, in one
         # line. Every file adhere writes is written atomically or appended line by line, so

@@ -180,3 +180,23 @@ def test_flags_are_never_abbreviated(tmp_path, command, abbreviation):
     result = adhere(command, *args, abbreviation, "20")
     assert result.returncode == 2 and f"unrecognized arguments: {abbreviation} 20" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_constraints_lists_whole_lines_when_piped_json_on_request_and_refuses_an_unknown_benchmark():
+    import json
+    import subprocess
+    import sys
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "adhere.cli", "constraints", *args], capture_output=True, text=True)
+
+    piped = run("--benchmark", "ifbench")
+    lines = piped.stdout.splitlines()
+    assert piped.returncode == 0 and len(lines) == 58 and all(line.count("\t") == 2 for line in lines)
+    rows = [json.loads(line) for line in run("--json").stdout.splitlines()]
+    assert len(rows) == 25 + 58 and {"id", "benchmark", "kwargs", "checks", "instruction", "samplable"} <= set(rows[0])
+    assert next(r for r in rows if r["id"] == "punctuation:no_comma")["samplable"] is True
+    bad = run("--benchmark", "ifbnech")
+    assert bad.returncode == 2 and "(did you mean 'ifbench'?)" in bad.stderr and not bad.stdout
+    head = subprocess.run(f"{sys.executable} -m adhere.cli constraints | head -1", shell=True, capture_output=True, text=True)
+    assert head.stderr == "" and head.stdout.startswith("change_case:")
