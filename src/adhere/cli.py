@@ -393,6 +393,10 @@ def _eval(args: argparse.Namespace) -> int:
     failures = FailurePolicy(max_failures=args.max_failures)
     executor = _executor(args)
     console, err = Console(), Console(stderr=True)
+    if generation.samples > 1 and generation.temperature == 0 and not args.strategy:
+        err.print(f"[yellow]warning:[/yellow] --samples {generation.samples} at temperature 0 gives {generation.samples} "
+                  "identical greedy answers per prompt; pass --temperature (e.g. 0.7) to sample different ones",
+                  soft_wrap=True, highlight=False)  # fmt: skip
     args.out = out
     from adhere.bench.failures import ModelCallsFailedError
 
@@ -501,17 +505,20 @@ def _synth(args: argparse.Namespace) -> int:
 def _make_data(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from adhere.synth.datasets import write_training_data
-
     from adhere.settings import from_arguments
+    from adhere.synth.datasets import why_empty, write_training_data
     from adhere.synth.settings import RowSettings
 
     kind = "sft" if args.command == "make-sft" else "pairs"
     settings = from_arguments(RowSettings, args)
     settings.check()
-    rows, _, path = write_training_data(args.run, kind, args.out, repair=settings.repair,
-                                        keep_cut_off=settings.keep_cut_off, end_cut_off=settings.end_cut_off)  # fmt: skip
-    Console(stderr=True).print(f"wrote {len(rows)} rows to {args.out} and their card to {path}", soft_wrap=True)
+    rows, card, path = write_training_data(args.run, kind, args.out, repair=settings.repair,
+                                           keep_cut_off=settings.keep_cut_off, end_cut_off=settings.end_cut_off)  # fmt: skip
+    err = Console(stderr=True)
+    err.print(f"wrote {len(rows)} rows to {args.out} and their card to {path}", soft_wrap=True)
+    if not rows:
+        reason = why_empty(card, "the run's --max-tokens")
+        err.print(f"[yellow]warning:[/yellow] no rows: {reason}", soft_wrap=True, highlight=False)
     return 0
 
 

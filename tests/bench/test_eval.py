@@ -253,3 +253,16 @@ def test_off_a_terminal_a_long_run_logs_its_progress(tmp_path, prompts, env):
     lines = [line for line in logged.stderr.splitlines() if line.startswith("generating: ")]
     assert lines[0].startswith("generating: 1 of 12 done, ") and lines[-1].startswith("generating: 12 of 12 done, ")
     assert all("items/s" in line and "min left" in line for line in lines)
+
+
+def test_several_samples_at_temperature_0_are_warned_about(tmp_path, prompts, env):
+    server = FaultServer(tmp_path, [{"status": 200}])
+    try:
+        same = subprocess.run(eval_args(server.url, prompts, tmp_path / "same", "--samples", "3", "--limit", "1"),
+                              env=env, capture_output=True, text=True)  # fmt: skip
+        varied = subprocess.run(eval_args(server.url, prompts, tmp_path / "varied", "--samples", "3", "--limit", "1",
+                                          "--temperature", "0.7"), env=env, capture_output=True, text=True)  # fmt: skip
+    finally:
+        server.kill()
+    assert same.returncode == 0 and "--samples 3 at temperature 0 gives 3 identical greedy answers" in same.stderr
+    assert varied.returncode == 0 and "identical" not in varied.stderr

@@ -94,6 +94,8 @@ def test_stages_run_after_what_they_read_whatever_the_file_order(tmp_path):
         ('[stages.p]\nkind = "synth"\nweights = { "nope:nope" = 2 }', {}, r"\[stages.p\]: .*nope:nope"),
         ('[stages.p]\nkind = "synth"\ndecontaminate = ["ifevl"]', {}, r"no stage 'ifevl' makes it \(did you mean 'ifeval'\?\)"),
         ('[stages.e]\nkind = "evaluate"\nmodel = "mdl"', {}, r"\[stages.e\] model: no stage 'mdl' makes it"),
+        ('[stages.p]\nkind = "synth"\n[stages.a]\nkind = "answer"\nprompts = "p"\nsamples = 4', {},
+         r"\[stages.a\]: samples = 4 at temperature 0 gives identical greedy answers; set temperature"),
     ],
 )
 def test_a_bad_recipe_is_one_line_naming_the_file_and_key(tmp_path, text, overrides, message):
@@ -221,8 +223,8 @@ def test_why_a_rows_stage_made_none_names_the_setting_to_change(tmp_path):
     ws = Workspace(out=tmp_path, data=DATA, recipe=recipe)
     (tmp_path / "sft").mkdir()
     (tmp_path / "sft" / "rows.card.json").write_text(json.dumps({"candidates": 8, "cut_off_candidates": 8}))
-    assert ws.why_no_rows("sft") == ("8 of 8 answers were cut off at max_tokens and are left out; raise max_tokens of "
-                                     "answers (or set end_cut_off or keep_cut_off)")  # fmt: skip
+    assert ws.why_no_rows("sft") == ("8 of 8 answers were cut off at the token limit and are left out; raise "
+                                     "max_tokens of answers (or end them where they last made sense: end_cut_off)")
 
 
 def test_the_recipe_guide_lists_every_stage_setting_as_the_code_declares_it():

@@ -115,8 +115,11 @@ def test_answers_cut_off_at_the_token_limit_are_not_trained_towards(run, tmp_pat
                              candidate("rain, more", 0.0, "sample 1", finish_reason="length")]  # fmt: skip
     write_jsonl(run / "responses.jsonl", [rows[0], rows[1]])  # c (a's text) has no answer here
     sft, pairs = tmp_path / "sft.jsonl", tmp_path / "pairs.jsonl"
-    assert adhere("make-sft", run, "--out", sft).returncode == 0
-    assert read_jsonl(sft) == []
+    empty = adhere("make-sft", run, "--out", sft)
+    assert empty.returncode == 0 and read_jsonl(sft) == []
+    # No rows is never a silent success: the warning says why and what to change.
+    assert ("warning: no rows: 3 of 4 answers were cut off at the token limit and are left out; raise the run's "
+            "--max-tokens (or end them where they last made sense: end_cut_off)") in " ".join(empty.stderr.split())
     card = json.loads((tmp_path / "sft.card.json").read_text())
     assert card["cut_off_candidates"] == 3 and card["keep_cut_off"] is False
     assert card["rejected_passing_only_when_cut_off"] == 1 and card["rejected_all_cut_off"] == 1

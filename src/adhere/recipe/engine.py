@@ -135,12 +135,10 @@ class Workspace:
         made = self.recipe.stages[stage]
         if made.kind == "mix":
             return "every stage it mixes made none"
+        from adhere.synth.datasets import why_empty
+
         card = json.loads((self.folder(stage) / "rows.card.json").read_text(encoding="utf-8"))
-        cut_off = card.get("cut_off_candidates", 0)
-        if cut_off and not made.keep_cut_off:  # type: ignore[attr-defined]
-            return (f"{cut_off} of {card.get('candidates')} answers were cut off at max_tokens and are left out; "
-                    f"raise max_tokens of {made.answers} (or set end_cut_off or keep_cut_off)")  # type: ignore[attr-defined]  # fmt: skip
-        return "no answer followed every instruction: draw more prompts or use a stronger strategy"
+        return why_empty(card, f"max_tokens of {made.answers}")  # type: ignore[attr-defined]
 
 
 def _digest_file(path: str | Path, memo: dict[str, str] = {}) -> str:  # noqa: B006 (a per-process memo)

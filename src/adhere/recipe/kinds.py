@@ -153,6 +153,9 @@ class Answer(Stage, GenerationConfig):
     def check(self) -> None:
         _check_model_options(self.model, self.model_options)
         self.generation()
+        if self.samples > 1 and self.temperature == 0 and self.strategy is None:
+            raise InputError(f"samples = {self.samples} at temperature 0 gives identical greedy answers; "
+                             "set temperature (e.g. 0.7)")  # fmt: skip
         if self.strategy is not None:
             from adhere.improve import load_strategy
 

@@ -205,6 +205,23 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False, kee
     return rows, card
 
 
+def why_empty(card: dict[str, Any], tokens: str = "max_tokens") -> str:
+    """Why rows were not made, from their card, and what to change (``tokens``: what the token
+    limit is called where the user sets it)."""
+    if not card.get("candidates"):
+        return "the run has no answered prompts (its answers failed or it was not run to the end)"
+    cut_off = card.get("cut_off_candidates", 0)
+    if cut_off and not card.get("keep_cut_off"):
+        end = "" if card.get("end_cut_off") else " (or end them where they last made sense: end_cut_off)"
+        return (f"{cut_off} of {card['candidates']} answers were cut off at the token limit and are left out; "
+                f"raise {tokens}{end}")  # fmt: skip
+    if card["kind"].startswith("preference") and not card.get("passing_candidates"):
+        return "no answer followed every instruction, so there is nothing to prefer; sample more or use --repair"
+    if card["kind"].startswith("preference"):
+        return "every prompt's answers passed or failed alike, so no pair could be made; sample more answers per prompt"
+    return "no answer followed every instruction: answer more prompts, sample more, or use --repair"
+
+
 def _usable(candidates: list[Candidate], keep_cut_off: bool) -> list[int]:
     """Indices of the candidates that may be trained towards (an SFT row, a chosen answer, a repair's
     source), best first by ``ranked``'s rule."""
