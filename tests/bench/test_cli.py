@@ -200,3 +200,18 @@ def test_constraints_lists_whole_lines_when_piped_json_on_request_and_refuses_an
     assert bad.returncode == 2 and "(did you mean 'ifbench'?)" in bad.stderr and not bad.stdout
     head = subprocess.run(f"{sys.executable} -m adhere.cli constraints | head -1", shell=True, capture_output=True, text=True)
     assert head.stderr == "" and head.stdout.startswith("change_case:")
+
+
+def test_without_the_hub_a_missing_data_file_is_one_line_at_once(tmp_path):
+    """Nothing answers at the Hub's address: adhere says so after one short connection attempt
+    instead of letting the Hub client retry for half a minute."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path / "hf")}
+    done = subprocess.run([sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--out", str(tmp_path / "run")],
+                          env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "cannot load google/IFEval: the Hugging Face Hub did not answer within 3 s" in done.stderr
+    assert "pass --data PATH" in done.stderr and not (tmp_path / "run").exists()
