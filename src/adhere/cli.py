@@ -95,28 +95,32 @@ def _parser() -> argparse.ArgumentParser:
         "Rerun the same command to resume an interrupted run.",
     )
     evaluate.add_argument("benchmark", choices=(*BENCHMARKS, "multiturn"))
-    evaluate.add_argument("--model", default="local",
-                          help="local (default), gguf:PATH, openai:NAME, hf:PATH_OR_ID, vllm:PATH_OR_ID")
-    evaluate.add_argument("--data", help="local JSONL of prompts (default: the Hugging Face Hub copy)")
-    evaluate.add_argument("--limit", type=int, help="only the first N prompts")
     evaluate.add_argument("--out", help="run directory (default: runs/<benchmark>-<model>)")
-    _model_options(evaluate)
+    what = evaluate.add_argument_group("prompts (ifeval, ifbench)")
+    what.add_argument("--data", help="local JSONL of prompts (default: the Hugging Face Hub copy)")
+    what.add_argument("--limit", type=int, help="only the first N prompts")
+    what.add_argument("--strategy", help="greedy, best-of-n:N[+greedy], decrim[:ROUNDS] or spar[:WIDTHxDEPTH]")
+    model = evaluate.add_argument_group("model")
+    model.add_argument("--model", default="local",
+                       help="local (default), gguf:PATH, openai:NAME, hf:PATH_OR_ID, vllm:PATH_OR_ID")
+    _model_options(model)
     from adhere.models.config import GenerationConfig
     from adhere.settings import add_arguments
 
-    add_arguments(evaluate, GenerationConfig)
-    evaluate.add_argument("--strategy", help="greedy, best-of-n:N[+greedy], decrim[:ROUNDS] or spar[:WIDTHxDEPTH] (ifeval, ifbench)")
-    evaluate.add_argument("--count", "--conversations", type=int, default=50, dest="conversations", metavar="N",
-                          help="multiturn: conversations to build (default 50; --count is adhere's one word for "
-                          "how many to make, as in synth)")  # fmt: skip
-    evaluate.add_argument("--turns", type=int, default=3, help="multiturn: turns per conversation, one instruction each")
-    evaluate.add_argument("--build-seed", type=int, default=0, help="multiturn: seed of the conversations")
-    evaluate.add_argument("--cache", help="response cache file (default: ~/.cache/adhere/cache.sqlite)")
-    evaluate.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    evaluate.add_argument("--max-failures", type=int, default=0, metavar="N",
-                          help="model calls that may fail (after retries) with the run still scored; their prompts "
-                          "count as not followed (default 0: any failed call fails the run, its answers kept)")  # fmt: skip
-    _executor_options(evaluate)
+    add_arguments(evaluate.add_argument_group("sampling"), GenerationConfig)
+    turns = evaluate.add_argument_group("conversations (multiturn)")
+    turns.add_argument("--count", "--conversations", type=int, default=50, dest="conversations", metavar="N",
+                       help="conversations to build (default 50; --count is adhere's one word for how many to "
+                       "make, as in synth)")  # fmt: skip
+    turns.add_argument("--turns", type=int, default=3, help="turns per conversation, one instruction each")
+    turns.add_argument("--build-seed", type=int, default=0, help="seed of the conversations")
+    run = evaluate.add_argument_group("cache and failures")
+    run.add_argument("--cache", help="response cache file (default: ~/.cache/adhere/cache.sqlite)")
+    run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    run.add_argument("--max-failures", type=int, default=0, metavar="N",
+                     help="model calls that may fail (after retries) with the run still scored; their prompts "
+                     "count as not followed (default 0: any failed call fails the run, its answers kept)")  # fmt: skip
+    _executor_options(evaluate.add_argument_group("executor"))
 
     cache = commands.add_parser("cache", help="inspect or clear the response cache")
     cache.add_argument("action", choices=["info", "clear"])
