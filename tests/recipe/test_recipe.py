@@ -247,3 +247,67 @@ def test_a_key_holds_only_settings_that_differ_from_their_defaults(tmp_path):
     plain = keys('[stages.p]\nkind = "synth"\ncount = 5\n')
     assert keys('[stages.p]\nkind = "synth"\ncount = 5\nseed = 0\nphrasing = "canonical"\n') == plain
     assert keys('[stages.p]\nkind = "synth"\ncount = 5\nseed = 1\n') != plain
+
+
+ROUNDS = """
+[params]
+rounds = 2
+[rounds]
+count = "${rounds}"
+model = "model"
+[rounds.stages.prompts]
+kind = "synth"
+count = 4
+seed = "${round}"
+[rounds.stages.answers]
+kind = "answer"
+prompts = "prompts"
+model = "${previous}"
+[rounds.stages.sft]
+kind = "make-sft"
+answers = "answers"
+[rounds.stages.rows]
+kind = "mix"
+inputs = ["sft", "previous:rows"]
+[rounds.stages.train]
+kind = "train"
+data = "rows"
+model = "${previous}"
+[rounds.stages.model]
+kind = "export"
+train = "train"
+[stages.eval-base]
+kind = "evaluate"
+[stages.eval-last]
+kind = "evaluate"
+model = "${last}"
+"""
+
+
+def test_rounds_start_from_the_previous_rounds_model_and_may_replay_its_rows(tmp_path):
+    recipe = load_recipe(recipe_file(tmp_path, ROUNDS))
+    stages = recipe.stages
+    assert [n for n in stages if n.endswith("-r1")] == ["prompts-r1", "answers-r1", "sft-r1", "rows-r1", "train-r1", "model-r1"]
+    assert stages["answers-r1"].model == "base" and stages["train-r1"].model == "base"
+    assert stages["answers-r2"].model == "model-r1" and stages["train-r2"].model == "model-r1"
+    assert stages["answers-r2"].prompts == "prompts-r2" and stages["prompts-r2"].seed == 2
+    assert stages["rows-r1"].inputs == ("sft-r1",) and stages["rows-r2"].inputs == ("sft-r2", "rows-r1")
+    assert stages["eval-last"].model == "model-r2" and recipe.needs("eval-last") == ["model-r2"]
+    three = load_recipe(recipe_file(tmp_path, ROUNDS), {"rounds": 3})
+    assert three.stages["eval-last"].model == "model-r3" and "train-r3" in three.stages
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("count = \"${rounds}\"", "count = 0"), r"\[rounds\] count: how many rounds, an integer of at least 1; got 0"),
+        (("model = \"model\"", "model = \"mdl\""), r"\[rounds\] model: 'mdl' is not one of its stages \(did you mean 'model'\?\)"),
+        (("model = \"model\"", "modle = \"model\""), r"\[rounds\]: unknown key 'modle' \(did you mean 'model'\?\)"),
+        (('inputs = ["sft", "previous:rows"]', 'inputs = ["sft", "previous:rowz"]'),
+         r"\[rounds.stages.rows\] \(round 1\) inputs: 'previous:rowz' names no stage of \[rounds.stages\]"),
+        (('data = "rows"', 'data = "previous:rows"'), r"\[rounds.stages.train\] \(round 1\) data: round 1 has no 'previous:rows'"),
+    ],
+)
+def test_bad_rounds_are_one_line(tmp_path, change, message):
+    with pytest.raises(InputError, match=message):
+        load_recipe(recipe_file(tmp_path, ROUNDS.replace(*change)))

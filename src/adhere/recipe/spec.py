@@ -121,9 +121,9 @@ def load_recipe(name_or_path: str, overrides: dict[str, Any] | None = None) -> R
 
 def parse_recipe(data: dict[str, Any], source: str, overrides: dict[str, Any]) -> Recipe:
     for key in data:
-        if key not in ("recipe", "params", "stages"):
-            raise InputError(f"{source}: unknown table [{key}]{closest(key, ['recipe', 'params', 'stages'])}; "
-                             "a recipe has [recipe], [params] and [stages.NAME] tables")  # fmt: skip
+        if key not in ("recipe", "params", "stages", "rounds"):
+            raise InputError(f"{source}: unknown table [{key}]{closest(key, ['recipe', 'params', 'stages', 'rounds'])}; "
+                             "a recipe has [recipe], [params], [stages.NAME] and [rounds] tables")  # fmt: skip
     head = _table(data.get("recipe", {}), f"{source} [recipe]")
     for key in head:
         if key not in ("name", "description", "baseline"):
@@ -137,17 +137,20 @@ def parse_recipe(data: dict[str, Any], source: str, overrides: dict[str, Any]) -
             raise InputError(f"--set {key}={value!r}: {source} declares {key} as {type(params[key]).__name__} "
                              f"(default {params[key]!r})")  # fmt: skip
         params[key] = value
-    tables = _table(data.get("stages", {}), f"{source} [stages]")
-    if not tables:
+    rounds, top_params = _rounds(data, params, source)
+    tables = [(name, table, f"{source} [stages.{name}]", top_params)
+              for name, table in _table(data.get("stages", {}), f"{source} [stages]").items()]  # fmt: skip
+    if not tables and not rounds:
         raise InputError(f"{source}: no stages; add [stages.NAME] tables")
     stages: dict[str, Stage] = {}
-    for name, table in tables.items():
-        where = f"{source} [stages.{name}]"
+    for name, table, where, where_params in [*rounds, *tables]:
         if not _NAME.fullmatch(name):
             raise InputError(f"{where}: a stage name is lowercase letters, digits, '-' and '_'")
         if name in RESERVED:
             raise InputError(f"{where}: {name!r} names a benchmark or the base model; call the stage otherwise")
-        table = _substitute(_table(table, where), params, where)
+        if name in stages:
+            raise InputError(f"{where}: a stage {name!r} is made twice (by [rounds] and [stages]); rename one")
+        table = _substitute(_table(table, where), where_params, where)
         kind = table.get("kind")
         if kind not in KINDS:
             known = KINDS.names()
@@ -164,6 +167,73 @@ def parse_recipe(data: dict[str, Any], source: str, overrides: dict[str, Any]) -
     return Recipe(name=head.get("name") or Path(source.removeprefix("builtin:")).stem, source=source,
                   description=head.get("description", ""), params=params,
                   stages={n: stages[n] for n in order}, baseline=baseline or (evaluations[0] if evaluations else None))  # fmt: skip
+
+
+_ROUND_KEYS = ("count", "first_model", "model", "stages")
+
+
+def _rounds(data: dict[str, Any], params: dict[str, Any], source: str) -> tuple[list[tuple[str, Any, str, dict[str, Any]]], dict[str, Any]]:
+    """The stages of ``[rounds]`` written out once per round, and the parameters the top-level
+    stages see (``${last}``: the last round's model stage, where there are rounds).
+
+    In a round's stage, a reference to another stage of ``[rounds.stages]`` means that stage of
+    the same round, ``previous:NAME`` the one of the round before (left out of lists in round 1),
+    and the parameters ``${round}`` (1, 2, ...) and ``${previous}`` (the model the round starts
+    from: ``first_model`` in round 1, else the round before's ``model`` stage) are set. Stage
+    ``NAME`` of round R is called ``NAME-rR``."""
+    if "rounds" not in data:
+        return [], params
+    where = f"{source} [rounds]"
+    head = _table(data["rounds"], where)
+    for key in head:
+        if key not in _ROUND_KEYS:
+            raise InputError(f"{where}: unknown key {key!r}{closest(key, _ROUND_KEYS)}; valid keys: {', '.join(_ROUND_KEYS)}")
+    count = _substitute(head.get("count"), params, f"{where} count")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise InputError(f"{where} count: how many rounds, an integer of at least 1; got {count!r}")
+    templates = _table(head.get("stages", {}), f"{where} stages")
+    if not templates:
+        raise InputError(f"{where}: no [rounds.stages.NAME] tables")
+    model = head.get("model")
+    if model is not None and model not in templates:
+        raise InputError(f"{where} model: {model!r} is not one of its stages{closest(str(model), templates)}; "
+                         "name the export stage whose model the next round starts from")  # fmt: skip
+    first = _substitute(head.get("first_model", BASE), params, f"{where} first_model")
+    out = []
+    for number in range(1, count + 1):
+        previous = first if number == 1 else f"{model}-r{number - 1}" if model else None
+        local = {**params, "round": number}
+        if previous is not None:
+            local["previous"] = previous
+        for name, table in templates.items():
+            stage_where = f"{source} [rounds.stages.{name}] (round {number})"
+            table = _table(table, stage_where)
+            kind = KINDS.get(table["kind"]) if table.get("kind") in KINDS else None
+            renamed = dict(table)
+            for ref in (kind.refs if kind is not None else ()):
+                if ref.field in renamed:
+                    renamed[ref.field] = _round_ref(renamed[ref.field], templates, number, ref.many, f"{stage_where} {ref.field}")
+            out.append((f"{name}-r{number}", renamed, stage_where, local))
+    return out, ({**params, "last": f"{model}-r{count}"} if model else params)
+
+
+def _round_ref(value: Any, templates: dict[str, Any], number: int, many: bool, where: str) -> Any:
+    def one(name: Any) -> Any:
+        if not isinstance(name, str):
+            return name
+        if name.startswith("previous:"):
+            target = name.removeprefix("previous:")
+            if target not in templates:
+                raise InputError(f"{where}: {name!r} names no stage of [rounds.stages]{closest(target, templates)}")
+            return f"{target}-r{number - 1}" if number > 1 else None
+        return f"{name}-r{number}" if name in templates else name
+
+    if many and isinstance(value, list):
+        return [v for v in map(one, value) if v is not None]
+    got = one(value)
+    if got is None:
+        raise InputError(f"{where}: round 1 has no {value!r}; use it in a list (left out in round 1)")
+    return got
 
 
 def _table(value: Any, where: str) -> dict[str, Any]:
