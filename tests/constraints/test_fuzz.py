@@ -87,7 +87,7 @@ def test_each_checker_handles_hostile_responses(cid):
         "\x00\x0b\x0c\x1c\x1d\x1e",
     ]
     built = 0
-    for kwargs in _examples(strategy, 25):
+    for kwargs in _examples(strategy, 60):
         try:
             constraint = build(cid, kwargs)
         except ConstraintError:
@@ -103,7 +103,10 @@ def test_each_checker_handles_hostile_responses(cid):
 def _examples(strategy: st.SearchStrategy[typing.Any], count: int) -> list[typing.Any]:
     found: list[typing.Any] = []
 
-    @settings(max_examples=count, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    # Derandomized: the same draws on every run, so whether a valid kwargs set is among them (a
+    # single letter for keywords:letter_frequency is a rare draw) cannot change from run to run.
+    @settings(max_examples=count, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
     @given(strategy)
     def collect(value: typing.Any) -> None:
         found.append(value)
