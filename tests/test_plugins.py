@@ -54,6 +54,12 @@ def test_the_plugins_constraint_backend_and_strategy_work_from_the_cli(plugin_en
     assert {a["response"] for a in answers} == {"SAY HI ok"} and {a["strategy"] for a in answers} == {"first"}
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["backend_options"] == {"suffix": " ok"} and config["model_identity"]["backend"] == "echo"
+    own = adhere(plugin_env, "eval", "example", "--model", "echo:loud", "--data", prompts, "--out", tmp_path / "own",
+                 "--no-cache")
+    assert own.returncode == 0, own.stderr
+    assert json.loads((tmp_path / "own" / "summary.json").read_text())["benchmark"] == "example"
+    no_hub = adhere(plugin_env, "eval", "example", "--model", "echo:loud", "--out", tmp_path / "no-hub")
+    assert no_hub.returncode == 2 and "example has no Hub copy; pass --data PATH" in no_hub.stderr
     bad = adhere(plugin_env, "eval", "ifeval", "--model", "echo:loud", "-M", "sufix=x", "--data", prompts,
                  "--out", tmp_path / "bad")
     assert bad.returncode == 2 and "unknown key 'sufix' (did you mean 'suffix'?)" in bad.stderr

@@ -70,7 +70,7 @@ def test_evaluate_runs_a_model_on_a_benchmark_and_returns_per_prompt_records(tmp
 
 
 def test_evaluate_and_model_refuse_bad_input_before_any_work(tmp_path):
-    with pytest.raises(adhere.InputError, match="benchmark must be one of"):
+    with pytest.raises(adhere.InputError, match="unknown benchmark .ifevl.; did you mean ifeval"):
         adhere.evaluate("local", "ifevl", out=tmp_path / "x")
     with pytest.raises(adhere.InputError):
         adhere.Model("nope:thing")

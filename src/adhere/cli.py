@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from adhere import __version__
-from adhere.bench.prompts import BENCHMARKS
 from adhere.errors import AdhereError
 
 
@@ -77,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     score.add_argument("responses", help="JSONL file of responses, or a run directory of `adhere eval`")
     score.add_argument("--inputs", help="JSONL file of prompts with instruction_id_list and kwargs")
-    score.add_argument("--benchmark", default="ifeval", choices=BENCHMARKS, help="default: ifeval")
+    score.add_argument("--benchmark", default="ifeval", help="ifeval (default), ifbench, or a plugin's")
     score.add_argument("--out", help="folder for verdicts.jsonl and summary.json")
     score.add_argument(
         "--workers",
@@ -94,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Generate responses to a benchmark's prompts with a model, then score them. "
         "Rerun the same command to resume an interrupted run.",
     )
-    evaluate.add_argument("benchmark", choices=(*BENCHMARKS, "multiturn"))
+    evaluate.add_argument("benchmark", help="ifeval, ifbench, multiturn, or a plugin's benchmark")
     evaluate.add_argument("--out", help="run directory (default: runs/<benchmark>-<model>)")
     what = evaluate.add_argument_group("prompts (ifeval, ifbench)")
     what.add_argument("--data", help="local JSONL of prompts (default: the Hugging Face Hub copy)")
@@ -373,6 +372,10 @@ def _eval(args: argparse.Namespace) -> int:
     from adhere.settings import from_arguments
 
     generation = from_arguments(GenerationConfig, args)
+    if args.benchmark != "multiturn":
+        from adhere.bench.prompts import check_benchmark
+
+        check_benchmark(args.benchmark)
     backend_options = model_options(args.model, args.model_options)
     if args.benchmark == "multiturn" and (args.data or args.limit or args.strategy):
         from adhere.errors import InputError

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from adhere.errors import InputError
 
 
 class Model:
@@ -94,13 +93,12 @@ def evaluate(
     :class:`adhere.bench.failures.ModelCallsFailedError` unless ``max_failures`` allows them."""
     from adhere.bench.failures import FailurePolicy
     from adhere.bench.generate import EvalOptions, run_eval
-    from adhere.bench.prompts import BENCHMARKS
+    from adhere.bench.prompts import check_benchmark
     from adhere.models.cache import ResponseCache
     from adhere.models.config import GenerationConfig
     from adhere.report.runs import load_run
 
-    if benchmark not in BENCHMARKS:
-        raise InputError(f"benchmark must be one of {', '.join(BENCHMARKS)}, got {benchmark!r}")
+    check_benchmark(benchmark)
     spec, options = (model.spec, dict(model.options)) if isinstance(model, Model) else (model, {})
     if out is None:
         out = Path("runs") / f"{benchmark}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', spec).strip('-')}"

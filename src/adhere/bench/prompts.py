@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -9,13 +10,38 @@ from typing import Any
 
 from adhere.errors import InputError
 from adhere.hub import load_hub_dataset
+from adhere.registry import Registry
 
-#: The benchmarks adhere knows, and the Hub dataset (name, split) of each one's prompts.
-HUB_DATASETS = {
-    "ifeval": ("google/IFEval", "train"),
-    "ifbench": ("allenai/IFBench_test", "train"),
-}
-BENCHMARKS = tuple(HUB_DATASETS)
+
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+    """A benchmark: its name and where its prompts live on the Hugging Face Hub (None: local
+    files only, ``--data``)."""
+
+    name: str
+    hub: tuple[str, str] | None = None
+    """(dataset, split) of its prompts."""
+
+
+#: Benchmarks by name: IFEval and IFBench, then plugins' (``register_benchmark``).
+BENCHMARK_REGISTRY: Registry[Benchmark] = Registry("benchmark", lambda: None)
+
+
+def register_benchmark(name: str, hub: tuple[str, str] | None = None) -> Benchmark:
+    """Add a benchmark: ``adhere eval NAME --data PROMPTS.jsonl`` (or the Hub copy) and
+    ``adhere score --benchmark NAME`` then run it."""
+    return BENCHMARK_REGISTRY.register(name, Benchmark(name, hub))
+
+
+register_benchmark("ifeval", ("google/IFEval", "train"))
+register_benchmark("ifbench", ("allenai/IFBench_test", "train"))
+#: adhere's own benchmarks (the registry may hold plugins' too).
+BENCHMARKS = ("ifeval", "ifbench")
+
+
+def check_benchmark(name: str) -> Benchmark:
+    """The benchmark called ``name``; an unknown one is one line with the closest names."""
+    return BENCHMARK_REGISTRY.get(name)
 
 
 def load_prompts(benchmark: str, path: str | os.PathLike[str] | None) -> tuple[list[dict[str, Any]], str]:
@@ -39,9 +65,10 @@ def locate_prompts(
 
         read = read_inputs(path)
         return [row for _, row in read], str(Path(path).resolve()), [f"{path}:{line}" for line, _ in read]
-    if benchmark not in HUB_DATASETS:
-        raise InputError(f"no Hub dataset known for {benchmark!r}; pass --data PATH")
-    name, split = HUB_DATASETS[benchmark]
+    hub = check_benchmark(benchmark).hub
+    if hub is None:
+        raise InputError(f"{benchmark} has no Hub copy; pass --data PATH to its prompts")
+    name, split = hub
     rows = load_hub_dataset(name, split, instead="pass --data PATH to a local JSONL copy")
     source = f"hf:{name}:{split}"
     return [json.loads(json.dumps(dict(row))) for row in rows], source, [f"{source} row {i}" for i in range(1, len(rows) + 1)]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from adhere.bench.items import Item, Pairing, expected_count, iter_items, self_contained_items
-from adhere.bench.prompts import BENCHMARKS
+from adhere.bench.prompts import check_benchmark
 from adhere.constraints import evaluate
 from adhere.constraints.base import Verdict
 from adhere.errors import InputError
@@ -100,8 +100,7 @@ def score(
     CPU core (up to 8) for large ones (the CLI's default); worker processes are spawned, so a
     script that asks for them needs the usual ``if __name__ == "__main__":`` guard.
     """
-    if benchmark not in BENCHMARKS:
-        raise InputError(f"unknown benchmark {benchmark!r}; available: {', '.join(BENCHMARKS)}")
+    check_benchmark(benchmark)
     if not isinstance(responses, (str, os.PathLike)):
         if inputs is not None:
             raise InputError("rows scored in memory are self-contained (key, prompt, instruction_id_list, kwargs, "

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from adhere import Constraint, Verdict, constraint
+from adhere.bench.prompts import register_benchmark
 from adhere.improve.base import Call, StrategyResult, score, strategy
 from adhere.models.base import Completion, backend
 from adhere.models.config import messages_for
@@ -31,6 +32,10 @@ class NoExclamation(Constraint):
     def _check(self, view) -> Verdict:
         count = view.text.count("!")
         return Verdict(count == 0, "no exclamation marks" if count == 0 else f"found {count} exclamation marks")
+
+
+# A benchmark of its own: local prompts only (no Hub copy).
+register_benchmark("example")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
