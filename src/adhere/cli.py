@@ -36,17 +36,10 @@ def _model_options(command: argparse.ArgumentParser) -> None:
 
 def model_options(spec: str, given: Sequence[str]) -> dict[str, Any]:
     """``-M KEY=VALUE`` options, checked by the backend ``spec`` names (values read as TOML)."""
-    from adhere.errors import InputError
     from adhere.models.base import check_options
-    from adhere.recipe.spec import parse_value
+    from adhere.settings import parse_assignments
 
-    options = {}
-    for item in given:
-        key, equals, value = item.partition("=")
-        if not equals or not key.strip():
-            raise InputError(f"-M takes KEY=VALUE, got {item!r}")
-        options[key.strip()] = parse_value(value.strip())
-    return check_options(spec, options)
+    return check_options(spec, parse_assignments(given, "-M"))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -599,18 +592,13 @@ def _train(args: argparse.Namespace) -> int:
 def _loop(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from adhere.errors import InputError
     from adhere.recipe import loop
     from adhere.models.cache import ResponseCache
-    from adhere.recipe import Reporter, parse_value
+    from adhere.recipe import Reporter
     from adhere.report.loop import headline_rows, headline_text
+    from adhere.settings import parse_assignments
 
-    params = {}
-    for item in args.params:
-        name, equals, value = item.partition("=")
-        if not equals or not name.strip():
-            raise InputError(f"--set takes PARAM=VALUE, got {item!r}")
-        params[name.strip()] = parse_value(value.strip())
+    params = parse_assignments(args.params, "--set", "PARAM=VALUE")
     err = Console(stderr=True)
 
     class Show(Reporter):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from adhere.errors import InputError
-from adhere.settings import closest
+from adhere.settings import closest, parse_assignments, toml_value
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -94,27 +94,16 @@ def apply_config(parser: argparse.ArgumentParser, args: argparse.Namespace, argv
         if key == "model_options":  # merged key by key: -M KEY=VALUE overrides the file's KEY
             if not isinstance(value, dict):
                 raise InputError(f"{where}: expected a table of backend options, e.g. model_options = {{ n_ctx = 4096 }}")
-            args.model_options = [f"{k}={_toml_value(v)}" for k, v in value.items()] + list(args.model_options)
+            args.model_options = [f"{k}={toml_value(v)}" for k, v in value.items()] + list(args.model_options)
             continue
         if key in given:
             continue
         setattr(args, key, _convert(options[key], value, where))
 
 
-def _toml_value(value: Any) -> str:
-    """A TOML value written back as -M reads it (a string as TOML, so that it stays one)."""
-    import json
-
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value) if isinstance(value, str) else str(value)
-
-
 def effective_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
     """``args`` as a config file (every option of the command, None left out): ``--config`` of it
     runs the same command again."""
-    from adhere.recipe.engine import _toml
-
     sub = _subparser(parser, args.command)
     lines = [f"# adhere {args.command}: every option as it ran; rerun with --config of this file"]
     positionals = [a.dest for a in sub._actions if not a.option_strings and a.dest != "help"]  # noqa: SLF001
@@ -127,13 +116,6 @@ def effective_config(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         if value is None or value == []:
             continue
         if action.dest == "model_options":
-            table = {}
-            for item in value:
-                k, _, v = item.partition("=")
-                from adhere.recipe.spec import parse_value
-
-                table[k.strip()] = parse_value(v.strip())
-            lines.append(f"model_options = {_toml(table)}")
-            continue
-        lines.append(f"{action.dest} = {_toml(value)}")
+            value = parse_assignments(value, "-M")
+        lines.append(f"{action.dest} = {toml_value(value)}")
     return "\n".join(lines) + "\n"

@@ -15,10 +15,18 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import json
+import sys
 import typing
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from adhere.errors import InputError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 T = TypeVar("T")
 
@@ -224,3 +232,45 @@ def from_arguments(cls: type[T], args: Any, **extra: Any) -> T:
 
 def _default(cls: type, name: str) -> Any:
     return next(f.default for f in fields(cls) if f.name == name)
+
+
+def parse_value(text: str) -> Any:
+    """A value given on the command line: a TOML value (``200``, ``true``, ``1e-3``, ``"a b"``,
+    ``["a", "b"]``), else the text itself."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_assignments(items: Iterable[str], option: str, form: str = "KEY=VALUE") -> dict[str, Any]:
+    """``KEY=VALUE`` items (``-M``, ``--set``) as a dict, values read by :func:`parse_value`; a
+    later key overrides an earlier one."""
+    out = {}
+    for item in items:
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip():
+            raise InputError(f"{option} takes {form}, got {item!r}")
+        out[key.strip()] = parse_value(value.strip())
+    return out
+
+
+def toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
+
+
+def toml_value(value: Any) -> str:
+    """``value`` written as TOML reads it back (strings as basic strings, tables inline)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML for {value!r}")

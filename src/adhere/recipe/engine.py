@@ -29,7 +29,7 @@ from adhere.jsonl import split_lines, write_json
 from adhere.recipe.kinds import BASE, BENCHMARKS, Stage, read_tasks
 from adhere.recipe.spec import Recipe
 from adhere.resume import refuse_foreign
-from adhere.settings import changed_table, to_table
+from adhere.settings import changed_table, to_table, toml_key, toml_value
 
 #: Bumped when a stage kind's output changes for the same settings, or a setting's default
 #: changes: every key changes with it. (A key holds only the settings that differ from their
@@ -220,37 +220,17 @@ def _read_state(folder: Path) -> dict[str, Any] | None:
         return None
 
 
-def _dump_toml(recipe: Recipe) -> str:
+def _dumptoml_value(recipe: Recipe) -> str:
     """The recipe as it runs: parameters applied, every stage setting written out."""
     lines = [f"# Written by adhere from {recipe.source}: every setting as it ran.", "[recipe]",
-             f"name = {_toml(recipe.name)}", f"description = {_toml(recipe.description)}"]  # fmt: skip
+             f"name = {toml_value(recipe.name)}", f"description = {toml_value(recipe.description)}"]  # fmt: skip
     if recipe.baseline:
-        lines.append(f"baseline = {_toml(recipe.baseline)}")
-    lines += ["", "[params]", *(f"{k} = {_toml(v)}" for k, v in recipe.params.items())]
+        lines.append(f"baseline = {toml_value(recipe.baseline)}")
+    lines += ["", "[params]", *(f"{k} = {toml_value(v)}" for k, v in recipe.params.items())]
     for name, stage in recipe.stages.items():
         lines += ["", f"[stages.{name}]", f'kind = "{stage.kind}"']
-        lines += [f"{_toml_key(k)} = {_toml(v)}" for k, v in to_table(stage).items()]
+        lines += [f"{toml_key(k)} = {toml_value(v)}" for k, v in to_table(stage).items()]
     return "\n".join(lines) + "\n"
-
-
-def _toml_key(key: str) -> str:
-    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"no TOML for {value!r}")
 
 
 class RecipeRun:
@@ -276,7 +256,7 @@ class RecipeRun:
 
         remove_stale_temporaries(self.out)
         with atomic_write(self.out / "recipe.toml") as handle:
-            handle.write(_dump_toml(self.recipe))
+            handle.write(_dumptoml_value(self.recipe))
 
     def run(self) -> dict[str, Any]:
         from adhere.lock import locked

@@ -81,6 +81,11 @@ class Stage:
         return self.kind
 
 
+def _generation(stage: GenerationConfig) -> GenerationConfig:
+    """A stage's sampling settings alone (answer and evaluate stages are GenerationConfigs too)."""
+    return GenerationConfig(**{f.name: getattr(stage, f.name) for f in dataclasses.fields(GenerationConfig)})
+
+
 def _check_model_options(model: str, options: tuple[tuple[str, Any], ...]) -> None:
     """Backend options checked by the backend the model names (a stage's model: llama.cpp's)."""
     from adhere.models.base import check_options
@@ -161,8 +166,8 @@ class Answer(Stage, GenerationConfig):
 
             load_strategy(self.strategy)
 
-    def generation(self) -> Any:
-        return GenerationConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(GenerationConfig)})
+    def generation(self) -> GenerationConfig:
+        return _generation(self)
 
     def describe(self) -> str:
         return f"{self.model} answers {self.prompts} ({self.strategy or 'plain'}, {self.max_tokens} tokens)"
@@ -321,7 +326,7 @@ class Evaluate(Stage, GenerationConfig):
         return f"evaluate {self.model} on {', '.join(self.benchmarks)}{limit}"
 
     def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
-        generation = GenerationConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(GenerationConfig)})
+        generation = _generation(self)
         return {name: ws.generate(f"{folder.name} {name}", folder / name, name if name in BENCHMARKS else "ifeval",
                                   self.model, name, generation, limit=self.limit or None, strategy=self.strategy,
                                   options=dict(self.model_options))

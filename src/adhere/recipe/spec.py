@@ -37,7 +37,7 @@ from typing import Any
 
 from adhere.errors import InputError
 from adhere.recipe.kinds import BASE, BENCHMARKS, KINDS, Stage, rows_kind
-from adhere.settings import closest, from_table
+from adhere.settings import closest, from_table, parse_value  # noqa: F401 (parse_value: adhere.recipe exports it)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -99,14 +99,6 @@ def recipe_text(name_or_path: str) -> tuple[str, str]:
                          f"{', '.join(names)} (or give a .toml file)")  # fmt: skip
     return (resources.files("adhere") / "recipes" / f"{name_or_path}.toml").read_text(encoding="utf-8"), \
         f"builtin:{name_or_path}"  # fmt: skip
-
-
-def parse_value(text: str) -> Any:
-    """A ``--set`` value: a TOML value (``200``, ``true``, ``1e-3``, ``["a", "b"]``), else the text."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
 
 
 def load_recipe(name_or_path: str, overrides: dict[str, Any] | None = None) -> Recipe:
