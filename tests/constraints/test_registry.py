@@ -90,6 +90,66 @@ def test_schema_lists_every_kwarg_with_its_type():
     }
 
 
+# IFEval's INSTRUCTION_CONFLICTS (instructions_registry.py) as the reference writes it, before its
+# conflict_make closes it both ways: ALL is every IFEval id; (ALL, {...}) is every id but those.
+_ALL = "all"
+_EXISTENCE, _FORBIDDEN = "keywords:existence", "keywords:forbidden_words"
+_LANGUAGE, _TITLE, _NO_COMMA = "language:response_language", "detectable_format:title", "punctuation:no_comma"
+REFERENCE_CONFLICTS = {
+    "keywords:existence": {"keywords:existence"},
+    "keywords:frequency": {"keywords:frequency"},
+    "keywords:forbidden_words": {"keywords:forbidden_words"},
+    "keywords:letter_frequency": {"keywords:letter_frequency"},
+    "language:response_language": {
+        "language:response_language", "detectable_format:multiple_sections", "keywords:existence",
+        "keywords:frequency", "keywords:forbidden_words", "startend:end_checker",
+        "change_case:english_capital", "change_case:english_lowercase",
+    },
+    "length_constraints:number_sentences": {"length_constraints:number_sentences"},
+    "length_constraints:number_paragraphs": {
+        "length_constraints:number_paragraphs", "length_constraints:nth_paragraph_first_word",
+        "length_constraints:number_sentences",
+    },
+    "length_constraints:number_words": {"length_constraints:number_words"},
+    "length_constraints:nth_paragraph_first_word": {
+        "length_constraints:nth_paragraph_first_word", "length_constraints:number_paragraphs",
+    },
+    "detectable_content:number_placeholders": {"detectable_content:number_placeholders"},
+    "detectable_content:postscript": {"detectable_content:postscript"},
+    "detectable_format:number_bullet_lists": {"detectable_format:number_bullet_lists"},
+    "detectable_format:constrained_response": _ALL,
+    "detectable_format:number_highlighted_sections": {"detectable_format:number_highlighted_sections"},
+    "detectable_format:multiple_sections": {
+        "detectable_format:multiple_sections", "language:response_language",
+        "detectable_format:number_highlighted_sections",
+    },
+    "detectable_format:json_format": (_ALL, {_FORBIDDEN, _EXISTENCE}),
+    "detectable_format:title": {"detectable_format:title"},
+    "combination:two_responses": (_ALL, {_FORBIDDEN, _EXISTENCE, _LANGUAGE, _TITLE, _NO_COMMA}),
+    "combination:repeat_prompt": (_ALL, {_EXISTENCE, _TITLE, _NO_COMMA}),
+    "startend:end_checker": {"startend:end_checker"},
+    "change_case:capital_word_frequency": {
+        "change_case:capital_word_frequency", "change_case:english_lowercase", "change_case:english_capital",
+    },
+    "change_case:english_capital": {"change_case:english_capital"},
+    "change_case:english_lowercase": {"change_case:english_lowercase", "change_case:english_capital"},
+    "punctuation:no_comma": {"punctuation:no_comma"},
+    "startend:quotation": {"startend:quotation", "detectable_format:title"},
+}  # fmt: skip
+
+
+def test_the_classes_declarations_make_the_references_conflict_table():
+    every = set(REFERENCE_CONFLICTS)
+    expected = {}
+    for cid, spec in REFERENCE_CONFLICTS.items():
+        expected[cid] = every if spec == _ALL else every - spec[1] if isinstance(spec, tuple) else set(spec)
+    for cid in list(expected):  # conflict_make: symmetric, and each id with itself
+        for other in list(expected[cid]):
+            expected[other] = expected[other] | {cid}
+        expected[cid] = expected[cid] | {cid}
+    assert {cid: set(others) for cid, others in conflict_table().items()} == expected
+
+
 def test_conflict_table_is_symmetric_and_reflexive():
     table = conflict_table()
     assert set(table) == IFEVAL_IDS

@@ -8,7 +8,9 @@ import json
 import pytest
 
 from adhere import build
-from adhere.improve.repair import REPAIRS, ending, repair
+from adhere import ids
+from adhere.constraints.registry import get
+from adhere.improve.repair import ending, repair
 
 TEXT = ("The sea is calm today, and the boats are out. Fishermen check their nets. Gulls circle "
         "above the harbour. Children run along the pier, laughing. The sun sets slowly over the "
@@ -45,7 +47,15 @@ def test_each_edit_makes_its_constraint_pass(name, kwargs):
 
 
 def test_every_repairable_id_is_tested():
-    assert set(REPAIRS) == {name for name, _ in CASES}
+    assert {i for i in ids("ifeval") if get(i).repair_edit is not None} == {name for name, _ in CASES}
+
+
+def test_edits_apply_cuts_and_regrouping_first_and_wrappers_last():
+    rank = {name: get(name).repair_rank for name, _ in CASES}
+    assert len(set(rank.values())) == len(rank)  # one order, whatever the order of the failures
+    assert max(rank, key=rank.get) == "detectable_format:json_format"
+    assert rank["startend:quotation"] > rank["detectable_content:postscript"] > rank["length_constraints:number_paragraphs"]
+    assert max(rank.values()) < 1000  # a plugin's edit (rank 1000 unless it says) comes after them
 
 
 def test_combinations_are_re_verified_together():

@@ -12,25 +12,34 @@ import pytest
 
 from adhere.constraints.registry import build
 from adhere.constraints.rows import constraints_of
-from adhere.constraints.sampling import PROMPT_BOUND, SAMPLERS
-from adhere.synth.phrasings import ALTERNATIVES, wordings
+from adhere.constraints.registry import get, ids
+from adhere.constraints.sampling import default_pool, prompt_bound, samplers
+from adhere.synth.phrasings import wordings
+
+SAMPLED = default_pool(quoting=True)
+PROMPT_BOUND = prompt_bound()
+
+
+def others(id_):
+    return get(id_).other_wordings
 from adhere.synth.seeds import builtin_seeds
 from adhere.synth.synthesize import SynthConfig, synthesize
 
 
 def test_every_samplable_id_has_other_wordings_and_nothing_else_does():
-    assert set(ALTERNATIVES) == set(SAMPLERS)
-    for id_, templates in ALTERNATIVES.items():
+    assert {id_ for id_ in ids("ifeval") if others(id_)} == set(SAMPLED)
+    for id_ in SAMPLED:
+        templates = others(id_)
         assert len(templates) >= 2 and len(set(templates)) == len(templates), id_
 
 
-@pytest.mark.parametrize("id_", sorted(set(SAMPLERS) - PROMPT_BOUND))
+@pytest.mark.parametrize("id_", sorted(set(SAMPLED) - PROMPT_BOUND))
 def test_each_wording_states_every_kwarg(id_):
     rng = random.Random(id_)
     for _ in range(30):
-        constraint = build(id_, SAMPLERS[id_](rng))
+        constraint = build(id_, samplers()[id_](rng))
         said = wordings(constraint)
-        assert len(set(said)) == len(said) == len(ALTERNATIVES[id_]) + 1
+        assert len(set(said)) == len(said) == len(others(id_)) + 1
         for sentence in said[1:]:
             assert "{" not in sentence and "}" not in sentence, sentence
             for name, value in constraint.kwargs().items():
@@ -68,7 +77,7 @@ def test_varied_prompts_keep_the_seeds_constraints_and_word_them_many_ways():
     common = [id_ for id_ in seen if sum(id_ in r["instruction_id_list"] for r in varied) >= 30]
     assert len(common) >= 20
     for id_ in common:
-        assert seen[id_] == set(range(len(ALTERNATIVES[id_]) + 1)), id_
+        assert seen[id_] == set(range(len(others(id_)) + 1)), id_
 
 
 def test_a_varied_request_to_repeat_is_still_everything_before_it():
@@ -83,7 +92,7 @@ def test_a_varied_request_to_repeat_is_still_everything_before_it():
         constraint = build("combination:repeat_prompt", row["kwargs"][index])
         assert constraint.check(f"{request} The tides follow the moon.").passed
         assert not constraint.check(f"Sure! {request} The tides follow the moon.").passed
-    assert len(worded) == len(ALTERNATIVES["combination:repeat_prompt"]) + 1
+    assert len(worded) == len(others("combination:repeat_prompt")) + 1
 
 
 def test_the_cli_takes_the_phrasing_and_the_card_records_it(tmp_path):

@@ -48,6 +48,20 @@ def expect(relation: str, threshold: int, noun: str, found: int) -> Verdict:
     return Verdict(passed, f"expected {relation} {threshold} {noun}, found {found}")
 
 
+class AllBut:
+    """``conflicts_with`` of a constraint that fixes the whole answer (IFEval's JSON, two
+    responses, repeating the request): it conflicts with every id adhere ships for its benchmark
+    except the ``allowed`` ones."""
+
+    __slots__ = ("allowed",)
+
+    def __init__(self, *allowed: str):
+        self.allowed = frozenset(allowed)
+
+    def __repr__(self) -> str:
+        return f"AllBut({', '.join(map(repr, sorted(self.allowed)))})"
+
+
 class Constraint:
     """Base of every verifiable instruction. Subclasses are frozen dataclasses.
 
@@ -60,18 +74,25 @@ class Constraint:
     template: ClassVar[str]
 
     # What synthesis, rewording, repair and prompt composition need, declared with the constraint
-    # (a plugin's constraint declares everything in its one module; adhere's own IFEval ids keep
-    # theirs in sampling.py, phrasings.py, repair.py and IFEval's conflict table).
+    # (IFEval's classes and plugins' alike: adding a constraint touches its one module).
     #: ``adhere synth``: draws the kwargs from an explicit ``random.Random`` (a staticmethod);
     #: None: never synthesized.
     sample_kwargs: ClassVar[Any] = None
+    #: The kwarg that quotes the rest of the prompt (the request to repeat), if any: known only
+    #: once the prompt is written, so the id is drawn only where a pool names it, and the prompt's
+    #: writer fills the kwarg in.
+    quotes_prompt: ClassVar[str | None] = None
     #: Other wordings of ``template`` for ``--phrasing varied`` (same ``{kwarg}`` placeholders).
     other_wordings: ClassVar[tuple[str, ...]] = ()
     #: ``--repair``: the smallest edit ``(text, constraint) -> text or None`` that makes an answer
     #: follow it (a staticmethod); None: not repairable.
     repair_edit: ClassVar[Any] = None
-    #: Ids that must not be asked for in the same prompt (both ways).
-    conflicts_with: ClassVar[tuple[str, ...]] = ()
+    #: Where the edit comes among several (lowest first): regrouping and cutting, then what is
+    #: added at the start or the end, then case and punctuation, the wrappers (quotes, JSON) last.
+    repair_rank: ClassVar[int] = 1000
+    #: Ids that must not be asked for in the same prompt (read both ways; each synthesizable id
+    #: also conflicts with itself), or ``AllBut(...)``: every other id of adhere's own benchmark.
+    conflicts_with: ClassVar[tuple[str, ...] | AllBut] = ()
 
     def check(self, text: str | TextView) -> Verdict:
         try:

@@ -11,6 +11,7 @@ from adhere.constraints.base import Constraint
 from adhere.errors import ConstraintError
 from adhere.registry import Registry
 
+
 def _load_builtins_modules() -> None:
     # Importing the family modules runs their decorators. Cheap: no data is read at import.
     from adhere.constraints import ifbench, ifeval  # noqa: F401
@@ -63,6 +64,11 @@ def parse_instruction(sentence: str) -> list[Constraint]:
         if parsed is not None:
             found.append(parsed)
     return found
+
+
+def builtin_ids(benchmark: str) -> list[str]:
+    """The ids adhere itself ships for a benchmark (plugins' left out), sorted."""
+    return sorted(i for i, c in CONSTRAINTS.items() if c.benchmark == benchmark and c.__module__.startswith("adhere."))
 
 
 def ids(benchmark: str | None = None) -> list[str]:

@@ -1,9 +1,10 @@
-"""Plausible kwargs for IFEval's constraints, drawn from an explicit ``random.Random``.
+"""Drawing mutually compatible constraints with their kwargs, from an explicit ``random.Random``.
 
-The ranges follow the reference's own ``build_description`` defaults (IFEval's
-``instructions.py``), so a sampled instruction reads like one of IFEval's. Unlike the reference,
+Each constraint class says how its kwargs are drawn (``Constraint.sample_kwargs``; IFEval's follow
+the reference's own ``build_description`` ranges, so a sampled instruction reads like one of
+IFEval's) and what it conflicts with (``Constraint.conflicts_with``). Unlike the reference,
 nothing here touches the global random state: the same seed always gives the same constraints.
-Used to compose multi-turn conversations (and, later, synthetic training prompts).
+Used to compose multi-turn conversations and synthetic training prompts.
 """
 
 from __future__ import annotations
@@ -13,76 +14,33 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from adhere.constraints.base import Constraint
+from adhere.constraints.draws import STAND_IN
 from adhere.constraints.ifeval.conflicts import conflicts
-from adhere.constraints.registry import build
+from adhere.constraints.registry import CONSTRAINTS, build, builtin_ids
 from adhere.errors import InputError
 
-#: Everyday words for keyword constraints (written for adhere; not IFEval's list).
-WORDS = (
-    "river", "garden", "window", "morning", "signal", "balance", "journey", "harbor", "lantern",
-    "market", "pattern", "silver", "thunder", "bridge", "puzzle", "compass", "meadow", "engine",
-    "whisper", "mirror", "canvas", "orbit", "ladder", "anchor", "feather", "village", "rhythm",
-    "candle", "summit", "crystal", "network", "ticket", "orchard", "shadow", "blanket", "voyage",
-    "kitchen", "galaxy", "pillow", "tunnel",
-)  # fmt: skip
-_RELATIONS = ("less than", "at least")
-_LANGUAGES = ("fr", "de", "es", "it", "pt", "ru")
-_END_PHRASES = ("Is there anything else I can help with?", "Any other questions?", "Let me know if you have additional questions.")
-
-#: Ids whose kwargs quote the rest of the prompt (the request to repeat), known only once the prompt
-#: is written: ``adhere synth`` fills them in. Drawn only when a pool names them, so that the
-#: default pool (multi-turn conversations) never asks to repeat a request it cannot quote.
-PROMPT_BOUND = frozenset({"combination:repeat_prompt"})
-STAND_IN = "(the request)"
-
-
-def _relation(rng: random.Random) -> str:
-    return rng.choice(_RELATIONS)
-
-
-#: id -> sampler of its kwargs. Left out: detectable_format:constrained_response, which fixes the
-#: whole answer. The ids of ``PROMPT_BOUND`` get a stand-in that the prompt's writer replaces.
-SAMPLERS: dict[str, Callable[[random.Random], dict[str, Any]]] = {
-    "change_case:capital_word_frequency": lambda r: {"capital_frequency": r.randint(1, 20), "capital_relation": _relation(r)},
-    "change_case:english_capital": lambda r: {},
-    "change_case:english_lowercase": lambda r: {},
-    "combination:two_responses": lambda r: {},
-    "detectable_content:number_placeholders": lambda r: {"num_placeholders": r.randint(1, 4)},
-    "detectable_content:postscript": lambda r: {"postscript_marker": r.choice(("P.S.", "P.P.S"))},
-    "detectable_format:json_format": lambda r: {},
-    "detectable_format:multiple_sections": lambda r: {"section_spliter": r.choice(("Section", "SECTION")), "num_sections": r.randint(2, 5)},
-    "detectable_format:number_bullet_lists": lambda r: {"num_bullets": r.randint(2, 5)},
-    "detectable_format:number_highlighted_sections": lambda r: {"num_highlights": r.randint(1, 4)},
-    "detectable_format:title": lambda r: {},
-    "keywords:existence": lambda r: {"keywords": r.sample(WORDS, r.randint(1, 2))},
-    "keywords:forbidden_words": lambda r: {"forbidden_words": r.sample(WORDS, r.randint(1, 2))},
-    "keywords:frequency": lambda r: {"keyword": r.choice(WORDS), "frequency": r.randint(1, 3), "relation": _relation(r)},
-    "keywords:letter_frequency": lambda r: {"letter": r.choice("abcdefghijklmnopqrstuvwxyz"), "let_frequency": r.randint(1, 10), "let_relation": _relation(r)},
-    "language:response_language": lambda r: {"language": r.choice(_LANGUAGES)},
-    "length_constraints:nth_paragraph_first_word": lambda r: _nth_paragraph(r),
-    "length_constraints:number_paragraphs": lambda r: {"num_paragraphs": r.randint(2, 5)},
-    "length_constraints:number_sentences": lambda r: {"num_sentences": r.randint(2, 20), "relation": _relation(r)},
-    "length_constraints:number_words": lambda r: {"num_words": r.randint(100, 500), "relation": _relation(r)},
-    "punctuation:no_comma": lambda r: {},
-    "startend:end_checker": lambda r: {"end_phrase": r.choice(_END_PHRASES)},
-    "startend:quotation": lambda r: {},
-    "combination:repeat_prompt": lambda r: {"prompt_to_repeat": STAND_IN},
-}  # fmt: skip
-
+__all__ = ["STAND_IN", "check_pool", "default_pool", "parse_weights", "prompt_bound", "quote_prompt", "sample_compatible",
+           "sample_constraint", "samplers"]  # fmt: skip
 
 
 def samplers() -> dict[str, Callable[[random.Random], dict[str, Any]]]:
-    """Every samplable id's kwargs sampler: IFEval's (``SAMPLERS``), then those registered
-    constraints declare (``Constraint.sample_kwargs``), plugins' included."""
-    from adhere.constraints.registry import CONSTRAINTS
-
-    declared = {cid: cls.sample_kwargs for cid, cls in CONSTRAINTS.items() if cls.sample_kwargs is not None}
-    return {**SAMPLERS, **declared}
+    """Every samplable id's kwargs sampler (``Constraint.sample_kwargs``), plugins' included.
+    Left out of IFEval's: detectable_format:constrained_response, which fixes the whole answer."""
+    return {cid: cls.sample_kwargs for cid, cls in CONSTRAINTS.items() if cls.sample_kwargs is not None}
 
 
-def _nth_paragraph(rng: random.Random) -> dict[str, Any]:
-    paragraphs = rng.randint(2, 5)
-    return {"num_paragraphs": paragraphs, "nth_paragraph": rng.randint(1, paragraphs), "first_word": rng.choice(WORDS)}
+def prompt_bound() -> frozenset[str]:
+    """Ids whose kwargs quote the rest of the prompt (``Constraint.quotes_prompt``: the request to
+    repeat), known only once the prompt is written: ``adhere synth`` fills them in. Drawn only
+    when a pool names them, so that the default pool (multi-turn conversations) never asks to
+    repeat a request it cannot quote; until then they hold ``STAND_IN``."""
+    return frozenset(cid for cid, cls in CONSTRAINTS.items() if cls.quotes_prompt)
+
+
+def quote_prompt(constraint: Constraint, request: str) -> Constraint:
+    """A prompt-bound constraint with the request it quotes put in (others: unchanged)."""
+    kwarg = type(constraint).quotes_prompt
+    return build(constraint.id, {**constraint.kwargs(), kwarg: request}) if kwarg else constraint
 
 
 def sample_constraint(
@@ -118,9 +76,12 @@ def parse_weights(items: Sequence[str]) -> tuple[tuple[str, float], ...]:
     return tuple(parsed.items())
 
 
-def default_pool() -> list[str]:
-    """Every samplable id except the prompt-bound ones, sorted."""
-    return sorted(set(SAMPLERS) - PROMPT_BOUND)
+def default_pool(quoting: bool = False) -> list[str]:
+    """IFEval's samplable ids, sorted; the prompt-bound ones only with ``quoting`` (a prompt's
+    writer that fills them in). Plugins' constraints are drawn only where named, so installing
+    one does not change what existing commands draw."""
+    pool = set(builtin_ids("ifeval")) & set(samplers())
+    return sorted(pool if quoting else pool - prompt_bound())
 
 
 def check_pool(

@@ -21,8 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from adhere.constraints.base import Constraint
-from adhere.constraints.registry import build
-from adhere.constraints.sampling import PROMPT_BOUND, SAMPLERS, check_pool, sample_compatible
+from adhere.constraints.sampling import (
+    check_pool,
+    default_pool,
+    prompt_bound,
+    quote_prompt,
+    sample_compatible,
+)
 from adhere.errors import InputError
 from adhere.settings import setting
 from adhere.synth.phrasings import PHRASINGS, phrase
@@ -50,7 +55,7 @@ class SynthConfig:
 
     def pool(self) -> tuple[str, ...]:
         """The ids drawn from."""
-        return self.ids or tuple(sorted(SAMPLERS))
+        return self.ids or tuple(default_pool(quoting=True))
 
     def validate(self) -> None:
         if self.count < 1:
@@ -93,11 +98,12 @@ def synthesize(config: SynthConfig, seeds: Sequence[str]) -> list[dict[str, Any]
         if config.skill_mix:
             skills = rng.sample(SKILLS, 2)
             parts.append(f"In your answer, {skills[0]} and {skills[1]}.")
-        parts += [sentence(c) for c in constraints if c.id not in PROMPT_BOUND]
+        bound_ids = prompt_bound()
+        parts += [sentence(c) for c in constraints if c.id not in bound_ids]
         request = " ".join(parts)
         # As in IFEval, the request to repeat is everything before the sentence that asks for it.
-        constraints = [build(c.id, {"prompt_to_repeat": request}) if c.id in PROMPT_BOUND else c for c in constraints]
-        bound = [sentence(c) for c in constraints if c.id in PROMPT_BOUND]
+        constraints = [quote_prompt(c, request) for c in constraints]
+        bound = [sentence(c) for c in constraints if c.id in bound_ids]
         rows.append(
             {
                 "key": f"syn-{config.seed}-{number:06d}",

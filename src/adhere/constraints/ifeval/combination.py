@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from adhere.constraints.base import Constraint, Verdict
+import random
+from typing import Any
+
+from adhere.constraints import draws, edits
+from adhere.constraints.base import AllBut, Constraint, Verdict
 from adhere.constraints.registry import constraint
 from adhere.text.view import TextView
 
@@ -15,6 +19,16 @@ class TwoResponses(Constraint):
         "Give two different responses. Responses and only responses should be separated by "
         "6 asterisk symbols: ******."
     )
+
+    sample_kwargs = staticmethod(draws.no_kwargs)
+    other_wordings = (
+        "Write two different answers, separated by a line of six asterisks (******) and by nothing else.",
+        "Provide two distinct responses, with ****** between them as the only separator.",
+    )
+    conflicts_with = AllBut(
+        "keywords:forbidden_words", "keywords:existence", "language:response_language",
+        "detectable_format:title", "punctuation:no_comma",
+    )  # fmt: skip
 
     def _check(self, view: TextView) -> Verdict:
         parts = view.text.split("******")
@@ -42,6 +56,25 @@ class RepeatPrompt(Constraint):
     )
 
     prompt_to_repeat: str
+
+    @staticmethod
+    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
+        return {"prompt_to_repeat": draws.STAND_IN}
+
+    quotes_prompt = "prompt_to_repeat"
+    other_wordings = (
+        (
+            "Before answering, repeat the request above word for word (say nothing before it, and do not repeat "
+            "this sentence), then give your answer."
+        ),
+        (
+            "Start by copying the request exactly as written, without this sentence and with nothing before it; "
+            "then answer it."
+        ),
+    )
+    repair_edit = staticmethod(edits.prepend_request)
+    repair_rank = 80
+    conflicts_with = AllBut("keywords:existence", "detectable_format:title", "punctuation:no_comma")
 
     def _validate(self) -> None:
         if not self.prompt_to_repeat:

@@ -1,119 +1,66 @@
-"""IFEval's table of instructions that must not be combined in one prompt.
+"""Which instructions must not be asked for in one prompt: what each constraint class declares
+(``Constraint.conflicts_with``), read both ways.
 
-The table is IFEval's ``INSTRUCTION_CONFLICTS`` made symmetric, as its ``conflict_make`` does:
-every id conflicts with itself, and if A conflicts with B then B conflicts with A.
+For IFEval's ids this is the reference's ``INSTRUCTION_CONFLICTS`` made symmetric, as its
+``conflict_make`` does: every id conflicts with itself, and if A conflicts with B then B
+conflicts with A. Its "conflicts with everything" entries are ``AllBut(...)``: every id adhere
+ships for the benchmark, except the ones named.
 """
 
 from __future__ import annotations
 
 import functools
 
-_ALL = object()  # "conflicts with every IFEval id"
+from adhere.constraints.base import AllBut
 
-_KEYWORD_EXISTENCE = "keywords:existence"
-_FORBIDDEN = "keywords:forbidden_words"
-_LANGUAGE = "language:response_language"
-_TITLE = "detectable_format:title"
-_NO_COMMA = "punctuation:no_comma"
+_NAMED: dict[str, frozenset[str]] = {}  # registered ids only: a class never changes once registered
 
-_TABLE: dict[str, object] = {
-    "keywords:existence": {"keywords:existence"},
-    "keywords:frequency": {"keywords:frequency"},
-    "keywords:forbidden_words": {"keywords:forbidden_words"},
-    "keywords:letter_frequency": {"keywords:letter_frequency"},
-    "language:response_language": {
-        "language:response_language",
-        "detectable_format:multiple_sections",
-        "keywords:existence",
-        "keywords:frequency",
-        "keywords:forbidden_words",
-        "startend:end_checker",
-        "change_case:english_capital",
-        "change_case:english_lowercase",
-    },
-    "length_constraints:number_sentences": {"length_constraints:number_sentences"},
-    "length_constraints:number_paragraphs": {
-        "length_constraints:number_paragraphs",
-        "length_constraints:nth_paragraph_first_word",
-        "length_constraints:number_sentences",
-    },
-    "length_constraints:number_words": {"length_constraints:number_words"},
-    "length_constraints:nth_paragraph_first_word": {
-        "length_constraints:nth_paragraph_first_word",
-        "length_constraints:number_paragraphs",
-    },
-    "detectable_content:number_placeholders": {"detectable_content:number_placeholders"},
-    "detectable_content:postscript": {"detectable_content:postscript"},
-    "detectable_format:number_bullet_lists": {"detectable_format:number_bullet_lists"},
-    "detectable_format:constrained_response": _ALL,
-    "detectable_format:number_highlighted_sections": {
-        "detectable_format:number_highlighted_sections"
-    },
-    "detectable_format:multiple_sections": {
-        "detectable_format:multiple_sections",
-        "language:response_language",
-        "detectable_format:number_highlighted_sections",
-    },
-    "detectable_format:json_format": (_ALL, {_FORBIDDEN, _KEYWORD_EXISTENCE}),
-    "detectable_format:title": {"detectable_format:title"},
-    "combination:two_responses": (
-        _ALL,
-        {_FORBIDDEN, _KEYWORD_EXISTENCE, _LANGUAGE, _TITLE, _NO_COMMA},
-    ),
-    "combination:repeat_prompt": (_ALL, {_KEYWORD_EXISTENCE, _TITLE, _NO_COMMA}),
-    "startend:end_checker": {"startend:end_checker"},
-    "change_case:capital_word_frequency": {
-        "change_case:capital_word_frequency",
-        "change_case:english_lowercase",
-        "change_case:english_capital",
-    },
-    "change_case:english_capital": {"change_case:english_capital"},
-    "change_case:english_lowercase": {
-        "change_case:english_lowercase",
-        "change_case:english_capital",
-    },
-    "punctuation:no_comma": {"punctuation:no_comma"},
-    "startend:quotation": {"startend:quotation", "detectable_format:title"},
-}
+
+def _named(cid: str) -> frozenset[str]:
+    """The ids one registered constraint declares it conflicts with; an unknown id: none."""
+    from adhere.constraints.registry import CONSTRAINTS, builtin_ids
+
+    if cid in _NAMED:
+        return _NAMED[cid]
+    if cid not in CONSTRAINTS:
+        return frozenset()
+    cls = CONSTRAINTS.get(cid)
+    spec = cls.conflicts_with
+    named = frozenset(builtin_ids(cls.benchmark)) - spec.allowed if isinstance(spec, AllBut) else frozenset(spec)
+    _NAMED[cid] = named
+    return named
+
+
+def _with_itself(cid: str) -> bool:
+    """IFEval's ids (the reference's table), and any id synthesis can draw: a prompt asks for
+    each instruction once."""
+    from adhere.constraints.registry import CONSTRAINTS, builtin_ids
+
+    if cid not in CONSTRAINTS:
+        return False
+    return cid in builtin_ids("ifeval") or CONSTRAINTS.get(cid).sample_kwargs is not None
 
 
 @functools.cache
 def conflict_table() -> dict[str, frozenset[str]]:
-    """Symmetric conflicts between IFEval ids (each id conflicts with itself)."""
-    every = set(_TABLE)
-    table: dict[str, set[str]] = {}
-    for cid, spec in _TABLE.items():
-        if spec is _ALL:
-            table[cid] = set(every)
-        elif isinstance(spec, tuple):
-            table[cid] = every - spec[1]
-        else:
-            table[cid] = set(spec)
-    for cid in list(table):
+    """Symmetric conflicts between IFEval's ids (each id conflicts with itself)."""
+    from adhere.constraints.registry import builtin_ids
+
+    every = builtin_ids("ifeval")
+    table = {cid: set(_named(cid)) | {cid} for cid in every}
+    for cid in every:
         for other in list(table[cid]):
-            table[other].add(cid)
-        table[cid].add(cid)
-    return {cid: frozenset(others) for cid, others in table.items()}
-
-
-def _declared(cid: str) -> frozenset[str]:
-    """What a registered constraint outside IFEval's table declares it conflicts with (itself
-    too, if it can be synthesized: a prompt asks for each instruction once)."""
-    from adhere.constraints.registry import CONSTRAINTS
-
-    if cid in _TABLE or cid not in CONSTRAINTS:
-        return frozenset()
-    cls = CONSTRAINTS.get(cid)
-    return frozenset(cls.conflicts_with) | (frozenset({cid}) if cls.sample_kwargs is not None else frozenset())
+            table.setdefault(other, set()).add(cid)
+    return {cid: frozenset(table[cid]) for cid in every}
 
 
 def conflicts(ids: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
-    """The pairs of ``ids`` that must not be combined: IFEval's table, and what other registered
-    constraints declare (``Constraint.conflicts_with``); ids nobody knows: none."""
-    table = conflict_table()
+    """The pairs of ``ids`` that must not be combined: what either one declares (IFEval's table
+    for its own ids, ``Constraint.conflicts_with`` for any registered one, plugins' included),
+    and an id asked twice where it conflicts with itself; ids nobody knows: none."""
     pairs = []
     for i, a in enumerate(ids):
         for b in ids[i + 1 :]:
-            if b in table.get(a, ()) or b in _declared(a) or a in _declared(b):
+            if (a == b and _with_itself(a)) or b in _named(a) or a in _named(b):
                 pairs.append((a, b))
     return pairs

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import random
 import re
+from typing import Any
 
+from adhere.constraints import edits
 from adhere.constraints.base import Constraint, Verdict
 from adhere.constraints.ifeval.patterns import count_placeholders
 from adhere.constraints.kwarg_patterns import (
@@ -26,6 +29,17 @@ class NumberOfPlaceholders(Constraint):
     )
 
     num_placeholders: int
+
+    @staticmethod
+    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
+        return {"num_placeholders": rng.randint(1, 4)}
+
+    other_wordings = (
+        "Include at least {num_placeholders} placeholders in square brackets, like [name].",
+        "Your answer should have {num_placeholders} or more bracketed placeholders such as [date].",
+    )
+    repair_edit = staticmethod(edits.placeholders)
+    repair_rank = 90
 
     def _validate(self) -> None:
         if self.num_placeholders < 0:
@@ -62,6 +76,17 @@ class Postscript(Constraint):
     )
 
     postscript_marker: str
+
+    @staticmethod
+    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
+        return {"postscript_marker": rng.choice(("P.S.", "P.P.S"))}
+
+    other_wordings = (
+        "End your answer with a postscript that begins with {postscript_marker}",
+        "Add a postscript at the very end, starting with {postscript_marker}",
+    )
+    repair_edit = staticmethod(edits.add_postscript)
+    repair_rank = 100
 
     def _validate(self) -> None:
         if not self.postscript_marker.strip():

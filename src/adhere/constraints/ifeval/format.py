@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import random
 import re
+from typing import Any
 
-from adhere.constraints.base import Constraint, Verdict
+from adhere.constraints import draws, edits
+from adhere.constraints.base import AllBut, Constraint, Verdict
 from adhere.constraints.ifeval.patterns import count_line_items, titles
 from adhere.constraints.kwarg_patterns import (
     kwarg_pattern,
@@ -32,6 +35,20 @@ class NumberOfBullets(Constraint):
 
     num_bullets: int
 
+    @staticmethod
+    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
+        return {"num_bullets": rng.randint(2, 5)}
+
+    other_wordings = (
+        "Use exactly {num_bullets} markdown bullet points (lines starting with *) in your answer.",
+        (
+            "Your answer should be a list of exactly {num_bullets} bullets, each line beginning with an asterisk, "
+            "like:\n* first point\n* second point"
+        ),
+    )
+    repair_edit = staticmethod(edits.bullets)
+    repair_rank = 50
+
     def _validate(self) -> None:
         if self.num_bullets < 0:
             self._fail("num_bullets", "must be >= 0")
@@ -50,6 +67,9 @@ class ConstrainedResponse(Constraint):
 
     template = f"Answer with one of the following options: {CONSTRAINED_RESPONSE_OPTIONS}"
 
+    # Never synthesized: it fixes the whole answer.
+    conflicts_with = AllBut()
+
     def _check(self, view: TextView) -> Verdict:
         for option in CONSTRAINED_RESPONSE_OPTIONS:
             if option in view.stripped:
@@ -67,6 +87,17 @@ class NumberOfHighlights(Constraint):
     )
 
     num_highlights: int
+
+    @staticmethod
+    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
+        return {"num_highlights": rng.randint(1, 4)}
+
+    other_wordings = (
+        "Highlight at least {num_highlights} parts of your answer with markdown, e.g. *important part*.",
+        "Use markdown to emphasize {num_highlights} or more sections, like *this one*.",
+    )
+    repair_edit = staticmethod(edits.highlights)
+    repair_rank = 120
 
     def _validate(self) -> None:
         if self.num_highlights < 0:
@@ -105,6 +136,21 @@ class MultipleSections(Constraint):
     section_spliter: str  # sic: IFEval's own spelling of the kwarg
     num_sections: int
 
+    @staticmethod
+    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
+        return {"section_spliter": rng.choice(("Section", "SECTION")), "num_sections": rng.randint(2, 5)}
+
+    other_wordings = (
+        (
+            "Split your answer into {num_sections} sections, starting each one with {section_spliter} and its "
+            "number ({section_spliter} 1, {section_spliter} 2, and so on)."
+        ),
+        "Organize the response into {num_sections} parts, each introduced by a line such as {section_spliter} 1.",
+    )
+    repair_edit = staticmethod(edits.sections)
+    repair_rank = 40
+    conflicts_with = ("language:response_language", "detectable_format:number_highlighted_sections")
+
     def _validate(self) -> None:
         if not self.section_spliter.strip():
             self._fail("section_spliter", "must not be empty")
@@ -128,6 +174,15 @@ class JsonFormat(Constraint):
     template = (
         "Entire output should be wrapped in JSON format. You can use markdown ticks such as ```."
     )
+
+    sample_kwargs = staticmethod(draws.no_kwargs)
+    other_wordings = (
+        "Format your entire answer as JSON; wrapping it in markdown code ticks is fine.",
+        "Your whole reply must be valid JSON, with nothing outside it.",
+    )
+    repair_edit = staticmethod(edits.json_object)
+    repair_rank = 180
+    conflicts_with = AllBut("keywords:forbidden_words", "keywords:existence")
 
     def _check(self, view: TextView) -> Verdict:
         value = (
@@ -156,6 +211,14 @@ class Title(Constraint):
         "Your answer must contain a title, wrapped in double angular brackets, such as "
         "<<poem of joy>>."
     )
+
+    sample_kwargs = staticmethod(draws.no_kwargs)
+    other_wordings = (
+        "Give your answer a title in double angular brackets, like <<my title>>.",
+        "Start with a title wrapped in << and >>, for example <<a day at sea>>.",
+    )
+    repair_edit = staticmethod(edits.title)
+    repair_rank = 70
 
     def _check(self, view: TextView) -> Verdict:
         for title in titles(view.text):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
 import re
+from typing import Any
 
+from adhere.constraints import draws, edits
 from adhere.constraints.base import Constraint, Relation, Verdict, compare
 from adhere.constraints.kwarg_patterns import (
     KwargPattern,
@@ -37,6 +40,15 @@ class KeywordExistence(Constraint):
 
     keywords: tuple[str, ...]
 
+    @staticmethod
+    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
+        return {"keywords": rng.sample(draws.WORDS, rng.randint(1, 2))}
+
+    other_wordings = (
+        "Make sure to use {keywords} in your answer.",
+        "Your response must include {keywords}.",
+    )
+
     def _validate(self) -> None:
         _nonempty(self, "keywords", self.keywords)
 
@@ -59,6 +71,15 @@ class KeywordFrequency(Constraint):
     keyword: str
     frequency: int
     relation: Relation
+
+    @staticmethod
+    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
+        return {"keyword": rng.choice(draws.WORDS), "frequency": rng.randint(1, 3), "relation": draws.relation(rng)}
+
+    other_wordings = (
+        "Use the word {keyword} {relation} {frequency} times in your answer.",
+        "The word {keyword} should occur {relation} {frequency} times in your reply.",
+    )
 
     def _validate(self) -> None:
         if not self.keyword.strip():
@@ -83,6 +104,17 @@ class ForbiddenWords(Constraint):
     template = "Do not include keywords {forbidden_words} in the response."
 
     forbidden_words: tuple[str, ...]
+
+    @staticmethod
+    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
+        return {"forbidden_words": rng.sample(draws.WORDS, rng.randint(1, 2))}
+
+    other_wordings = (
+        "Do not use {forbidden_words} anywhere in your answer.",
+        "Avoid {forbidden_words} entirely.",
+    )
+    repair_edit = staticmethod(edits.forbidden)
+    repair_rank = 60
 
     def _validate(self) -> None:
         _nonempty(self, "forbidden_words", self.forbidden_words, r"\b{}\b")
@@ -111,6 +143,15 @@ class LetterFrequency(Constraint):
     letter: str
     let_frequency: int
     let_relation: Relation
+
+    @staticmethod
+    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
+        return {"letter": rng.choice("abcdefghijklmnopqrstuvwxyz"), "let_frequency": rng.randint(1, 10), "let_relation": draws.relation(rng)}
+
+    other_wordings = (
+        "The letter {letter} must occur {let_relation} {let_frequency} times in your answer.",
+        "Use the letter '{letter}' {let_relation} {let_frequency} times in your reply.",
+    )
 
     def _validate(self) -> None:
         if len(self.letter.strip()) != 1:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+from typing import Any
+
+from adhere.constraints import draws
 from adhere.constraints.base import Constraint, Verdict
 from adhere.constraints.registry import constraint
 from adhere.text.view import TextView
@@ -38,6 +42,21 @@ class ResponseLanguage(Constraint):
     )
 
     language: str
+
+    @staticmethod
+    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
+        return {"language": rng.choice(draws.LANGUAGES)}
+
+    other_wordings = (
+        "Answer only in {language}; no other language is allowed.",
+        "Write your whole response in {language}, and in no other language.",
+    )
+    # Asked in another language, words and phrases given in English cannot be followed.
+    conflicts_with = (
+        "detectable_format:multiple_sections", "keywords:existence", "keywords:frequency",
+        "keywords:forbidden_words", "startend:end_checker", "change_case:english_capital",
+        "change_case:english_lowercase",
+    )  # fmt: skip
 
     def _validate(self) -> None:
         if self.language not in LANGUAGE_NAMES:

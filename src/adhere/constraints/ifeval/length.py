@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
 import re
+from typing import Any
 
+from adhere.constraints import draws, edits
 from adhere.constraints.base import Constraint, Relation, Verdict, expect
 from adhere.constraints.registry import constraint
 from adhere.text.view import TextView
@@ -28,6 +31,17 @@ class NumberOfSentences(Constraint):
     num_sentences: int
     relation: Relation
 
+    @staticmethod
+    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
+        return {"num_sentences": rng.randint(2, 20), "relation": draws.relation(rng)}
+
+    other_wordings = (
+        "Use {relation} {num_sentences} sentences in your answer.",
+        "Your answer should be {relation} {num_sentences} sentences long.",
+    )
+    repair_edit = staticmethod(edits.cut_to_fit)
+    repair_rank = 20
+
     def _validate(self) -> None:
         _positive(self, "num_sentences")
 
@@ -43,6 +57,17 @@ class NumberOfWords(Constraint):
 
     num_words: int
     relation: Relation
+
+    @staticmethod
+    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
+        return {"num_words": rng.randint(100, 500), "relation": draws.relation(rng)}
+
+    other_wordings = (
+        "Your answer should be {relation} {num_words} words long.",
+        "Write {relation} {num_words} words.",
+    )
+    repair_edit = staticmethod(edits.cut_to_fit)
+    repair_rank = 10
 
     def _validate(self) -> None:
         _positive(self, "num_words")
@@ -61,6 +86,18 @@ class NumberOfParagraphs(Constraint):
     )
 
     num_paragraphs: int
+
+    @staticmethod
+    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
+        return {"num_paragraphs": rng.randint(2, 5)}
+
+    other_wordings = (
+        "Write exactly {num_paragraphs} paragraphs, with the markdown divider *** between them.",
+        "Your answer should have {num_paragraphs} paragraphs, separated by lines of ***.",
+    )
+    repair_edit = staticmethod(edits.paragraphs)
+    repair_rank = 30
+    conflicts_with = ("length_constraints:nth_paragraph_first_word", "length_constraints:number_sentences")
 
     def _validate(self) -> None:
         _positive(self, "num_paragraphs")
@@ -91,6 +128,23 @@ class NthParagraphFirstWord(Constraint):
     num_paragraphs: int
     nth_paragraph: int
     first_word: str
+
+    @staticmethod
+    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
+        paragraphs = rng.randint(2, 5)
+        return {"num_paragraphs": paragraphs, "nth_paragraph": rng.randint(1, paragraphs), "first_word": rng.choice(draws.WORDS)}
+
+    other_wordings = (
+        (
+            "Write {num_paragraphs} paragraphs, separated from each other by a blank line, and begin paragraph "
+            "{nth_paragraph} with the word {first_word}."
+        ),
+        (
+            "Your answer needs {num_paragraphs} paragraphs with an empty line between them; paragraph "
+            "{nth_paragraph} must start with the word {first_word}."
+        ),
+    )
+    conflicts_with = ("length_constraints:number_paragraphs",)
 
     def _validate(self) -> None:
         _positive(self, "num_paragraphs")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+from typing import Any
+
+from adhere.constraints import draws, edits
 from adhere.constraints.base import Constraint, Verdict
 from adhere.constraints.registry import constraint
 from adhere.text.view import TextView
@@ -17,6 +21,17 @@ class EndPhrase(Constraint):
     )
 
     end_phrase: str
+
+    @staticmethod
+    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
+        return {"end_phrase": rng.choice(draws.END_PHRASES)}
+
+    other_wordings = (
+        "End your answer with the exact phrase {end_phrase} and write nothing after it.",
+        "Close your response with exactly these words, with nothing after them: {end_phrase}",
+    )
+    repair_edit = staticmethod(edits.add_end_phrase)
+    repair_rank = 110
 
     def _validate(self) -> None:
         if not self.end_phrase.strip():
@@ -34,6 +49,15 @@ class Quotation(Constraint):
     """The whole response is wrapped in double quotation marks."""
 
     template = "Wrap your entire response with double quotation marks."
+
+    sample_kwargs = staticmethod(draws.no_kwargs)
+    other_wordings = (
+        "Put your whole answer inside double quotation marks.",
+        "Enclose the entire response in double quotes.",
+    )
+    repair_edit = staticmethod(edits.quote)
+    repair_rank = 170
+    conflicts_with = ("detectable_format:title",)
 
     def _check(self, view: TextView) -> Verdict:
         value = view.stripped
