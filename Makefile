@@ -31,7 +31,7 @@ install: $(BIN)/adhere-installed
 DEMO_LIMIT ?= 20
 demo: install
 	$(BIN)/adhere eval ifeval --model local --data $(DATA)/ifeval/input_data.jsonl \
-		--limit $(DEMO_LIMIT) --out runs/demo
+		--limit $(DEMO_LIMIT) --out-dir runs/demo
 
 # The report tests open the HTML page in headless Chromium (Debian's package).
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)

@@ -2,7 +2,7 @@
 
 The 541 IFEval GPT-4 responses of ../shared/data/ifeval are cycled into one self-contained JSONL
 file of ROWS rows (default 1,000,000; keys renumbered). Each configuration runs the real command,
-`adhere score FILE --out DIR`, in a fresh process, timed end to end (reading, scoring, writing
+`adhere score FILE --out-dir DIR`, in a fresh process, timed end to end (reading, scoring, writing
 `verdicts.jsonl`; for Ray, starting the local runtime too):
 
 - local, 1 process and 2 processes (`--workers`);
@@ -49,7 +49,7 @@ def timed_adhere(args: list[str], tail: int = 2000) -> float:
 
 
 def run(path: Path, out: Path, options: list[str]) -> float:
-    return timed_adhere(["score", str(path), "--out", str(out), "--quiet", *options])
+    return timed_adhere(["score", str(path), "--out-dir", str(out), "--quiet", *options])
 
 
 def main() -> None:

@@ -57,7 +57,7 @@ def main() -> None:
         for name, extra in (("greedy", []), (f"{args.samples} samples", sampled)):
             for executor in ("local", "ray"):
                 out = root / f"{name.split()[0]}-{executor}"
-                options = [*base, *extra, "--out", str(out), "--cache", str(out / "cache.sqlite")]
+                options = [*base, *extra, "--out-dir", str(out), "--cache", str(out / "cache.sqlite")]
                 seconds = run([*options, "--executor", executor] if executor == "ray" else options)
                 summary = json.loads((out / "summary.json").read_text())
                 tokens = sum(row.get("completion_tokens") or 0 for row in responses(out).values())
@@ -70,7 +70,7 @@ def main() -> None:
         same = sum(local[key]["response"] == ray[key]["response"] for key in local)
         print(f"greedy responses identical between local and Ray: {same} of {len(local)}")
         rebuilt = root / "greedy-ray-from-local-cache"
-        run([*base, "--out", str(rebuilt), "--cache", str(root / "greedy-local" / "cache.sqlite"), "--executor", "ray"])
+        run([*base, "--out-dir", str(rebuilt), "--cache", str(root / "greedy-local" / "cache.sqlite"), "--executor", "ray"])
         if (rebuilt / "verdicts.jsonl").read_bytes() != (root / "greedy-local" / "verdicts.jsonl").read_bytes():
             sys.exit("benchmark: Ray from the local cache wrote different verdicts")
         print("Ray from the local run's cache: the same verdicts.jsonl")

@@ -33,6 +33,26 @@ def test_every_command_takes_a_config_file():
         assert any("--config" in a.option_strings for a in command._actions), name
 
 
+def test_out_always_names_a_file_and_out_dir_a_folder(capsys):
+    import argparse
+
+    for argv in (["eval", "ifeval", "--out", "x"], ["loop", "--out", "x"], ["score", "r.jsonl", "--out", "x"],
+                 ["train", "sft", "d.jsonl", "--out", "x"]):  # fmt: skip
+        with pytest.raises(SystemExit) as exited:
+            _parser().parse_args(argv)
+        assert exited.value.code == 2
+        assert "writes a folder: name it with --out-dir DIR" in capsys.readouterr().err, argv
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["synth", "--out-dir", "x"])
+    commands = next(a for a in _parser()._actions if a.__class__.__name__ == "_SubParsersAction").choices
+    for name, command in commands.items():
+        for action in command._actions:
+            if "--out-dir" in action.option_strings:
+                assert action.metavar == "DIR", name
+            elif "--out" in action.option_strings and action.help != argparse.SUPPRESS:
+                assert action.metavar == "FILE", name
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -50,7 +70,7 @@ def test_a_bad_config_file_is_one_line_naming_the_file_and_key(tmp_path, capsys,
 
     config = tmp_path / "c.toml"
     config.write_text(text + "\n")
-    assert main(["eval", "ifeval", "--config", str(config), "--out", str(tmp_path / "run")]) == 2
+    assert main(["eval", "ifeval", "--config", str(config), "--out-dir", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and re.search(message, err[0]), err
     assert not (tmp_path / "run").exists()
@@ -59,7 +79,7 @@ def test_a_bad_config_file_is_one_line_naming_the_file_and_key(tmp_path, capsys,
 def test_command_toml_reruns_the_same_command(tmp_path):
     responses = IFEVAL / "input_response_data_gpt4_20231107_145030.jsonl"
     parser, args = parse(["score", str(responses), "--inputs", str(IFEVAL / "input_data.jsonl"), "--quiet",
-                          "--out", str(tmp_path / "a")])  # fmt: skip
+                          "--out-dir", str(tmp_path / "a")])  # fmt: skip
     text = effective_config(parser, args)
     assert "quiet = true" in text and f'inputs = "{IFEVAL / "input_data.jsonl"}"' in text
     config = tmp_path / "command.toml"

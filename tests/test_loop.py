@@ -23,7 +23,7 @@ TINY = Path(__file__).parent / "recipe" / "tiny.toml"
 
 
 def loop_command(out, cache, *extra):
-    return [sys.executable, "-m", "adhere.cli", "loop", "--recipe", str(TINY), "--out", str(out), "--cache", str(cache),
+    return [sys.executable, "-m", "adhere.cli", "loop", "--recipe", str(TINY), "--out-dir", str(out), "--cache", str(cache),
             "--ifeval-data", str(IFEVAL / "input_data.jsonl"), "--ifbench-data", str(IFBENCH / "IFBench_test.jsonl"),
             *extra]  # fmt: skip
 

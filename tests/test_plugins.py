@@ -39,7 +39,7 @@ def test_the_plugins_constraint_backend_and_strategy_work_from_the_cli(plugin_en
              "response": "hi"}]  # fmt: skip
     responses = tmp_path / "responses.jsonl"
     responses.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    scored = adhere(plugin_env, "score", responses, "--out", tmp_path / "scored")
+    scored = adhere(plugin_env, "score", responses, "--out-dir", tmp_path / "scored")
     assert scored.returncode == 0, scored.stderr
     verdicts = [json.loads(line) for line in (tmp_path / "scored" / "verdicts.jsonl").read_text().splitlines()]
     assert [v["strict"]["reasons"] for v in verdicts] == [["found 1 exclamation marks"], ["no exclamation marks"]]
@@ -48,20 +48,20 @@ def test_the_plugins_constraint_backend_and_strategy_work_from_the_cli(plugin_en
     prompts.write_text("".join(json.dumps({k: row[k] for k in ("key", "prompt", "instruction_id_list", "kwargs")}) + "\n"
                                for row in rows))  # fmt: skip
     run = adhere(plugin_env, "eval", "ifeval", "--model", "echo:loud", "-M", 'suffix=" ok"', "--data", prompts,
-                 "--strategy", "first", "--out", tmp_path / "run", "--no-cache")
+                 "--strategy", "first", "--out-dir", tmp_path / "run", "--no-cache")
     assert run.returncode == 0, run.stderr
     answers = [json.loads(line) for line in (tmp_path / "run" / "responses.jsonl").read_text().splitlines()]
     assert {a["response"] for a in answers} == {"SAY HI ok"} and {a["strategy"] for a in answers} == {"first"}
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["backend_options"] == {"suffix": " ok"} and config["model_identity"]["backend"] == "echo"
-    own = adhere(plugin_env, "eval", "example", "--model", "echo:loud", "--data", prompts, "--out", tmp_path / "own",
+    own = adhere(plugin_env, "eval", "example", "--model", "echo:loud", "--data", prompts, "--out-dir", tmp_path / "own",
                  "--no-cache")
     assert own.returncode == 0, own.stderr
     assert json.loads((tmp_path / "own" / "summary.json").read_text())["benchmark"] == "example"
-    no_hub = adhere(plugin_env, "eval", "example", "--model", "echo:loud", "--out", tmp_path / "no-hub")
+    no_hub = adhere(plugin_env, "eval", "example", "--model", "echo:loud", "--out-dir", tmp_path / "no-hub")
     assert no_hub.returncode == 2 and "example has no Hub copy; pass --data PATH" in no_hub.stderr
     bad = adhere(plugin_env, "eval", "ifeval", "--model", "echo:loud", "-M", "sufix=x", "--data", prompts,
-                 "--out", tmp_path / "bad")
+                 "--out-dir", tmp_path / "bad")
     assert bad.returncode == 2 and "unknown key 'sufix' (did you mean 'suffix'?)" in bad.stderr
 
 
@@ -84,13 +84,13 @@ def test_the_plugins_constraint_is_synthesized_reworded_repaired_and_kept_apart(
 def test_the_plugins_stage_kind_runs_in_a_recipe(plugin_env, tmp_path):
     recipe = tmp_path / "r.toml"
     recipe.write_text('[stages.hello]\nkind = "note"\ntext = "from a plugin"\n')
-    done = adhere(plugin_env, "loop", "--recipe", recipe, "--out", tmp_path / "out")
+    done = adhere(plugin_env, "loop", "--recipe", recipe, "--out-dir", tmp_path / "out")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "hello" / "note.txt").read_text() == "from a plugin"
 
 
 def test_without_the_plugin_its_names_are_unknown(tmp_path):
-    run = adhere(dict(os.environ), "eval", "ifeval", "--model", "echo:loud", "--out", tmp_path / "x")
+    run = adhere(dict(os.environ), "eval", "ifeval", "--model", "echo:loud", "--out-dir", tmp_path / "x")
     assert run.returncode == 2 and "unknown model spec 'echo:loud'" in run.stderr
 
 

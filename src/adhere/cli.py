@@ -42,6 +42,19 @@ def model_options(spec: str, given: Sequence[str]) -> dict[str, Any]:
     return check_options(spec, parse_assignments(given, "-M"))
 
 
+def _out_dir(command: argparse.ArgumentParser, **kwargs: Any) -> None:
+    """``--out-dir DIR`` of a command that writes a folder. ``--out`` always names one file, so
+    here it is refused with the flag to use instead (it is not in ``--help``, nor a config key)."""
+    command.add_argument("--out-dir", metavar="DIR", **kwargs)
+
+    class FolderNotFile(argparse.Action):
+        def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+            parser.error(f"{parser.prog} writes a folder: name it with --out-dir DIR "
+                         "(--out names one file, for the commands that write one)")  # fmt: skip
+
+    command.add_argument("--out", action=FolderNotFile, dest=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse without abbreviations: ``--n 20`` must not silently mean ``--ngram 20``. Every
     subcommand's parser is one too (subparsers are made of the parent's class)."""
@@ -70,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("responses", help="JSONL file of responses, or a run directory of `adhere eval`")
     score.add_argument("--inputs", help="JSONL file of prompts with instruction_id_list and kwargs")
     score.add_argument("--benchmark", default="ifeval", help="ifeval (default), ifbench, or a plugin's")
-    score.add_argument("--out", help="folder for verdicts.jsonl and summary.json")
+    _out_dir(score, help="folder for verdicts.jsonl and summary.json")
     score.add_argument(
         "--workers",
         type=int,
@@ -87,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         "Rerun the same command to resume an interrupted run.",
     )
     evaluate.add_argument("benchmark", help="ifeval, ifbench, multiturn, or a plugin's benchmark")
-    evaluate.add_argument("--out", help="run directory (default: runs/<benchmark>-<model>)")
+    _out_dir(evaluate, help="run directory (default: runs/<benchmark>-<model>)")
     what = evaluate.add_argument_group("prompts (ifeval, ifbench)")
     what.add_argument("--data", help="local JSONL of prompts (default: the Hugging Face Hub copy)")
     what.add_argument("--limit", type=int, help="only the first N prompts")
@@ -123,11 +136,11 @@ def _parser() -> argparse.ArgumentParser:
         "report",
         help="an HTML report of one or more runs: accuracies with confidence intervals, differences, failures",
         description="Write one self-contained HTML page (no network needed) about run directories of "
-        "`adhere eval` or folders of `adhere score --out`; the first run is the baseline of the "
+        "`adhere eval` or folders of `adhere score --out-dir`; the first run is the baseline of the "
         "paired comparisons.",
     )
     report.add_argument("runs", nargs="+", metavar="RUN_DIR")
-    report.add_argument("--out", default="report.html", help="HTML file to write (default: report.html)")
+    report.add_argument("--out", metavar="FILE", default="report.html", help="HTML file to write (default: report.html)")
     report.add_argument("--json", help="also write the report's numbers to this JSON file")
 
     synth = commands.add_parser(
@@ -137,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
         "from task seeds (adhere's built-in pool, a JSONL file, or a Hugging Face dataset) and 1 to 3 "
         "compatible constraints each, with a data card beside them.",
     )
-    synth.add_argument("--out", required=True, help="JSONL file to write (its card goes beside it)")
+    synth.add_argument("--out", metavar="FILE", required=True, help="JSONL file to write (its card goes beside it)")
     from adhere.settings import add_arguments
     from adhere.synth.synthesize import SynthConfig
 
@@ -164,7 +177,7 @@ def _parser() -> argparse.ArgumentParser:
             "candidates, or --samples), scored by the verifiers, with a data card beside the file.",
         )  # fmt: skip
         maker.add_argument("run", metavar="RUN_DIR")
-        maker.add_argument("--out", required=True, help="JSONL file to write")
+        maker.add_argument("--out", metavar="FILE", required=True, help="JSONL file to write")
         add_arguments(maker, RowSettings)
 
     instruct = commands.add_parser(
@@ -175,7 +188,7 @@ def _parser() -> argparse.ArgumentParser:
         "command to resume: every call is cached.",
     )  # fmt: skip
     instruct.add_argument("--model", default="local", help="local (default), gguf:PATH, openai:NAME, hf:PATH_OR_ID")
-    instruct.add_argument("--out", required=True, help="JSONL file to write (its card goes beside it)")
+    instruct.add_argument("--out", metavar="FILE", required=True, help="JSONL file to write (its card goes beside it)")
     instruct.add_argument("--seeds", help="starting tasks: a JSONL file or hf:NAME[:SPLIT[:FIELD]] (default: built-in)")
     from adhere.synth.self_instruct import SelfInstructConfig
 
@@ -192,12 +205,12 @@ def _parser() -> argparse.ArgumentParser:
     trainer = commands.add_parser(
         "train", help="fine-tune with TRL (LoRA by default) on SFT rows or preference pairs",
         description="SFT or DPO with TRL and PEFT on the transformers model loaded from the GGUF the embedded "
-        "backend runs (or hf:PATH_OR_ID). Checkpoints, log.jsonl (loss, rewards) and final/ go to --out; rerun "
+        "backend runs (or hf:PATH_OR_ID). Checkpoints, log.jsonl (loss, rewards) and final/ go to --out-dir; rerun "
         "the same command to resume from the last checkpoint.",
     )  # fmt: skip
     trainer.add_argument("kind", choices=["sft", "dpo"])
     trainer.add_argument("data", metavar="DATA.jsonl", help="make-sft rows (sft) or make-pairs rows (dpo)")
-    trainer.add_argument("--out", required=True, help="training folder (checkpoints, log, final model)")
+    _out_dir(trainer, required=True, help="training folder (checkpoints, log, final model)")
     trainer.add_argument("--model", default="local", help="local (default), gguf:PATH or hf:PATH_OR_ID")
     from adhere.settings import add_arguments
     from adhere.train.settings import TrainSettings
@@ -211,7 +224,7 @@ def _parser() -> argparse.ArgumentParser:
         "--model local -M lora=PATH. Offline: the base GGUF's metadata and tokenizer are copied as they are.",
     )  # fmt: skip
     exporter.add_argument("run", metavar="TRAIN_DIR", help="folder of `adhere train`, its final/, or a checkpoint-N folder")
-    exporter.add_argument("--out", required=True, help="the .gguf file to write")
+    exporter.add_argument("--out", metavar="FILE", required=True, help="the .gguf file to write")
     exporter.add_argument("--type", default="q8_0", choices=["q8_0", "f16", "f32", "lora"],
                           help="q8_0 (default; keeps what was learned), f16, f32, or lora (an adapter GGUF)")  # fmt: skip
     exporter.add_argument("--base", help="base model the run was trained from (default: from its train_config.json)")
@@ -225,7 +238,7 @@ def _parser() -> argparse.ArgumentParser:
         "default recipe is the one that measured +10.5 points of IFEval prompt strict on the bundled model; "
         "`adhere recipes` lists the others.",
     )  # fmt: skip
-    looper.add_argument("--out", required=True, help="run directory")
+    _out_dir(looper, required=True, help="run directory")
     looper.add_argument("--recipe", default="default", metavar="NAME|FILE.toml",
                         help="a built-in recipe (adhere recipes) or a recipe file (default: default)")  # fmt: skip
     looper.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE", dest="params",
@@ -249,7 +262,7 @@ def _parser() -> argparse.ArgumentParser:
         "(MinHash), keep the top fraction, and write a data card beside the output.",
     )  # fmt: skip
     choose.add_argument("data", metavar="DATA.jsonl")
-    choose.add_argument("--out", required=True, help="JSONL file to write (its card goes beside it)")
+    choose.add_argument("--out", metavar="FILE", required=True, help="JSONL file to write (its card goes beside it)")
     choose.add_argument("--rule", help="linear rule over length, mtld, perplexity, verifier (default: "
                         "'verifier + 0.5*mtld - 0.5*perplexity' with --perplexity-model, else 'verifier + 0.5*mtld')")  # fmt: skip
     choose.add_argument("--keep", type=float, default=0.5, help="fraction of rows to keep after deduplication (default 0.5)")
@@ -287,7 +300,7 @@ def _score(args: argparse.Namespace) -> int:
             args.responses,
             args.inputs,
             benchmark=args.benchmark,
-            out=args.out,
+            out=args.out_dir,
             workers=args.workers,
             progress=lambda n: bar.advance(task, n),
             executor=executor,
@@ -297,8 +310,8 @@ def _score(args: argparse.Namespace) -> int:
             err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     else:
         print_summary(summary, out)
-    if args.out:
-        err.print(f"wrote {args.out}/verdicts.jsonl and {args.out}/summary.json", soft_wrap=True)
+    if args.out_dir:
+        err.print(f"wrote {args.out_dir}/verdicts.jsonl and {args.out_dir}/summary.json", soft_wrap=True)
     return 0
 
 
@@ -384,7 +397,7 @@ def _eval(args: argparse.Namespace) -> int:
         strategy=args.strategy,
     )
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", args.model).strip("-")
-    out = args.out or f"runs/{args.benchmark}-{slug}"
+    out = args.out_dir or f"runs/{args.benchmark}-{slug}"
     cache = None if args.no_cache else ResponseCache(args.cache)
     if args.executor == "ray" and args.benchmark == "multiturn":
         from adhere.errors import InputError
@@ -397,7 +410,7 @@ def _eval(args: argparse.Namespace) -> int:
         err.print(f"[yellow]warning:[/yellow] --samples {generation.samples} at temperature 0 gives {generation.samples} "
                   "identical greedy answers per prompt; pass --temperature (e.g. 0.7) to sample different ones",
                   soft_wrap=True, highlight=False)  # fmt: skip
-    args.out = out
+    args.out_dir = out
     from adhere.bench.failures import ModelCallsFailedError
 
     with generation_bar(err, out, "generating") as (progress, on_start), \
@@ -579,8 +592,8 @@ def _train(args: argparse.Namespace) -> int:
     from adhere.settings import from_arguments
     from adhere.train.trainer import TrainConfig, train
 
-    config = from_arguments(TrainConfig, args, kind=args.kind, data=args.data, out=args.out, model=args.model)
-    with _config_written(args, args.out):
+    config = from_arguments(TrainConfig, args, kind=args.kind, data=args.data, out=args.out_dir, model=args.model)
+    with _config_written(args, args.out_dir):
         result = train(config)
     Console(stderr=True).print(
         f"trained {result['steps']} steps on {result['rows']} rows (loss {result['train_loss']:.4f}); "
@@ -612,7 +625,7 @@ def _loop(args: argparse.Namespace) -> int:
         def generation(self, label: str):  # noqa: ANN202
             return generation_bar(err, label, label)
 
-    settings = dict(recipe=args.recipe, out=args.out, model=args.model, params=params, ifeval_data=args.ifeval_data,
+    settings = dict(recipe=args.recipe, out=args.out_dir, model=args.model, params=params, ifeval_data=args.ifeval_data,
                     ifbench_data=args.ifbench_data)  # fmt: skip
     if args.dry_run:
         plan = loop(**settings, dry_run=True)
@@ -628,13 +641,13 @@ def _loop(args: argparse.Namespace) -> int:
     from adhere.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, params)
-    with _config_written(args, args.out):
+    with _config_written(args, args.out_dir):
         summary = loop(**{**settings, "recipe": recipe, "params": None}, cache=ResponseCache(args.cache),
                        executor=_executor(args), reporter=Show())  # fmt: skip
     console = Console()
     for row in headline_rows(summary):
         console.print(headline_text(row), soft_wrap=True, highlight=False)
-    err.print(f"wrote {args.out}/report.html and loop.json (total {summary['total_seconds'] / 60:.1f} min)", soft_wrap=True)
+    err.print(f"wrote {args.out_dir}/report.html and loop.json (total {summary['total_seconds'] / 60:.1f} min)", soft_wrap=True)
     return 0
 
 

@@ -18,8 +18,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-#: Options a config file cannot set: the file itself, and arguments given by position.
-_NOT_FROM_FILE = ("config", "help")
+#: Options a config file cannot set: the file itself, help, and options that only refuse (a
+#: folder command's ``--out``); arguments given by position are not options.
+_NOT_FROM_FILE = ("config", "help", argparse.SUPPRESS)
 
 
 def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:

@@ -53,7 +53,7 @@ class FolderLock:
             by = f" (process {holder})" if holder else ""
             raise FolderBusyError(
                 f"{self.folder}: another adhere {self.what} is writing here{by}; wait for it to "
-                "finish, or choose another --out"
+                "finish, or choose another --out-dir"
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())

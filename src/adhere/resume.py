@@ -28,11 +28,11 @@ def refuse_changed(folder: str | Path, what: str, before: Mapping[str, Any], now
     differ = changed(before, now, **options)
     if differ:
         raise InputError(f"{folder} holds {what} with other settings ({', '.join(differ)}); "
-                         "rerun with the same settings to resume, or choose another --out")  # fmt: skip
+                         "rerun with the same settings to resume, or choose another --out-dir")  # fmt: skip
 
 
 def refuse_foreign(folder: str | Path, marker: str, what: str) -> None:
     """Raise if ``folder`` holds files but not ``marker`` (the file adhere's ``what`` writes first)."""
     path = Path(folder)
     if path.exists() and not (path / marker).exists() and any(p.name != LOCK_NAME for p in path.iterdir()):
-        raise InputError(f"{path} is not empty and holds no {what}; use a new --out")
+        raise InputError(f"{path} is not empty and holds no {what}; use a new --out-dir")

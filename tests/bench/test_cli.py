@@ -30,7 +30,7 @@ def test_ifeval_response_rows_paired_by_prompt(tmp_path):
         IFEVAL / "input_response_data_gpt4_20231107_145030.jsonl",
         "--inputs",
         IFEVAL / "input_data_gpt4_20231107_145030.jsonl",
-        "--out",
+        "--out-dir",
         out,
     )
     assert result.returncode == 0, result.stderr
@@ -53,7 +53,7 @@ def test_self_contained_rows_and_the_python_api_agree(tmp_path):
         {"key": 2, "prompt": "p2", **NO_COMMA, "response": "a, b"},
     ]
     path = write_jsonl(tmp_path / "r.jsonl", rows)
-    result = adhere("score", path, "--out", tmp_path / "o", "--quiet")
+    result = adhere("score", path, "--out-dir", tmp_path / "o", "--quiet")
     assert result.returncode == 0, result.stderr
     verdicts = read_jsonl(tmp_path / "o" / "verdicts.jsonl")
     assert [v["strict"]["follow_all_instructions"] for v in verdicts] == [True, False]
@@ -74,7 +74,7 @@ def test_pairing_by_key_and_missing_responses_are_scored_as_failures(tmp_path):
         tmp_path / "resp.jsonl",
         [{"key": 12, "response": "ok"}, {"key": 10, "response": "ok"}, {"key": 99, "response": "x"}],
     )
-    result = adhere("score", responses, "--inputs", inputs, "--out", tmp_path / "o")
+    result = adhere("score", responses, "--inputs", inputs, "--out-dir", tmp_path / "o")
     assert result.returncode == 0, result.stderr
     assert "warning" in result.stdout and "no response" in result.stdout
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
@@ -118,7 +118,7 @@ def test_empty_response_fails_strict_and_loose(tmp_path):
 def test_bad_input_is_one_clear_line_and_exit_code_2(tmp_path, content, message):
     path = tmp_path / "r.jsonl"
     path.write_bytes(content)
-    result = adhere("score", path, "--out", tmp_path / "o")
+    result = adhere("score", path, "--out-dir", tmp_path / "o")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("adhere: error: "), result.stderr
@@ -129,7 +129,7 @@ def test_bad_input_is_one_clear_line_and_exit_code_2(tmp_path, content, message)
 def test_a_failed_run_leaves_earlier_output_untouched(tmp_path):
     out = tmp_path / "o"
     good = write_jsonl(tmp_path / "good.jsonl", [{"key": 1, **NO_COMMA, "response": "fine"}])
-    assert adhere("score", good, "--out", out).returncode == 0
+    assert adhere("score", good, "--out-dir", out).returncode == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     # The bad row comes after many good ones, so scoring is under way when it fails.
     rows = [{"key": i, **NO_COMMA, "response": "fine"} for i in range(2000)]
@@ -137,7 +137,7 @@ def test_a_failed_run_leaves_earlier_output_untouched(tmp_path):
     write_jsonl(bad, rows)
     with bad.open("a") as handle:
         handle.write("{not json\n")
-    result = adhere("score", bad, "--out", out)
+    result = adhere("score", bad, "--out-dir", out)
     assert result.returncode == 2 and "bad.jsonl:2001" in result.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no temp files either
 
@@ -161,8 +161,8 @@ def test_workers_give_the_same_verdicts(tmp_path):
     out1, out2 = tmp_path / "one", tmp_path / "two"
     args = [IFEVAL / "input_response_data_gpt4_20231107_145030.jsonl", "--inputs",
             IFEVAL / "input_data_gpt4_20231107_145030.jsonl", "--quiet"]  # fmt: skip
-    assert adhere("score", *args, "--out", out1).returncode == 0
-    assert adhere("score", *args, "--out", out2, "--workers", "2").returncode == 0
+    assert adhere("score", *args, "--out-dir", out1).returncode == 0
+    assert adhere("score", *args, "--out-dir", out2, "--workers", "2").returncode == 0
     assert (out1 / "verdicts.jsonl").read_bytes() == (out2 / "verdicts.jsonl").read_bytes()
     assert (out1 / "summary.json").read_bytes() == (out2 / "summary.json").read_bytes()
 
@@ -210,7 +210,7 @@ def test_without_the_hub_a_missing_data_file_is_one_line_at_once(tmp_path):
     import sys
 
     env = {**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path / "hf")}
-    done = subprocess.run([sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--out", str(tmp_path / "run")],
+    done = subprocess.run([sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--out-dir", str(tmp_path / "run")],
                           env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     assert "cannot load google/IFEval: the Hugging Face Hub did not answer within 3 s" in done.stderr

@@ -27,7 +27,7 @@ def adhere(*args, **kwargs):
 
 
 def eval_args(out, cache, limit=8, *extra):
-    return ("eval", "ifeval", "--data", INPUTS, "--limit", str(limit), "--max-tokens", "24", "--out", str(out),
+    return ("eval", "ifeval", "--data", INPUTS, "--limit", str(limit), "--max-tokens", "24", "--out-dir", str(out),
             "--cache", str(cache), *extra)  # fmt: skip
 
 
@@ -39,8 +39,8 @@ def without_timing(summary):
 
 def test_ray_scoring_writes_the_local_verdicts(tmp_path):
     responses = str(IFEVAL / "input_response_data_gpt4_20231107_145030.jsonl")
-    local = adhere("score", responses, "--inputs", INPUTS, "--out", str(tmp_path / "local"), "--quiet")
-    ray = adhere("score", responses, "--inputs", INPUTS, "--out", str(tmp_path / "ray"), "--quiet",
+    local = adhere("score", responses, "--inputs", INPUTS, "--out-dir", str(tmp_path / "local"), "--quiet")
+    ray = adhere("score", responses, "--inputs", INPUTS, "--out-dir", str(tmp_path / "ray"), "--quiet",
                  "--executor", "ray", "--ray-workers", "2")  # fmt: skip
     assert local.returncode == 0 and ray.returncode == 0, ray.stderr[-2000:]
     assert (tmp_path / "ray" / "verdicts.jsonl").read_bytes() == (tmp_path / "local" / "verdicts.jsonl").read_bytes()

@@ -32,7 +32,7 @@ def env(tmp_path) -> dict[str, str]:
 def eval_args(server_url: str, prompts: Path, out: Path, *extra: str) -> list[str]:
     return [
         sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:fake",
-        "-M", f"base_url={server_url}", "--data", str(prompts), "--out", str(out), *extra,
+        "-M", f"base_url={server_url}", "--data", str(prompts), "--out-dir", str(out), *extra,
     ]  # fmt: skip
 
 
@@ -77,7 +77,7 @@ def test_eval_writes_a_run_directory_and_reruns_from_the_cache(tmp_path, prompts
 
         # `adhere score RUN_DIR` scores the run's responses the same way.
         rescored = subprocess.run(
-            [sys.executable, "-m", "adhere.cli", "score", str(out), "--out", str(tmp_path / "re")],
+            [sys.executable, "-m", "adhere.cli", "score", str(out), "--out-dir", str(tmp_path / "re")],
             env=env, capture_output=True, text=True,
         )
         assert rescored.returncode == 0, rescored.stderr
@@ -182,7 +182,7 @@ def test_an_error_budget_scores_the_failed_calls_as_not_followed(tmp_path, promp
 def test_hub_path_fails_with_one_clear_line_naming_its_dataset(tmp_path, env, benchmark, dataset):
     result = subprocess.run(
         [sys.executable, "-m", "adhere.cli", "eval", benchmark, "--model", "openai:x",
-         "-M", "base_url=http://127.0.0.1:9/v1", "--out", str(tmp_path / "o")],
+         "-M", "base_url=http://127.0.0.1:9/v1", "--out-dir", str(tmp_path / "o")],
         env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 2
@@ -197,7 +197,7 @@ def test_a_model_that_will_not_load_is_exactly_one_stderr_line(tmp_path, prompts
     fake.write_bytes(b"PK\x03\x04 not a model")
     result = subprocess.run(
         [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--data", str(prompts), "--model", f"gguf:{fake}",
-         "--out", str(tmp_path / "o")],
+         "--out-dir", str(tmp_path / "o")],
         env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode != 0

@@ -48,7 +48,7 @@ def test_a_server_that_refuses_every_call_trips_the_breaker(tmp_path):
     server = FaultServer(tmp_path, [{"status": 400}])
     try:
         result = adhere("eval", "ifeval", "--model", "openai:m", "-M", f"base_url={server.url}", "--data",
-                        prompts_file(tmp_path, 60), "--out", tmp_path / "run", "-M", "concurrency=2",
+                        prompts_file(tmp_path, 60), "--out-dir", tmp_path / "run", "-M", "concurrency=2",
                         env={"ADHERE_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
         assert result.returncode == 1
         line = one_line(result)
@@ -84,7 +84,7 @@ def test_a_multiturn_run_has_the_same_breaker(tmp_path):
     server = FaultServer(tmp_path, [{"status": 400}])
     try:
         result = adhere("eval", "multiturn", "--model", "openai:m", "-M", f"base_url={server.url}", "--conversations", "30",
-                        "--out", tmp_path / "run", env={"ADHERE_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
+                        "--out-dir", tmp_path / "run", env={"ADHERE_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
         assert result.returncode == 1
         assert "stopped after 10 model calls in a row failed" in one_line(result)
         assert not (tmp_path / "run" / "summary.json").exists()
@@ -97,7 +97,7 @@ def test_an_api_key_echoed_by_the_server_is_never_stored(tmp_path):
     secret = "sk-test-abcdefghijklmnop1234"
     try:
         result = adhere("eval", "ifeval", "--model", "openai:m", "-M", f"base_url={server.url}", "--data",
-                        prompts_file(tmp_path, 3), "--out", tmp_path / "run", "--max-failures", "3",
+                        prompts_file(tmp_path, 3), "--out-dir", tmp_path / "run", "--max-failures", "3",
                         env={"ADHERE_CACHE_DIR": str(tmp_path / "cache"), "OPENAI_API_KEY": secret})  # fmt: skip
         assert result.returncode == 0, result.stderr
         assert server.requests()[0]["auth"] == f"Bearer {secret}"  # it was sent, and echoed back
@@ -116,7 +116,7 @@ def test_a_password_in_the_base_url_is_not_recorded(tmp_path):
     url = server.url.replace("http://", "http://user:hunter2-secret@") + "?api_key=qwerty-secret&v=1"
     try:
         result = adhere("eval", "ifeval", "--model", "openai:m", "-M", f"base_url={url}", "--data", prompts_file(tmp_path, 2),
-                        "--out", tmp_path / "run", env={"ADHERE_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
+                        "--out-dir", tmp_path / "run", env={"ADHERE_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
         assert result.returncode == 0, result.stderr
         config = (tmp_path / "run" / "config.json").read_text()
         assert "hunter2" not in config and "qwerty" not in config
@@ -152,7 +152,7 @@ def test_a_full_disk_is_one_line_and_nothing_written_is_lost(tmp_path, tiny_disk
     long = [{**row, "key": row["key"]} for row in read_jsonl(IFEVAL / "input_data.jsonl")[:200]]
     prompts = write_jsonl(tmp_path / "prompts.jsonl", long)
     server = FaultServer(tmp_path, [{"status": 200}])  # echoes each prompt: about 200 KB of answers
-    args = ("eval", "ifeval", "--model", "openai:m", "-M", f"base_url={server.url}", "--data", prompts, "--out", disk / "run")
+    args = ("eval", "ifeval", "--model", "openai:m", "-M", f"base_url={server.url}", "--data", prompts, "--out-dir", disk / "run")
     env = {"ADHERE_CACHE_DIR": str(tmp_path / "cache")}
     try:
         (disk / "filler").write_bytes(b"x" * (256 * 1024 - free))
@@ -179,7 +179,7 @@ def test_a_full_disk_under_the_cache_is_one_line(tmp_path, tiny_disk):
     server = FaultServer(tmp_path, [{"status": 200}])
     try:
         result = adhere("eval", "ifeval", "--model", "openai:m", "-M", f"base_url={server.url}", "--data",
-                        prompts_file(tmp_path, 200), "--out", tmp_path / "run", "--cache", disk / "cache.sqlite")  # fmt: skip
+                        prompts_file(tmp_path, 200), "--out-dir", tmp_path / "run", "--cache", disk / "cache.sqlite")  # fmt: skip
         assert result.returncode == 1
         line = one_line(result)
         assert "full" in line.lower() or "No space left" in line
@@ -217,7 +217,7 @@ def test_bad_kwargs_in_an_eval_data_file_name_the_file_and_line_and_write_nothin
     rows[2] = {**rows[2], "instruction_id_list": ["keywords:existence"], "kwargs": [{"keywords": ["(a"]}]}
     prompts = write_jsonl(tmp_path / "prompts.jsonl", rows)
     result = adhere("eval", "ifeval", "--model", "openai:m", "-M", "base_url=http://127.0.0.1:9/v1", "--data", prompts,
-                    "--out", tmp_path / "run")  # fmt: skip
+                    "--out-dir", tmp_path / "run")  # fmt: skip
     assert result.returncode == 2
     assert one_line(result).startswith(f"adhere: error: {prompts}:3: keywords:existence")
     assert not (tmp_path / "run").exists()
@@ -227,14 +227,14 @@ def test_a_score_that_fails_leaves_no_out_folder(tmp_path):
     bad = tmp_path / "responses.jsonl"
     bad.write_text('{"key": 1, "prompt": "p", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}], '
                    '"response": "ok"}\n{"key": 2, "broken\n', encoding="utf-8")  # fmt: skip
-    result = adhere("score", bad, "--out", tmp_path / "scored")
+    result = adhere("score", bad, "--out-dir", tmp_path / "scored")
     assert result.returncode == 2 and "responses.jsonl:2" in one_line(result)
     assert not (tmp_path / "scored").exists()
 
 
 def test_a_model_that_will_not_load_leaves_no_run_folder(tmp_path):
     result = adhere("eval", "ifeval", "--model", f"gguf:{tmp_path / 'missing.gguf'}", "--data",
-                    prompts_file(tmp_path, 2), "--out", tmp_path / "run")  # fmt: skip
+                    prompts_file(tmp_path, 2), "--out-dir", tmp_path / "run")  # fmt: skip
     assert result.returncode == 2
     one_line(result)
     assert not (tmp_path / "run").exists()

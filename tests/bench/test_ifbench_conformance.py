@@ -70,7 +70,7 @@ def test_cli_scores_ifbench_files(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "adhere.cli", "score", str(IFBENCH / "sample_output.jsonl"),
          "--inputs", str(IFBENCH / "IFBench_test_c94da02_294rows.jsonl"), "--benchmark", "ifbench",
-         "--out", str(out)],
+         "--out-dir", str(out)],
         capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -87,7 +87,7 @@ def env(tmp_path) -> dict[str, str]:
 
 def multiturn_args(url: str, out, *extra: str) -> list[str]:
     return [sys.executable, "-m", "adhere.cli", "eval", "multiturn", "--model", "openai:fake", "-M", f"base_url={url}",
-            "--count", "4", "--turns", "3", "--samples", "2", "--temperature", "0.7", "--out", str(out), *extra]  # fmt: skip
+            "--count", "4", "--turns", "3", "--samples", "2", "--temperature", "0.7", "--out-dir", str(out), *extra]  # fmt: skip
 
 
 def test_a_multiturn_run_sends_the_history_and_scores_every_turn(tmp_path, env):
@@ -161,7 +161,7 @@ def test_a_killed_multiturn_run_resumes_from_each_rollouts_next_turn(tmp_path, e
 
 def test_data_does_not_apply_to_multiturn(tmp_path, env):
     result = subprocess.run(
-        [sys.executable, "-m", "adhere.cli", "eval", "multiturn", "--model", "openai:x", "-M", "base_url=http://127.0.0.1:9/v1", "--data", "x.jsonl", "--out", str(tmp_path / "o")],
+        [sys.executable, "-m", "adhere.cli", "eval", "multiturn", "--model", "openai:x", "-M", "base_url=http://127.0.0.1:9/v1", "--data", "x.jsonl", "--out-dir", str(tmp_path / "o")],
         env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 2 and "--count" in result.stderr

@@ -44,7 +44,7 @@ def test_vllm_engines_in_ray_gpu_workers_answer_and_score_as_a_local_run(tmp_pat
     cache = tmp_path / "cache.sqlite"
     common = ("eval", "ifeval", "--model", f"vllm:{dense_model_folder}", "--data", str(IFEVAL / "input_data.jsonl"),
               "--limit", str(LIMIT), "--max-tokens", "64", "-M", "max_model_len=2048", "-M", "gpu_memory_utilization=0.3", "--cache", str(cache))  # fmt: skip
-    ray = adhere(*common, "--out", str(tmp_path / "ray"), "--executor", "ray")
+    ray = adhere(*common, "--out-dir", str(tmp_path / "ray"), "--executor", "ray")
     assert ray.returncode == 0, ray.stderr[-3000:]
     rows = read_jsonl(tmp_path / "ray" / "responses.jsonl")
     assert sorted(row["key"] for row in rows) == sorted({row["key"] for row in rows}) and len(rows) == LIMIT
@@ -54,7 +54,7 @@ def test_vllm_engines_in_ray_gpu_workers_answer_and_score_as_a_local_run(tmp_pat
     config = json.loads((tmp_path / "ray" / "config.json").read_text())
     assert config["executor"] == "ray" and config["model_identity"]["backend"] == "vllm"
 
-    local = adhere(*common, "--out", str(tmp_path / "local"))
+    local = adhere(*common, "--out-dir", str(tmp_path / "local"))
     assert local.returncode == 0, local.stderr[-3000:]
     assert all(row["cached"] for row in read_jsonl(tmp_path / "local" / "responses.jsonl"))
     assert (tmp_path / "ray" / "verdicts.jsonl").read_bytes() == (tmp_path / "local" / "verdicts.jsonl").read_bytes()

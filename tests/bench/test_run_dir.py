@@ -105,7 +105,7 @@ def eval_twice(tmp_path, server: FaultServer, rows: list[dict]) -> None:
     again (a resume from the run directory and the cache); both must succeed."""
     prompts = write_jsonl(tmp_path / "prompts.jsonl", rows)
     args = [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:fake", "-M", f"base_url={server.url}",
-            "--data", str(prompts), "--out", str(tmp_path / "run")]  # fmt: skip
+            "--data", str(prompts), "--out-dir", str(tmp_path / "run")]  # fmt: skip
     for _ in range(2):
         done = subprocess.run(args, capture_output=True, text=True, env=_env({"ADHERE_CACHE_DIR": str(tmp_path / "cache")}))
         assert done.returncode == 0, done.stderr
@@ -180,7 +180,7 @@ def test_a_lock_on_a_folder_it_made_leaves_nothing_when_nothing_was_written(tmp_
 
 
 def test_two_runs_with_other_settings_started_together_never_mix(tmp_path):
-    """Both start at once on one --out with different settings: one runs, the other is refused
+    """Both start at once on one --out-dir with different settings: one runs, the other is refused
     with one line and exit 2, and every row and config.json belong to the one that ran."""
     rows = read_rows(IFEVAL / "input_data_gpt4_20231107_145030.jsonl")[:4]
     prompts = write_jsonl(tmp_path / "prompts.jsonl", rows)
@@ -189,7 +189,7 @@ def test_two_runs_with_other_settings_started_together_never_mix(tmp_path):
     try:
         commands = [
             [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:fake", "-M", f"base_url={server.url}",
-             "--data", str(prompts), "--out", str(out), "--max-tokens", tokens, "-M", "concurrency=1"]
+             "--data", str(prompts), "--out-dir", str(out), "--max-tokens", tokens, "-M", "concurrency=1"]
             for tokens in ("64", "65")
         ]  # fmt: skip
         processes = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -178,7 +178,7 @@ def test_eval_with_a_strategy_records_candidates_and_cost(tmp_path):
         out = tmp_path / "run"
         result = subprocess.run(
             [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "openai:fake", "-M", f"base_url={server.url}",
-             "--data", str(prompts), "--out", str(out), "--strategy", "best-of-n:3"],
+             "--data", str(prompts), "--out-dir", str(out), "--strategy", "best-of-n:3"],
             env=env, capture_output=True, text=True,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr

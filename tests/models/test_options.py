@@ -39,9 +39,9 @@ def test_the_cli_reads_dash_m_as_toml_values_and_refuses_bad_ones(tmp_path, caps
     assert model_options("openai:m", ["timeout=2.5", "concurrency=3", "base_url=http://127.0.0.1:1/v1"]) == {
         "timeout": 2.5, "concurrency": 3, "base_url": "http://127.0.0.1:1/v1"}  # fmt: skip
     out = tmp_path / "run"
-    assert main(["eval", "ifeval", "--model", "openai:m", "-M", "timeout", "--out", str(out)]) == 2
+    assert main(["eval", "ifeval", "--model", "openai:m", "-M", "timeout", "--out-dir", str(out)]) == 2
     assert "-M takes KEY=VALUE, got 'timeout'" in capsys.readouterr().err
-    assert main(["eval", "ifeval", "--model", "local", "-M", "lora_path=x.gguf", "--out", str(out)]) == 2
+    assert main(["eval", "ifeval", "--model", "local", "-M", "lora_path=x.gguf", "--out-dir", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown key 'lora_path'" in err[0] and "valid keys: n_ctx, n_parallel, n_threads, lora" in err[0]
     assert not out.exists()

@@ -136,7 +136,7 @@ def test_bad_vllm_settings_are_one_line_before_anything_loads(tmp_path, option, 
 
     result = subprocess.run(
         [sys.executable, "-m", "adhere.cli", "eval", "ifeval", "--model", "vllm:some/model", option, value,
-         "--data", str(IFEVAL / "input_data.jsonl"), "--limit", "1", "--out", str(tmp_path / "run")],
+         "--data", str(IFEVAL / "input_data.jsonl"), "--limit", "1", "--out-dir", str(tmp_path / "run")],
         capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode != 0

@@ -108,12 +108,12 @@ def test_a_bad_recipe_is_one_line_naming_the_file_and_key(tmp_path, text, overri
 
 def test_the_cli_refuses_a_bad_recipe_with_exit_2_and_writes_nothing(tmp_path, capsys):
     path = recipe_file(tmp_path, '[stages.p]\nkind = "synth"\ncont = 3')
-    assert main(["loop", "--recipe", path, "--out", str(tmp_path / "out")]) == 2
+    assert main(["loop", "--recipe", path, "--out-dir", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "did you mean 'count'" in err[0]
-    assert main(["loop", "--out", str(tmp_path / "out"), "--set", "eval_limit"]) == 2
+    assert main(["loop", "--out-dir", str(tmp_path / "out"), "--set", "eval_limit"]) == 2
     assert "--set takes PARAM=VALUE" in capsys.readouterr().err
-    assert main(["loop", "--recipe", "defualt", "--out", str(tmp_path / "out")]) == 2
+    assert main(["loop", "--recipe", "defualt", "--out-dir", str(tmp_path / "out")]) == 2
     assert "unknown recipe 'defualt' (did you mean 'default'?)" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 

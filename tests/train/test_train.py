@@ -129,6 +129,6 @@ def test_dpo_with_a_supervised_loss_on_the_chosen_answer(tmp_path):
 def test_cli_refuses_a_bad_row_before_loading_anything(tmp_path):
     data = tmp_path / "d.jsonl"
     data.write_text(json.dumps(sft_rows()[0]) + "\n" + json.dumps({"prompt": "x"}) + "\n")
-    result = subprocess.run([sys.executable, "-m", "adhere.cli", "train", "sft", str(data), "--out", str(tmp_path / "o")],
+    result = subprocess.run([sys.executable, "-m", "adhere.cli", "train", "sft", str(data), "--out-dir", str(tmp_path / "o")],
                             capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 2 and f"{data}:2:" in result.stderr and len(result.stderr.strip().splitlines()) == 1

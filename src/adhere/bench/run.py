@@ -58,7 +58,7 @@ class RunDir(RowSink):
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
-            raise InputError(f"{self.path}: exists and is not a directory; choose another --out")
+            raise InputError(f"{self.path}: exists and is not a directory; choose another --out-dir")
         self.config_path = self.path / "config.json"
         #: The other runtimes that wrote some of this run's answers (see ``start``).
         self.earlier_runtimes: list[dict[str, Any]] = []
@@ -72,7 +72,7 @@ class RunDir(RowSink):
         """Take the folder's lock (held until ``release``); refused at once if another process
         holds it."""
         if self.path.exists() and not self.path.is_dir():
-            raise InputError(f"{self.path}: exists and is not a directory; choose another --out")
+            raise InputError(f"{self.path}: exists and is not a directory; choose another --out-dir")
         self._lock.acquire()
 
     def start(self, config: dict[str, Any]) -> None:
@@ -98,7 +98,7 @@ class RunDir(RowSink):
             except (ValueError, RecursionError):
                 existing = None
             if not isinstance(existing, dict):
-                raise InputError(f"{self.config_path}: unreadable; remove it or choose another --out")
+                raise InputError(f"{self.config_path}: unreadable; remove it or choose another --out-dir")
             refuse_changed(self.path, "a run", existing, config, ignore=VOLATILE)
             earlier = list(existing.get("earlier_runtimes") or [])
             before = existing.get("runtime")

@@ -157,7 +157,7 @@ def write_scores(
     if out is not None:
         out = Path(out)
         if out.exists() and not out.is_dir():
-            raise InputError(f"{out}: exists and is not a directory; choose another --out")
+            raise InputError(f"{out}: exists and is not a directory; choose another --out-dir")
         if not out.exists():
             made = out
     try:

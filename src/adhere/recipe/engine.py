@@ -104,7 +104,7 @@ class Workspace:
                               backend_options=options or {})  # fmt: skip
         with self.reporter.generation(label) as (progress, on_start):
             summary = run_eval(options, out, cache=self.cache, progress=progress, on_start=on_start,
-                               command=["adhere", "loop", "--out", str(self.out)], executor=self.executor)  # fmt: skip
+                               command=["adhere", "loop", "--out-dir", str(self.out)], executor=self.executor)  # fmt: skip
         return {"run": str(out.relative_to(self.out)), "prompts": summary.prompts, "accuracy": summary.accuracies(),
                 "confidence_intervals": summary.intervals()}  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""Runs to report on: an ``adhere eval`` run directory or an ``adhere score --out`` folder.
+"""Runs to report on: an ``adhere eval`` run directory or an ``adhere score --out-dir`` folder.
 
 A run is read without changing anything in it. Its verdict rows are the unit of every statistic.
 An interrupted ``adhere eval`` run (fewer responses than its config asks for, or no verdicts
@@ -113,10 +113,10 @@ def _summary(benchmark: str, results: list[PromptResult]) -> Summary:
 
 
 def load_run(path: str | Path) -> Run:
-    """Read a run directory (``adhere eval``) or a scored folder (``adhere score --out``)."""
+    """Read a run directory (``adhere eval``) or a scored folder (``adhere score --out-dir``)."""
     path = Path(path)
     if not path.is_dir():
-        raise InputError(f"{path}: not a directory; pass run directories of `adhere eval` or `adhere score --out`")
+        raise InputError(f"{path}: not a directory; pass run directories of `adhere eval` or `adhere score --out-dir`")
     config_path, verdicts_path = path / "config.json", path / "verdicts.jsonl"
     if not config_path.exists():
         if not verdicts_path.exists():
