@@ -97,6 +97,7 @@ def test_command_toml_reruns_the_same_command(tmp_path):
         ("make-pairs", "adhere.synth.settings:RowSettings", {}),
         ("synth", "adhere.synth.synthesize:SynthConfig", {"weights": "--weight", "ids": "--ids"}),
         ("self-instruct", "adhere.synth.self_instruct:SelfInstructConfig", {}),
+        ("select", "adhere.synth.select:SelectSettings", {}),
     ],
 )
 def test_a_commands_flags_and_its_settings_do_not_drift(command, settings, renamed):

@@ -263,13 +263,9 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     choose.add_argument("data", metavar="DATA.jsonl")
     choose.add_argument("--out", metavar="FILE", required=True, help="JSONL file to write (its card goes beside it)")
-    choose.add_argument("--rule", help="linear rule over length, mtld, perplexity, verifier (default: "
-                        "'verifier + 0.5*mtld - 0.5*perplexity' with --perplexity-model, else 'verifier + 0.5*mtld')")  # fmt: skip
-    choose.add_argument("--keep", type=float, default=0.5, help="fraction of rows to keep after deduplication (default 0.5)")
-    choose.add_argument("--raw", action="store_true", help="weight raw indicator values (default: z-scores)")
-    choose.add_argument("--dedup", type=float, default=None, metavar="THRESHOLD",
-                        help="remove near-duplicate prompts at this MinHash Jaccard similarity, e.g. 0.8")  # fmt: skip
-    choose.add_argument("--perplexity-model", metavar="MODEL", help="reference model for perplexity: local or gguf:PATH")
+    from adhere.synth.select import SelectSettings
+
+    add_arguments(choose, SelectSettings)
 
     listing = commands.add_parser("constraints", help="list the registered constraints and their kwargs")
     listing.add_argument("--benchmark", default=None, help="only this benchmark's constraints (ifeval, ifbench, "
@@ -695,12 +691,12 @@ def _select(args: argparse.Namespace) -> int:
     from adhere.synth import select
     from adhere.synth.card import write_card
 
-    rule = args.rule or (select.DEFAULT_RULE if args.perplexity_model else select.DEFAULT_RULE_NO_MODEL)
+    from adhere.settings import from_arguments
+
+    settings = from_arguments(select.SelectSettings, args)
+    settings.check()
+    rule = settings.effective_rule()
     weights = select.parse_rule(rule)
-    if "perplexity" in weights and not args.perplexity_model:
-        raise InputError("the rule uses perplexity: pass --perplexity-model local (or gguf:PATH)")
-    if not 0.0 < args.keep <= 1.0:
-        raise InputError(f"--keep must be a fraction in (0, 1], got {args.keep}")
     rows, examples = [], []
     for line, row in read_jsonl(args.data):
         examples.append(select.example(row, line, args.data))
@@ -711,7 +707,7 @@ def _select(args: argparse.Namespace) -> int:
     if "perplexity" in weights:
         from adhere.models.perplexity import Perplexity
 
-        scorer = Perplexity(args.perplexity_model)
+        scorer = Perplexity(settings.perplexity_model)
     err = Console(stderr=True)
     columns = (TextColumn("indicators"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     try:
@@ -721,12 +717,12 @@ def _select(args: argparse.Namespace) -> int:
     finally:
         if scorer is not None:
             scorer.close()
-    kept, card = select.select(rows, examples, values, rule=rule, keep=args.keep, raw=args.raw,
-                               dedup_threshold=args.dedup, where=str(args.data))  # fmt: skip
+    kept, card = select.select(rows, examples, values, rule=rule, keep=settings.keep, raw=settings.raw,
+                               dedup_threshold=settings.dedup, where=str(args.data))  # fmt: skip
     with atomic_write(args.out) as handle:
         for row in kept:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    card = {**card, "source": str(args.data), "file": str(args.out), "perplexity_model": args.perplexity_model}
+    card = {**card, "source": str(args.data), "file": str(args.out), "perplexity_model": settings.perplexity_model}
     path = write_card(args.out, card)
     removed = card["near_duplicates"]["removed"]
     err.print(f"kept {len(kept)} of {len(rows)} rows ({removed} near-duplicates removed) in {args.out}; card: {path}",

@@ -31,10 +31,35 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from adhere.errors import InputError
+from adhere.settings import setting
 
 INDICATORS = ("length", "mtld", "perplexity", "verifier")
 DEFAULT_RULE = "verifier + 0.5*mtld - 0.5*perplexity"
 DEFAULT_RULE_NO_MODEL = "verifier + 0.5*mtld"
+
+
+@dataclasses.dataclass(frozen=True)
+class SelectSettings:
+    """How ``adhere select`` ranks rows and how many it keeps (its flags are these fields)."""
+
+    rule: str | None = setting(None, f"linear rule over {', '.join(INDICATORS)} (default: '{DEFAULT_RULE}' with "
+                               f"--perplexity-model, else '{DEFAULT_RULE_NO_MODEL}')")  # fmt: skip
+    keep: float = setting(0.5, "fraction of rows to keep after deduplication")
+    raw: bool = setting(False, "weight raw indicator values (default: z-scores)")
+    dedup: float | None = setting(None, "remove near-duplicate prompts at this MinHash Jaccard similarity, e.g. 0.8")
+    perplexity_model: str | None = setting(None, "reference model for perplexity: local or gguf:PATH")
+
+    def effective_rule(self) -> str:
+        return self.rule or (DEFAULT_RULE if self.perplexity_model else DEFAULT_RULE_NO_MODEL)
+
+    def check(self) -> None:
+        """Refuse settings that cannot select anything, before any row is read."""
+        if not 0.0 < self.keep <= 1.0:
+            raise InputError(f"--keep must be a fraction in (0, 1], got {self.keep}")
+        if self.dedup is not None and not 0.0 < self.dedup <= 1.0:
+            raise InputError(f"--dedup must be a Jaccard similarity in (0, 1], got {self.dedup}")
+        if "perplexity" in parse_rule(self.effective_rule()) and not self.perplexity_model:
+            raise InputError("the rule uses perplexity: pass --perplexity-model local (or gguf:PATH)")
 
 
 @dataclasses.dataclass
