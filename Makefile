@@ -58,6 +58,7 @@ $(BENCH)/installed: pyproject.toml benchmarks/requirements-reference.txt
 bench: $(BENCH)/installed
 	NLTK_DATA=$(DATA)/nltk_data ADHERE_SHARED=$(SHARED) $(BENCH)/bin/python benchmarks/score_speed.py
 	NLTK_DATA=$(DATA)/nltk_data ADHERE_SHARED=$(SHARED) $(BENCH)/bin/python benchmarks/startup_speed.py
+	NLTK_DATA=$(DATA)/nltk_data ADHERE_SHARED=$(SHARED) $(BENCH)/bin/python benchmarks/workers_speed.py
 
 clean:
 	rm -rf $(VENV) $(BENCH) runs .pytest_cache .hypothesis
