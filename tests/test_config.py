@@ -93,6 +93,7 @@ def test_command_toml_reruns_the_same_command(tmp_path):
     [
         ("train", "adhere.train.settings:TrainSettings", {}),
         ("eval", "adhere.models.config:GenerationConfig", {}),
+        ("eval", "adhere.models.reasoning:ReasoningSettings", {}),
         ("make-sft", "adhere.synth.settings:RowSettings", {}),
         ("make-pairs", "adhere.synth.settings:RowSettings", {}),
         ("synth", "adhere.synth.synthesize:SynthConfig", {"weights": "--weight", "ids": "--ids"}),

@@ -113,6 +113,9 @@ def _parser() -> argparse.ArgumentParser:
     from adhere.settings import add_arguments
 
     add_arguments(evaluate.add_argument_group("sampling"), GenerationConfig)
+    from adhere.models.reasoning import ReasoningSettings
+
+    add_arguments(evaluate.add_argument_group("reasoning models"), ReasoningSettings)
     turns = evaluate.add_argument_group("conversations (multiturn)")
     turns.add_argument("--count", "--conversations", type=int, default=50, dest="conversations", metavar="N",
                        help="conversations to build (default 50; --count is adhere's one word for how many to "
@@ -373,7 +376,10 @@ def _eval(args: argparse.Namespace) -> int:
     from adhere.report.terminal import print_summary
     from adhere.settings import from_arguments
 
+    from adhere.models.reasoning import ReasoningSettings
+
     generation = from_arguments(GenerationConfig, args)
+    reading = from_arguments(ReasoningSettings, args)
     if args.benchmark != "multiturn":
         from adhere.bench.prompts import check_benchmark
 
@@ -391,6 +397,7 @@ def _eval(args: argparse.Namespace) -> int:
         generation=generation,
         backend_options=backend_options,
         strategy=args.strategy,
+        reading=reading,
     )
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", args.model).strip("-")
     out = args.out_dir or f"runs/{args.benchmark}-{slug}"
@@ -417,7 +424,7 @@ def _eval(args: argparse.Namespace) -> int:
             spec = ConversationSpec(conversations=args.conversations, turns=args.turns, seed=args.build_seed)
             block, summary = run_multiturn(
                 spec, args.model, generation, backend_options, out,
-                cache=cache, progress=progress, on_start=on_start, failures=failures,
+                cache=cache, progress=progress, on_start=on_start, failures=failures, reading=reading,
             )  # fmt: skip
         else:
             summary = run_eval(options, out, cache=cache, progress=progress, on_start=on_start, executor=executor,

@@ -76,6 +76,8 @@ def evaluate(
     cache: str | Path | bool | Any = True,
     max_failures: int = 0,
     progress: Callable[[int], None] | None = None,
+    reasoning: str = "strip",
+    think_end: str = "</think>",
     **generation: Any,
 ) -> Any:
     """Generate answers to a benchmark's prompts with ``model`` and score them, as ``adhere eval``
@@ -84,6 +86,8 @@ def evaluate(
     ``data``: a local JSONL of prompts (default: the benchmark's Hugging Face Hub copy);
     ``strategy``: best-of-n:N, decrim[:K], spar[:WxD]; ``cache``: True (the default cache
     file), False (none), a path, or a :class:`adhere.models.cache.ResponseCache`;
+    ``reasoning``: "strip" scores a reasoning model's answer after its reasoning (the text after
+    the last ``think_end``, or a server's reasoning field), "keep" the whole text;
     ``generation``: :class:`adhere.models.config.GenerationConfig` fields (``max_tokens``,
     ``temperature``, ``samples``, ``system_prompt``, ...).
 
@@ -96,6 +100,7 @@ def evaluate(
     from adhere.bench.prompts import check_benchmark
     from adhere.models.cache import ResponseCache
     from adhere.models.config import GenerationConfig
+    from adhere.models.reasoning import ReasoningSettings
     from adhere.report.runs import load_run
 
     check_benchmark(benchmark)
@@ -109,7 +114,8 @@ def evaluate(
     elif isinstance(cache, (str, Path)):
         cache = ResponseCache(cache)
     options_ = EvalOptions(benchmark=benchmark, model=spec, data=None if data is None else str(data), limit=limit,
-                           generation=GenerationConfig(**generation), backend_options=options, strategy=strategy)  # fmt: skip
+                           generation=GenerationConfig(**generation), backend_options=options, strategy=strategy,
+                           reading=ReasoningSettings(reasoning, think_end))  # fmt: skip
     run_eval(options_, out, cache=cache, progress=progress, command=["adhere.evaluate"],
              failures=FailurePolicy(max_failures=max_failures))  # fmt: skip
     return load_run(out)

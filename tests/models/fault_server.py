@@ -7,7 +7,7 @@ normally (echoing the last user message), ``{"status": 500}`` / ``{"status": 429
 "1"}`` fail, ``{"sleep": 2}`` answers after a delay, ``{"drop": true}`` closes the connection
 without answering, ``{"raw": TEXT}`` answers 200 with TEXT as the body (any JSON shape, or
 none), ``{"status": 401, "echo_auth": true}`` fails with the request's Authorization header in its
-error text (as some servers do). Every request is appended to LOG_FILE.
+error text (as some servers do); ``"message"`` sets a failure's error text. Every request is appended to LOG_FILE.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class Handler(BaseHTTPRequestHandler):
         status = action.get("status", 200)
         if status != 200:
             headers = {"Retry-After": action["retry_after"]} if "retry_after" in action else {}
-            message = f"planned failure {status}"
+            message = action.get("message", f"planned failure {status}")
             if action.get("echo_auth"):
                 message += f"; you sent {self.headers.get('Authorization')}"
             self._send(status, {"error": {"message": message}}, headers)

@@ -115,7 +115,7 @@ class RayExecutor:
             fn_constructor_kwargs={
                 "model": options.model, "backend_options": backend_options,
                 "generation": options.generation.to_dict(), "cache": None if cache is None else str(cache.path),
-                "strategy": options.strategy,
+                "strategy": options.strategy, "reading": options.reading.to_dict(),
             },
         )  # fmt: skip
         try:
@@ -243,7 +243,7 @@ class _GenerationWorker:
     """One model in one Ray actor: batches of (prompt row, sample) in, response rows out."""
 
     def __init__(self, model: str, backend_options: dict[str, Any], generation: dict[str, Any], cache: str | None,
-                 strategy: str | None):  # fmt: skip
+                 strategy: str | None, reading: dict[str, Any] | None = None):  # fmt: skip
         from adhere.models.base import load_backend
         from adhere.models.cache import ResponseCache
         from adhere.models.config import GenerationConfig
@@ -254,6 +254,9 @@ class _GenerationWorker:
             self.loop.run_until_complete(self.backend.check())
         self.config = GenerationConfig.from_dict(generation)
         self.cache = ResponseCache(cache) if cache else None
+        from adhere.models.reasoning import ReasoningSettings
+
+        self.reading = ReasoningSettings(**(reading or {}))
         self.strategy = None
         if strategy:
             from adhere.improve import load_strategy
@@ -272,7 +275,7 @@ class _GenerationWorker:
         constraints = None
         if self.strategy is not None:
             constraints = {row["key"]: constraints_of(row, f"prompt {row['key']}")[1] for row in rows}
-        out = Rows()
+        out = Rows(self.reading)
         self.loop.run_until_complete(generate_rows(self.backend, todo, self.config, self.cache, out, None,
                                                    self.strategy, constraints))  # fmt: skip
         return pa.table({"row": [json.dumps(row, ensure_ascii=False) for row in out]})

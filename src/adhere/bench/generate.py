@@ -27,6 +27,7 @@ from adhere.errors import InputError
 from adhere.models.base import Backend, ModelCallError, describe, load_backend
 from adhere.models.cache import ResponseCache, cached_complete
 from adhere.models.config import GenerationConfig, messages_for
+from adhere.models.reasoning import ReasoningSettings
 from adhere.bench.summary import Summary
 
 #: Called after each finished (prompt, sample) with the completion tokens it produced.
@@ -51,6 +52,8 @@ class EvalOptions:
     """Backend settings (base_url, timeout, concurrency, n_ctx...), never secrets."""
     strategy: str | None = None
     """Inference-time strategy (best-of-n:N, decrim[:K], spar[:WxD]); None: one plain call."""
+    reading: ReasoningSettings = dataclasses.field(default_factory=ReasoningSettings)
+    """How a response's answer is read: a reasoning model's reasoning stripped or kept."""
 
 
 #: Strategy runs in flight on a backend that queues requests itself and says nothing of its width.
@@ -95,7 +98,8 @@ async def generate_rows(
             async with semaphore:
                 if breaker.tripped:
                     return
-                result = await strategy.run(Model(backend, config, cache), row["prompt"], constraints[row["key"]])
+                model = Model(backend, config, cache, reading=run.reading)
+                result = await strategy.run(model, row["prompt"], constraints[row["key"]])
         except ModelCallError as error:
             failed(row["key"], sample, error)
             return
@@ -193,6 +197,7 @@ def start_run(
     command: list[str] | None,
     fields: dict[str, Any],
     executor: Any = None,
+    reading: ReasoningSettings | None = None,
 ) -> tuple[Backend | None, RunDir]:
     """Load (and check) the model, then open the run directory with its ``config.json``: what
     every run records (version, command, model and identity, chat template, backend options,
@@ -202,7 +207,7 @@ def start_run(
     GPU this machine lacks), described, and closed; no backend is returned."""
     from adhere import __version__
 
-    run = RunDir(out)
+    run = RunDir(out, reading)
     run.lock()  # before the model loads: a second run on this folder is refused at once
     backend = None
     try:
@@ -224,6 +229,7 @@ def start_run(
                 "runtime": description["runtime"],
                 "backend_options": recorded_options(backend_options),
                 "generation": generation.to_dict(),
+                "reading": run.reading.to_dict(),
             }
         )
     except BaseException:
@@ -276,7 +282,7 @@ def run_eval(
         out, options.model, options.backend_options, options.generation, command,
         {"benchmark": options.benchmark, "data": source, "limit": options.limit, "prompts": len(prompts),
          "strategy": options.strategy, "executor": "local" if executor is None else executor.name},
-        executor,
+        executor, options.reading,
     )  # fmt: skip
     try:
         return _generate_and_score(options, prompts, checks, source, backend, run, cache, progress, on_start,
@@ -325,7 +331,8 @@ def _generate_and_score(options: EvalOptions, prompts: list[dict[str, Any]], che
                 Item(row["key"], row["prompt"], ids, constraints, got.get("response"), got.get("error"))
             )
     cost = {"strategy": options.strategy, "calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
-            "responses": 0, "cut_off_responses": 0, "failed_calls": 0, "max_tokens": options.generation.max_tokens,
+            "responses": 0, "cut_off_responses": 0, "unfinished_reasoning": 0, "failed_calls": 0,
+            "max_tokens": options.generation.max_tokens,
             "generation_seconds_this_run": round(generation_seconds, 3)}  # fmt: skip
     for row in rows.values():
         cost["calls"] += (row.get("cost") or {}).get("calls", 1 if row.get("response") is not None else 0)
@@ -334,6 +341,7 @@ def _generate_and_score(options: EvalOptions, prompts: list[dict[str, Any]], che
         cost["responses"] += row.get("response") is not None
         cost["failed_calls"] += row.get("response") is None and bool(row.get("error"))
         cost["cut_off_responses"] += row.get("finish_reason") == "length"
+        cost["unfinished_reasoning"] += bool(row.get("reasoning_unfinished"))
     scorer = None if executor is None else executor.score
     extra: dict[str, Any] = {"cost": cost}
     if run.earlier_runtimes:

@@ -37,6 +37,7 @@ from adhere.jsonl import atomic_write, json_line, write_json
 from adhere.models.base import Backend, ModelCallError
 from adhere.models.cache import ResponseCache, cached_complete
 from adhere.models.config import GenerationConfig, messages_for
+from adhere.models.reasoning import ReasoningSettings
 from adhere.bench.stats import bootstrap_mean_interval
 from adhere.bench.summary import Summary
 
@@ -115,10 +116,10 @@ async def _rollout(
             breaker.failure(error)
             return  # later turns need this answer: the next run retries from here
         breaker.success()
-        run.append_response(key, sample, record, cached)
+        answer = run.append_response(key, sample, record, cached)
         if progress:
             progress(record["completion_tokens"] or 0)
-        messages.append({"role": "assistant", "content": record["text"]})
+        messages.append({"role": "assistant", "content": answer})  # the answer, without its reasoning
 
 
 async def _generate_all(backend, conversations, config, cache, run, done, progress, breaker) -> None:
@@ -206,6 +207,7 @@ def run_multiturn(
     on_start: Callable[[int, int], None] | None = None,
     command: list[str] | None = None,
     failures: FailurePolicy | None = None,
+    reading: ReasoningSettings | None = None,
 ) -> tuple[dict[str, Any], Summary]:
     """Build, generate (resuming what ``out`` holds), score; write the run directory."""
     conversations = build_conversations(spec)
@@ -214,6 +216,7 @@ def run_multiturn(
         out, model, backend_options, generation, command,
         {"benchmark": "multiturn", "data": "adhere built-in task pool",
          "conversation_spec": dataclasses.asdict(spec), "prompts": spec.conversations * spec.turns},
+        reading=reading,
     )  # fmt: skip
     try:
         return _generate_and_score(conversations, spec, generation, backend, run, cache, progress, on_start, failures)

@@ -20,6 +20,7 @@ from typing import Any
 from adhere.errors import InputError
 from adhere.jsonl import atomic_write, json_line, remove_stale_temporaries, write_json
 from adhere.lock import FolderLock
+from adhere.models.reasoning import ReasoningSettings, read_answer
 from adhere.resume import refuse_changed
 
 #: Config fields that may change between a run and its resumption. A run resumed on another
@@ -31,17 +32,30 @@ VOLATILE = ("adhere_version", "command", "executor", "runtime", "earlier_runtime
 class RowSink:
     """The response rows of a run, appended one by one (``append`` is the subclass's)."""
 
+    #: How a response's answer is read (a reasoning model's reasoning kept apart).
+    reading: ReasoningSettings = ReasoningSettings()
+
     def append(self, row: dict[str, Any]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def append_response(self, key: Any, sample: int, record: dict[str, Any], cached: bool, **extra: Any) -> None:
-        """A finished call's row: the response, its finish reason, tokens, latency, cache hit."""
-        self.append(
-            {"key": key, "sample": sample, "response": record["text"], "error": None,
-             "finish_reason": record["finish_reason"], "prompt_tokens": record["prompt_tokens"],
-             "completion_tokens": record["completion_tokens"], "latency_s": record["latency_s"],
-             "cached": cached, **extra}
-        )  # fmt: skip
+    def append_response(self, key: Any, sample: int, record: dict[str, Any], cached: bool, **extra: Any) -> str:
+        """A finished call's row: the response (the answer: see ``adhere.models.reasoning``), its
+        finish reason, tokens, latency, cache hit; and where the model reasoned, ``reasoning``, the
+        raw text as ``raw_response`` and, if it never got to answer, ``reasoning_unfinished``.
+        Returns the answer."""
+        answer = read_answer(record["text"], record.get("reasoning"), self.reading)
+        row = {"key": key, "sample": sample, "response": answer.text, "error": None,
+               "finish_reason": record["finish_reason"], "prompt_tokens": record["prompt_tokens"],
+               "completion_tokens": record["completion_tokens"], "latency_s": record["latency_s"],
+               "cached": cached, **extra}  # fmt: skip
+        if answer.reasoning is not None:
+            row["reasoning"] = answer.reasoning
+        if answer.text != record["text"]:
+            row["raw_response"] = record["text"]
+        if answer.unfinished:
+            row["reasoning_unfinished"] = True
+        self.append(row)
+        return answer.text
 
     def append_error(self, key: Any, sample: int, error: BaseException) -> None:
         """A failed call's row (retried by the next run)."""
@@ -51,12 +65,19 @@ class RowSink:
 class Rows(list, RowSink):  # type: ignore[misc]
     """Response rows collected in memory (for remote workers), appended as a run directory appends them."""
 
+    def __init__(self, reading: ReasoningSettings | None = None):
+        super().__init__()
+        if reading is not None:
+            self.reading = reading
+
 
 class RunDir(RowSink):
     """The files of one run."""
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], reading: ReasoningSettings | None = None):
         self.path = Path(path)
+        if reading is not None:
+            self.reading = reading
         if self.path.exists() and not self.path.is_dir():
             raise InputError(f"{self.path}: exists and is not a directory; choose another --out-dir")
         self.config_path = self.path / "config.json"
@@ -99,7 +120,9 @@ class RunDir(RowSink):
                 existing = None
             if not isinstance(existing, dict):
                 raise InputError(f"{self.config_path}: unreadable; remove it or choose another --out-dir")
-            refuse_changed(self.path, "a run", existing, config, ignore=VOLATILE)
+            # A run written before adhere read reasoning read its answers as "strip" does now.
+            refuse_changed(self.path, "a run", existing, config, ignore=VOLATILE,
+                           defaults={"reading": ReasoningSettings().to_dict()})  # fmt: skip
             earlier = list(existing.get("earlier_runtimes") or [])
             before = existing.get("runtime")
             wrote = self.responses_path.exists() and self.responses_path.stat().st_size > 0

@@ -117,6 +117,12 @@ class Summary:
                 f"{cost.get('max_tokens')}: instructions on how an answer ends (an end phrase, quotes, a postscript, "
                 "JSON) fail on them; raise --max-tokens to score the model rather than the limit"
             )
+        if cost.get("unfinished_reasoning"):
+            out.append(
+                f"{cost['unfinished_reasoning']} of {cost.get('responses')} response(s) ended inside the model's reasoning, "
+                f"before any answer (scored as an empty answer): raise --max-tokens (now {cost.get('max_tokens')}), "
+                "or turn the reasoning off (e.g. -M 'extra_body={chat_template_kwargs={enable_thinking=false}}')"
+            )
         if self.extra.get("earlier_runtimes"):
             out.append(
                 f"the run was resumed on another runtime ({self.extra['earlier_runtimes']} other(s) in config.json's "

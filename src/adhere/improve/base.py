@@ -16,6 +16,7 @@ from adhere.errors import InputError
 from adhere.models.base import Backend, Completion, Messages
 from adhere.models.cache import ResponseCache, cached_complete
 from adhere.models.config import GenerationConfig
+from adhere.models.reasoning import ReasoningSettings, read_answer
 from adhere.registry import Registry
 
 
@@ -78,8 +79,11 @@ class StrategyResult:
 class Model:
     """A backend with the response cache and a log of calls, as strategies use it."""
 
-    def __init__(self, backend: Backend, config: GenerationConfig, cache: ResponseCache | None):
+    def __init__(self, backend: Backend, config: GenerationConfig, cache: ResponseCache | None, *,
+                 reading: ReasoningSettings | None = None):  # fmt: skip
         self.backend, self.config, self.cache = backend, config, cache
+        #: How a reply's answer is read: strategies judge and revise the answer, not the reasoning.
+        self.reading = reading
 
     async def complete(self, messages: Messages, calls: list[Call], *, purpose: str, sample: int = 0,
                        temperature: float | None = None) -> Completion:  # fmt: skip
@@ -87,7 +91,11 @@ class Model:
         record, cached = await cached_complete(self.backend, self.cache, messages, config, sample)
         calls.append(Call(purpose, record.get("prompt_tokens") or 0, record.get("completion_tokens") or 0,
                           record.get("latency_s") or 0.0, cached))  # fmt: skip
-        return Completion(**{f.name: record.get(f.name) for f in dataclasses.fields(Completion)})
+        reply = Completion(**{f.name: record.get(f.name) for f in dataclasses.fields(Completion)})
+        if self.reading is None:
+            return reply
+        answer = read_answer(reply.text, reply.reasoning, self.reading)
+        return dataclasses.replace(reply, text=answer.text, reasoning=answer.reasoning)
 
 
 def score(text: str, constraints: Sequence[Constraint], origin: str, parent: int | None = None,

@@ -48,6 +48,8 @@ class Completion:
     prompt_tokens: int | None
     completion_tokens: int | None
     latency_s: float
+    #: The reasoning a server sent apart from the answer (``reasoning_content``), if any.
+    reasoning: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):
@@ -56,6 +58,8 @@ class Completion:
         set_(self, "text", clean_text(self.text))
         finish = self.finish_reason
         set_(self, "finish_reason", clean_text(finish)[:100] if isinstance(finish, str) else None)
+        reasoning = self.reasoning
+        set_(self, "reasoning", clean_text(reasoning) if isinstance(reasoning, str) and reasoning else None)
         set_(self, "prompt_tokens", _count(self.prompt_tokens))
         set_(self, "completion_tokens", _count(self.completion_tokens))
         latency = self.latency_s

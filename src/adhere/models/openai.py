@@ -31,6 +31,9 @@ from adhere.models.config import GenerationConfig
 from adhere.settings import setting
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
+#: Request fields adhere writes itself; extra_body may not replace them.
+_OWN_FIELDS = ("model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "seed", "stop")
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -60,6 +63,13 @@ class OpenAIOptions:
     backoff_base: float = setting(0.5, "first retry's wait in seconds (doubled per retry, with jitter)")
     backoff_max: float = setting(30.0, "longest wait between retries, in seconds")
     max_retry_after: float = setting(120.0, "longest Retry-After a server may ask for, in seconds")
+    max_tokens_field: str = setting("max_tokens", "the request field that carries --max-tokens (hosted reasoning "
+                                    "models take max_completion_tokens)", choices=MAX_TOKENS_FIELDS)  # fmt: skip
+    sampling: bool = setting(True, "send temperature and top_p (false for hosted models that refuse them; the "
+                             "server's defaults apply)")  # fmt: skip
+    extra_body: tuple[tuple[str, Any], ...] = setting((), "fields added to every request, e.g. "
+                                                      "{chat_template_kwargs={enable_thinking=false}} or "
+                                                      "{reasoning_effort=\"low\"}")  # fmt: skip
 
 
 @backend("openai", OpenAIOptions)
@@ -78,6 +88,9 @@ class OpenAIBackend:
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
         max_retry_after: float = 120.0,
+        max_tokens_field: str = "max_tokens",
+        sampling: bool = True,
+        extra_body: Any = (),
     ):
         try:
             import httpx  # noqa: F401
@@ -92,6 +105,17 @@ class OpenAIBackend:
                 raise InputError(f"openai backend: {name} must be positive, got {value}")
         if max_retries < 0:
             raise InputError(f"openai backend: max_retries must be >= 0, got {max_retries}")
+        if max_tokens_field not in MAX_TOKENS_FIELDS:
+            raise InputError(f"openai backend: max_tokens_field must be one of {', '.join(MAX_TOKENS_FIELDS)}, "
+                             f"got {max_tokens_field!r}")  # fmt: skip
+        extra = dict(extra_body)
+        clash = sorted(set(extra) & set(_OWN_FIELDS))
+        if clash:
+            raise InputError(f"openai backend: extra_body may not set {', '.join(clash)} (adhere's own request "
+                             "fields: use --max-tokens, --temperature, --stop ... or max_tokens_field)")  # fmt: skip
+        self.max_tokens_field = max_tokens_field
+        self.sampling = sampling
+        self.extra_body = extra
         self.name = f"openai:{model}"
         self.model = model
         self.base_url = base_url
@@ -110,7 +134,13 @@ class OpenAIBackend:
         self._jitter = random.Random()  # jitter needs no reproducibility; never the global RNG
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": "openai", "model": self.model, "base_url": redact_url(self.base_url)}
+        identity: dict[str, Any] = {"backend": "openai", "model": self.model, "base_url": redact_url(self.base_url)}
+        # What changes the answers, where it differs from the default (so earlier cache keys stay).
+        if not self.sampling:
+            identity["sampling"] = False
+        if self.extra_body:
+            identity["extra_body"] = self.extra_body
+        return identity
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
@@ -151,13 +181,10 @@ class OpenAIBackend:
             )
 
     def _body(self, messages: Messages, config: GenerationConfig, sample: int) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages,
-            "temperature": config.temperature,
-            "top_p": config.top_p,
-            "max_tokens": config.max_tokens,
-        }
+        body: dict[str, Any] = {**self.extra_body, "model": self.model, "messages": messages,
+                                self.max_tokens_field: config.max_tokens}  # fmt: skip
+        if self.sampling:
+            body.update(temperature=config.temperature, top_p=config.top_p)
         seed = config.sample_seed(sample)
         if seed is not None:
             body["seed"] = seed
@@ -188,7 +215,7 @@ class OpenAIBackend:
                     return _completion(response, latency, self._api_key)
                 problem = f"HTTP {response.status_code}: {_snippet(response, self._api_key)}"
                 if response.status_code != 429 and response.status_code < 500:
-                    raise ModelCallError(f"{self.shown_url}: {problem}")
+                    raise ModelCallError(f"{self.shown_url}: {problem}{self._hint(problem)}")
                 wait = _retry_after(response.headers.get("Retry-After"))
                 if wait is not None:
                     wait = min(wait, self.max_retry_after)
@@ -199,6 +226,15 @@ class OpenAIBackend:
                 wait = self._jitter.uniform(ceiling / 2, ceiling)
             await asyncio.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _hint(self, problem: str) -> str:
+        """What to pass when a hosted model refuses a request field adhere sent."""
+        said = problem.lower()
+        if "max_completion_tokens" in said and self.max_tokens_field == "max_tokens":
+            return "; pass -M max_tokens_field=max_completion_tokens"
+        if self.sampling and ("temperature" in said or "top_p" in said) and "support" in said:
+            return "; pass -M sampling=false to send no temperature or top_p"
+        return ""
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -277,6 +313,16 @@ def _content(message: Any) -> str:
     raise ValueError(f"content is {type(content).__name__}")
 
 
+def _reasoning(message: dict[str, Any]) -> str | None:
+    """The reasoning a server sends apart from the answer: ``reasoning_content`` (vLLM, SGLang,
+    llama.cpp's server, DeepSeek) or ``reasoning`` (Ollama, OpenRouter); None if neither."""
+    for field in ("reasoning_content", "reasoning"):
+        value = message.get(field)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
 def _completion(response, latency: float, *secrets: str | None) -> Completion:
     try:
         data = response.json()
@@ -284,6 +330,7 @@ def _completion(response, latency: float, *secrets: str | None) -> Completion:
         if not isinstance(choice, dict) or not isinstance(choice.get("message"), dict):
             raise ValueError("no message")
         text = _content(choice["message"])
+        reasoning = _reasoning(choice["message"])
         usage = data.get("usage")
         usage = usage if isinstance(usage, dict) else {}
     except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
@@ -294,4 +341,5 @@ def _completion(response, latency: float, *secrets: str | None) -> Completion:
         prompt_tokens=usage.get("prompt_tokens"),
         completion_tokens=usage.get("completion_tokens"),
         latency_s=latency,
+        reasoning=reasoning,
     )
