@@ -91,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
         help="processes to score in (default: 1 for small files, one per idle CPU core for large ones)",
     )
     score.add_argument("--quiet", action="store_true", help="print no table, only warnings")
+    score.add_argument("--skip-invalid", action="store_true",
+                       help="score the rows that can be and list the others (file:line and why) in the summary "
+                       "and its warnings (default: a row that cannot be scored stops the whole file)")  # fmt: skip
     _executor_options(score)
 
     evaluate = commands.add_parser(
@@ -303,6 +306,7 @@ def _score(args: argparse.Namespace) -> int:
             workers=args.workers,
             progress=lambda n: bar.advance(task, n),
             executor=executor,
+            skip_invalid=args.skip_invalid,
         )
     if args.quiet:
         for warning in summary.warnings():

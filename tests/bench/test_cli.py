@@ -126,6 +126,28 @@ def test_bad_input_is_one_clear_line_and_exit_code_2(tmp_path, content, message)
     assert "Traceback" not in result.stderr
 
 
+def test_skip_invalid_scores_the_rest_and_lists_what_it_left_out(tmp_path):
+    good = '{"key": %d, "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}], "response": "a b"}\n'
+    bad_kwargs = ('{"key": 9, "instruction_id_list": ["length_constraints:number_words"], '
+                  '"kwargs": [{"num_words": -3, "relation": "at least"}], "response": "a"}\n')  # fmt: skip
+    unknown = '{"key": 8, "instruction_id_list": ["punctuation:no_commas"], "kwargs": [{}], "response": "a"}\n'
+    path = tmp_path / "r.jsonl"
+    path.write_text(good % 1 + bad_kwargs + good % 2 + unknown + good % 1)  # the last: a duplicate key
+    strict = adhere("score", path, "--out-dir", tmp_path / "strict")
+    assert strict.returncode == 2 and "r.jsonl:2:" in strict.stderr and not (tmp_path / "strict").exists()
+    result = adhere("score", path, "--out-dir", tmp_path / "o", "--skip-invalid", "--quiet")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["prompts"] == 2 and summary["accuracy"]["prompt_level_strict"] == 1.0
+    rejected = summary["rejected_rows"]
+    assert [r.split(": ")[0].rsplit("/", 1)[-1] for r in rejected] == ["r.jsonl:2", "r.jsonl:4", "r.jsonl:5"]
+    assert "must be >= 0" in rejected[0] and "unknown constraint id" in rejected[1] and "duplicate key 1" in rejected[2]
+    assert "3 row(s) could not be scored and were left out" in result.stderr
+    path.write_text(bad_kwargs)
+    none = adhere("score", path, "--out-dir", tmp_path / "none", "--skip-invalid")
+    assert none.returncode == 2 and "none of its rows could be scored (1 invalid)" in none.stderr
+
+
 def test_a_failed_run_leaves_earlier_output_untouched(tmp_path):
     out = tmp_path / "o"
     good = write_jsonl(tmp_path / "good.jsonl", [{"key": 1, **NO_COMMA, "response": "fine"}])

@@ -43,10 +43,19 @@ class Item:
 
 @dataclasses.dataclass
 class Pairing:
-    """Bookkeeping of a read: inputs left without a response, responses left without an input."""
+    """Bookkeeping of a read: inputs left without a response, responses left without an input,
+    and, when invalid rows are skipped (``skip_invalid``), each skipped row's error line."""
 
     missing_responses: list[Key] = dataclasses.field(default_factory=list)
     unmatched_responses: int = 0
+    skip_invalid: bool = False
+    rejected: list[str] = dataclasses.field(default_factory=list)
+
+    def reject(self, error: InputError) -> None:
+        """Keep going past a row that cannot be scored (``skip_invalid``), else stop on it."""
+        if not self.skip_invalid:
+            raise error
+        self.rejected.append(str(error))
 
 
 def _where(path: Path, line: int) -> str:
@@ -98,7 +107,7 @@ def iter_items(
     """Items to score, in input order (or response order for self-contained rows)."""
     pairing = pairing if pairing is not None else Pairing()
     if inputs is None:
-        yield from _self_contained(Path(responses))
+        yield from _self_contained(Path(responses), pairing)
     else:
         yield from _paired(Path(responses), Path(inputs), pairing)
 
@@ -116,13 +125,15 @@ def expected_count(
         return None
 
 
-def _self_contained(path: Path) -> Iterator[Item]:
-    yield from self_contained_items(((_where(path, line), row) for line, row in read_jsonl(path)))
+def _self_contained(path: Path, pairing: Pairing) -> Iterator[Item]:
+    yield from self_contained_items(((_where(path, line), row) for line, row in read_jsonl(path)), pairing)
 
 
-def self_contained_items(rows: Iterable[tuple[str, Any]]) -> Iterator[Item]:
+def self_contained_items(rows: Iterable[tuple[str, Any]], pairing: Pairing | None = None) -> Iterator[Item]:
     """Items of self-contained rows given as ``(where, row)``, validated as a file's rows are
-    (``where`` names the row in errors: ``file:line``, or ``row N`` for rows in memory)."""
+    (``where`` names the row in errors: ``file:line``, or ``row N`` for rows in memory). A row
+    that cannot be scored stops the read, unless ``pairing.skip_invalid``."""
+    pairing = pairing if pairing is not None else Pairing()
     seen: set[Key] = set()
     for where, row in rows:
         if not isinstance(row, Mapping):
@@ -132,12 +143,16 @@ def self_contained_items(rows: Iterable[tuple[str, Any]]) -> Iterator[Item]:
                 f"{where}: row has no 'instruction_id_list'/'response'; pass --inputs "
                 "INPUT.jsonl to pair responses with their prompts"
             )
-        key = _key(row, where)
-        if key in seen:
-            raise InputError(f"{where}: duplicate key {key!r}")
+        try:
+            key = _key(row, where)
+            if key in seen:
+                raise InputError(f"{where}: duplicate key {key!r}")
+            ids, constraints = constraints_of(row, where)
+            response = _text(row, "response", where)
+        except InputError as error:
+            pairing.reject(error)
+            continue
         seen.add(key)
-        ids, constraints = constraints_of(row, where)
-        response = _text(row, "response", where)
         prompt = row.get("prompt") if isinstance(row.get("prompt"), str) else ""
         yield Item(key, prompt, ids, constraints, response)
 
@@ -188,7 +203,11 @@ def _paired(responses: Path, inputs: Path, pairing: Pairing) -> Iterator[Item]:
     for line, row in input_rows:
         where = _where(inputs, line)
         key = row["key"]
-        ids, constraints = constraints_of(row, where)
+        try:
+            ids, constraints = constraints_of(row, where)
+        except InputError as error:  # a prompt whose instructions cannot be checked
+            pairing.reject(error)
+            continue
         ident = key if keyed else row["prompt"]
         if not keyed and ident not in first_seen:
             ident = by_stripped.get(ident.strip(), ident)

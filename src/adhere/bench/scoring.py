@@ -126,10 +126,13 @@ def score(
     workers: int | None = 1,
     progress: Callable[[int], None] | None = None,
     executor: Any = None,
+    skip_invalid: bool = False,
 ) -> Summary:
     """Score a responses file (or a run directory, or self-contained rows in memory: dicts with
     key, prompt, instruction_id_list, kwargs and response); with ``out``, write ``verdicts.jsonl``
-    and ``summary.json`` there.
+    and ``summary.json`` there. A row that cannot be scored (bad kwargs, an unknown id, no
+    response text) stops it with that row's file:line; ``skip_invalid`` scores the rest and
+    lists the rows left out in the summary (``rejected_rows``, and a warning).
 
     Rows stream through (memory does not grow with the number of self-contained rows). Output
     files are written to temporary names and renamed at the end: an error leaves any earlier
@@ -142,15 +145,16 @@ def score(
         if inputs is not None:
             raise InputError("rows scored in memory are self-contained (key, prompt, instruction_id_list, kwargs, "
                              "response); pass no inputs with them")  # fmt: skip
-        items = self_contained_items((f"row {number}", row) for number, row in enumerate(responses, start=1))
-        return write_scores(items, out, benchmark, 1, progress, Pairing(), source="rows")
+        pairing = Pairing(skip_invalid=skip_invalid)
+        items = self_contained_items(((f"row {number}", row) for number, row in enumerate(responses, start=1)), pairing)
+        return write_scores(items, out, benchmark, 1, progress, pairing, source="rows")
     if Path(responses).is_dir():
         responses, inputs = _run_dir_files(Path(responses), inputs)
     if executor is None and workers is None:
         workers = auto_workers(expected_count(responses, inputs))
     if workers is not None and workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
-    pairing = Pairing()
+    pairing = Pairing(skip_invalid=skip_invalid)
     items = iter_items(responses, inputs, pairing)
     scorer = None if executor is None else executor.score
     return write_scores(items, out, benchmark, workers or 1, progress, pairing, source=str(responses), scorer=scorer)
@@ -235,7 +239,11 @@ def _write_scores(
                 progress(1)
         summary.missing_responses = pairing.missing_responses
         summary.unmatched_responses = pairing.unmatched_responses
+        summary.rejected_rows = pairing.rejected
         if summary.prompts == 0:
+            if pairing.rejected:
+                raise InputError(f"{source}: none of its rows could be scored ({len(pairing.rejected)} invalid); "
+                                 f"the first: {pairing.rejected[0]}")  # fmt: skip
             raise InputError(f"{source}: no rows to score")
         if out is not None:
             write_json(out / "summary.json", summary.to_dict())

@@ -60,6 +60,8 @@ class Summary:
     loose: ModeScores = dataclasses.field(default_factory=ModeScores)
     missing_responses: list[Any] = dataclasses.field(default_factory=list)
     unmatched_responses: int = 0
+    #: Rows left out because they could not be scored (``--skip-invalid``): their error lines.
+    rejected_rows: list[str] = dataclasses.field(default_factory=list)
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
     """More sections for summary.json (e.g. the generation cost of an `adhere eval` run)."""
     # Per prompt: instructions, and how many were followed strict and loose (12 bytes a prompt),
@@ -110,6 +112,11 @@ class Summary:
             )
         if self.unmatched_responses:
             out.append(f"{self.unmatched_responses} response(s) matched no input prompt and were ignored")
+        if self.rejected_rows:
+            shown = "; ".join(self.rejected_rows[:3])
+            more = f"; and {len(self.rejected_rows) - 3} more (summary.json's rejected_rows)" if len(self.rejected_rows) > 3 else ""
+            out.append(f"{len(self.rejected_rows)} row(s) could not be scored and were left out (--skip-invalid): "
+                       f"{shown}{more}")  # fmt: skip
         cost = self.extra.get("cost") or {}
         if cost.get("cut_off_responses"):
             out.append(
@@ -141,6 +148,7 @@ class Summary:
             "loose": self.loose.to_dict(),
             "missing_responses": list(self.missing_responses),
             "unmatched_responses": self.unmatched_responses,
+            "rejected_rows": list(self.rejected_rows),
             "warnings": self.warnings(),
             **self.extra,
         }
