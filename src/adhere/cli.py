@@ -80,7 +80,13 @@ def _parser() -> argparse.ArgumentParser:
             "paired with --inputs by key, else by exact prompt text."
         ),
     )
-    score.add_argument("responses", help="JSONL file of responses, or a run directory of `adhere eval`")
+    score.add_argument("responses", help="JSONL file of responses, a run directory of `adhere eval`, an "
+                       "lm-evaluation-harness samples file (--log_samples) or an inspect eval log (.json, .eval)")  # fmt: skip
+    score.add_argument("--format", default="auto", choices=["auto", "adhere", "lm-eval", "inspect"],
+                       help="the responses' format (default: told from the file)")
+    score.add_argument("--lm-eval-results", metavar="FILE",
+                       help="also write the scores as lm-evaluation-harness writes its results JSON, with the Open "
+                       "LLM Leaderboard's IFEval figure (mean of prompt- and instruction-level strict)")  # fmt: skip
     score.add_argument("--inputs", help="JSONL file of prompts with instruction_id_list and kwargs")
     score.add_argument("--benchmark", default="ifeval", help="ifeval (default), ifbench, or a plugin's")
     _out_dir(score, help="folder for verdicts.jsonl and summary.json")
@@ -294,7 +300,10 @@ def _score(args: argparse.Namespace) -> int:
 
     out, err = Console(), Console(stderr=True)
     executor = _executor(args)
-    total = expected_count(args.responses, args.inputs)
+    from adhere.bench.harnesses import detect_format
+
+    fmt = detect_format(args.responses) if args.format == "auto" else args.format
+    total = expected_count(args.responses, args.inputs) if fmt in ("adhere", "lm-eval") else None
     columns = (TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with progress_bar(columns, err, quiet=args.quiet) as bar:
         task = bar.add_task("score", total=total)
@@ -307,6 +316,7 @@ def _score(args: argparse.Namespace) -> int:
             progress=lambda n: bar.advance(task, n),
             executor=executor,
             skip_invalid=args.skip_invalid,
+            format=fmt,
         )
     if args.quiet:
         for warning in summary.warnings():
@@ -315,6 +325,12 @@ def _score(args: argparse.Namespace) -> int:
         print_summary(summary, out)
     if args.out_dir:
         err.print(f"wrote {args.out_dir}/verdicts.jsonl and {args.out_dir}/summary.json", soft_wrap=True)
+    if args.lm_eval_results:
+        from adhere.bench.harnesses import lm_eval_results
+        from adhere.jsonl import write_json
+
+        write_json(args.lm_eval_results, lm_eval_results(summary, args.benchmark, str(args.responses)))
+        err.print(f"wrote {args.lm_eval_results} (lm-evaluation-harness's results format)", soft_wrap=True)
     return 0
 
 

@@ -96,10 +96,10 @@ def test_eval_scores_the_answer_and_keeps_the_reasoning_apart(tmp_path):
     1000 asks for no commas): stripped, no_comma passes; kept, it fails."""
     prompts = prompts_file(tmp_path, 3)
     answer = TRACE + "A short answer without a single comma"
-    server = FaultServer(tmp_path, [{"raw": _reply(answer)}])
+    fake = FaultServer(tmp_path, [{"raw": _reply(answer)}])
     env = {"ADHERE_CACHE_DIR": str(tmp_path / "cache")}
     try:
-        common = ("eval", "ifeval", "--model", "openai:m", "-M", f"base_url={server.url}", "--data", prompts)
+        common = ("eval", "ifeval", "--model", "openai:m", "-M", f"base_url={fake.url}", "--data", prompts)
         strip = adhere(*common, "--out-dir", tmp_path / "strip", env=env)
         assert strip.returncode == 0, strip.stderr
         rows = read_jsonl(tmp_path / "strip" / "responses.jsonl")
@@ -109,7 +109,7 @@ def test_eval_scores_the_answer_and_keeps_the_reasoning_apart(tmp_path):
         assert config["reading"] == {"reasoning": "strip", "think_end": "</think>"}
         keep = adhere(*common, "--out-dir", tmp_path / "keep", "--reasoning", "keep", env=env)
         assert keep.returncode == 0, keep.stderr
-        assert len(server.requests()) == 3  # the second run's answers came from the cache: only the reading differs
+        assert len(fake.requests()) == 3  # the second run's answers came from the cache: only the reading differs
         verdicts = {}
         for name in ("strip", "keep"):
             for row in read_jsonl(tmp_path / name / "verdicts.jsonl"):
@@ -123,13 +123,13 @@ def test_eval_scores_the_answer_and_keeps_the_reasoning_apart(tmp_path):
         bad = adhere(*common, "--out-dir", tmp_path / "bad", "--reasoning", "drop", env=env)
         assert bad.returncode == 2 and "invalid choice: 'drop'" in bad.stderr and not (tmp_path / "bad").exists()
     finally:
-        server.kill()
+        fake.kill()
 
 
 def test_an_answer_cut_off_inside_its_reasoning_is_reported(tmp_path):
-    server = FaultServer(tmp_path, [{"raw": _reply("<think>so many thoughts, and more", "length")}])
+    fake = FaultServer(tmp_path, [{"raw": _reply("<think>so many thoughts, and more", "length")}])
     try:
-        result = adhere("eval", "ifeval", "--model", "openai:m", "-M", f"base_url={server.url}", "--data",
+        result = adhere("eval", "ifeval", "--model", "openai:m", "-M", f"base_url={fake.url}", "--data",
                         prompts_file(tmp_path, 2), "--out-dir", tmp_path / "run",
                         env={"ADHERE_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
         assert result.returncode == 0, result.stderr
@@ -139,4 +139,4 @@ def test_an_answer_cut_off_inside_its_reasoning_is_reported(tmp_path):
         assert any("2 of 2 response(s) ended inside the model's reasoning" in w for w in warnings)
         assert "ended inside the model's reasoning" in result.stderr + result.stdout
     finally:
-        server.kill()
+        fake.kill()

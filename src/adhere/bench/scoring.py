@@ -127,12 +127,16 @@ def score(
     progress: Callable[[int], None] | None = None,
     executor: Any = None,
     skip_invalid: bool = False,
+    format: str = "auto",  # noqa: A002 (the CLI's --format)
 ) -> Summary:
     """Score a responses file (or a run directory, or self-contained rows in memory: dicts with
     key, prompt, instruction_id_list, kwargs and response); with ``out``, write ``verdicts.jsonl``
     and ``summary.json`` there. A row that cannot be scored (bad kwargs, an unknown id, no
     response text) stops it with that row's file:line; ``skip_invalid`` scores the rest and
-    lists the rows left out in the summary (``rejected_rows``, and a warning).
+    lists the rows left out in the summary (``rejected_rows``, and a warning). ``format``: the
+    file's format, ``auto`` (told from the file), ``adhere`` (its own and IFEval's), ``lm-eval``
+    (lm-evaluation-harness ``--log_samples``) or ``inspect`` (an inspect eval log); see
+    ``adhere.bench.harnesses``.
 
     Rows stream through (memory does not grow with the number of self-contained rows). Output
     files are written to temporary names and renamed at the end: an error leaves any earlier
@@ -148,6 +152,19 @@ def score(
         pairing = Pairing(skip_invalid=skip_invalid)
         items = self_contained_items(((f"row {number}", row) for number, row in enumerate(responses, start=1)), pairing)
         return write_scores(items, out, benchmark, 1, progress, pairing, source="rows")
+    from adhere.bench.harnesses import FORMATS, detect_format, read_rows
+
+    if format not in FORMATS:
+        raise InputError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
+    fmt = detect_format(responses) if format == "auto" else format
+    if fmt != "adhere":
+        if inputs is not None:
+            raise InputError(f"--inputs does not apply to {responses}: an {fmt} file carries its prompts and instructions")
+        pairing = Pairing(skip_invalid=skip_invalid)
+        items = self_contained_items(read_rows(responses, fmt), pairing)
+        workers = 1 if workers is None else workers
+        scorer = None if executor is None else executor.score
+        return write_scores(items, out, benchmark, workers, progress, pairing, source=str(responses), scorer=scorer)
     if Path(responses).is_dir():
         responses, inputs = _run_dir_files(Path(responses), inputs)
     if executor is None and workers is None:
