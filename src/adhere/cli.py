@@ -350,14 +350,14 @@ def generation_bar(err: Any, out: Any, label: str) -> Iterator[tuple[Callable[[i
 
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
-    tokens, finished, started, todo, logged, lines = [0], [0], [0.0], [0], [0.0], [0]
+    tokens, finished, cached, started, todo, logged, lines = [0], [0], [0], [0.0], [0], [0.0], [0]
     # Off a terminal (a log file, CI, nohup, Slurm) no bar is drawn: a line every so often instead
     # (none for a run shorter than the interval; the last one when a logged run finishes).
     interval = None if err.is_interactive else float(os.environ.get("ADHERE_LOG_INTERVAL", "30"))
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                TimeRemainingColumn())  # fmt: skip
     with progress_bar(columns, err) as bar:
-        task = bar.add_task("generate", total=None, rate="")
+        task = bar.add_task("generate", total=None, rate="loading the model")
 
         def on_start(total: int, remaining: int) -> None:
             started[0] = logged[0] = time.monotonic()
@@ -366,18 +366,25 @@ def generation_bar(err: Any, out: Any, label: str) -> Iterator[tuple[Callable[[i
             if remaining < total:
                 err.print(f"resuming {out}: {total - remaining} of {total} responses already done", soft_wrap=True)
 
-        def progress(new_tokens: int) -> None:
-            tokens[0] += new_tokens
+        def progress(new_tokens: int, from_cache: bool = False) -> None:
+            # Rates are the model's: answers found in the cache cost nothing and count apart.
             finished[0] += 1
+            if from_cache:
+                cached[0] += 1
+            else:
+                tokens[0] += new_tokens
             now = time.monotonic()
             elapsed = max(now - started[0], 1e-9)
-            rate = f"{finished[0] / elapsed:.2f} items/s, {tokens[0] / elapsed:.0f} tok/s"
+            generated = finished[0] - cached[0]
+            rate = f"{generated / elapsed:.2f} items/s, {tokens[0] / elapsed:.0f} tok/s"
+            if cached[0]:
+                rate += f", {cached[0]} from the cache"
             bar.update(task, advance=1, rate=rate)
             if interval is not None and (now - logged[0] >= interval or (lines[0] and finished[0] == todo[0])):
                 logged[0] = now
                 lines[0] += 1
                 left = max(todo[0] - finished[0], 0)
-                eta = left * elapsed / finished[0]
+                eta = left * elapsed / max(generated, 1) if generated else 0.0
                 err.print(f"{label}: {finished[0]} of {todo[0]} done, {rate}, about {eta / 60:.1f} min left",
                           soft_wrap=True, highlight=False)  # fmt: skip
 

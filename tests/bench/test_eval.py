@@ -266,3 +266,30 @@ def test_several_samples_at_temperature_0_are_warned_about(tmp_path, prompts, en
         server.kill()
     assert same.returncode == 0 and "--samples 3 at temperature 0 gives 3 identical greedy answers" in same.stderr
     assert varied.returncode == 0 and "identical" not in varied.stderr
+
+
+def test_rates_count_the_models_answers_not_the_caches(tmp_path, prompts, env):
+    """A rerun into a new folder finds every answer in the cache: the log says so instead of a
+    rate of thousands of items per second."""
+    server = FaultServer(tmp_path, [{"status": 200}])
+    try:
+        first = subprocess.run(eval_args(server.url, prompts, tmp_path / "first"), env={**env, "ADHERE_LOG_INTERVAL": "0"},
+                               capture_output=True, text=True)  # fmt: skip
+        again = subprocess.run(eval_args(server.url, prompts, tmp_path / "again"), env={**env, "ADHERE_LOG_INTERVAL": "0"},
+                               capture_output=True, text=True)  # fmt: skip
+    finally:
+        server.kill()
+    assert first.returncode == 0 and again.returncode == 0, again.stderr
+    last = [line for line in again.stderr.splitlines() if line.startswith("generating: ")][-1]
+    assert last.startswith("generating: 12 of 12 done, 0.00 items/s, 0 tok/s, 12 from the cache"), last
+    assert "from the cache" not in [line for line in first.stderr.splitlines() if line.startswith("generating: ")][-1]
+
+
+def test_a_progress_callback_of_one_argument_still_works():
+    from adhere.bench.generate import with_cached
+
+    seen = []
+    with_cached(lambda tokens: seen.append(tokens))(5, True)
+    both = []
+    with_cached(lambda tokens, cached: both.append((tokens, cached)))(7, False)
+    assert seen == [5] and both == [(7, False)] and with_cached(None) is None

@@ -124,7 +124,7 @@ class RayExecutor:
                     row = json.loads(text)
                     run.append(row)
                     if progress:
-                        progress(row.get("completion_tokens") or 0)
+                        progress(row.get("completion_tokens") or 0, bool(row.get("cached")))
         except Exception as error:  # a Ray error wraps the worker's own
             raise _worker_error(error) from None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import inspect
 import sys
 import time
 from collections.abc import Callable
@@ -30,8 +31,23 @@ from adhere.models.config import GenerationConfig, messages_for
 from adhere.models.reasoning import ReasoningSettings
 from adhere.bench.summary import Summary
 
-#: Called after each finished (prompt, sample) with the completion tokens it produced.
-Progress = Callable[[int], None]
+#: Called after each finished (prompt, sample) with the completion tokens it produced and, if it
+#: takes a second argument, whether the answer came from the cache (a rate should not count those).
+Progress = Callable[..., None]
+
+
+def with_cached(progress: Progress | None) -> Callable[[int, bool], None] | None:
+    """``progress`` called as ``(tokens, cached)``; one written for ``(tokens)`` alone gets the tokens."""
+    if progress is None:
+        return None
+    try:
+        parameters = list(inspect.signature(progress).parameters.values())
+    except (TypeError, ValueError):  # a builtin or a C callable: assume the one-argument form
+        parameters = []
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        return progress
+    return lambda tokens, cached: progress(tokens)
 
 
 @dataclasses.dataclass
@@ -74,11 +90,12 @@ async def generate_rows(
     """Answer each (prompt row, sample) of ``todo`` into ``run``. A failed call is recorded on its
     row; when ``breaker`` trips, the calls still in flight are cancelled and no more start."""
     breaker = breaker if breaker is not None else Breaker()
+    progress = with_cached(progress)
 
     def failed(key: Any, sample: int, error: ModelCallError) -> None:
         run.append_error(key, sample, error)
         if progress:
-            progress(0)
+            progress(0, False)
         breaker.failure(error)
 
     # A backend may queue requests itself (concurrency None): then all of them go at once.
@@ -112,7 +129,7 @@ async def generate_rows(
              "cached": cost["uncached_calls"] == 0, "strategy": strategy.name, **result.record()}
         )  # fmt: skip
         if progress:
-            progress(cost["completion_tokens"])
+            progress(cost["completion_tokens"], cost["uncached_calls"] == 0)
 
     async def one(row: dict[str, Any], sample: int) -> None:
         if strategy is not None:
@@ -129,7 +146,7 @@ async def generate_rows(
         breaker.success()
         run.append_response(row["key"], sample, record, cached)
         if progress:
-            progress(record["completion_tokens"] or 0)
+            progress(record["completion_tokens"] or 0, cached)
 
     breaker.tasks.extend(asyncio.ensure_future(one(row, sample)) for row, sample in todo)
     await settle_all(breaker.tasks)
@@ -309,7 +326,7 @@ def _generate_and_score(options: EvalOptions, prompts: list[dict[str, Any]], che
             asyncio.run(_generate_and_close(backend, todo, options.generation, cache, run, progress, strategy, by_key,
                                             breaker))  # fmt: skip
         else:
-            executor.generate(options, todo, cache, run, progress)
+            executor.generate(options, todo, cache, run, with_cached(progress))
     finally:
         run.close()
     generation_seconds = time.perf_counter() - started

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from adhere.bench.failures import Breaker, FailurePolicy, ModelCallsFailedError, check_calls
-from adhere.bench.generate import settle_all, start_run
+from adhere.bench.generate import settle_all, start_run, with_cached
 from adhere.bench.run import RunDir
 from adhere.bench.tasks import TASKS
 from adhere.constraints import build, evaluate
@@ -112,13 +112,13 @@ async def _rollout(
         except ModelCallError as error:
             run.append_error(key, sample, error)
             if progress:
-                progress(0)
+                progress(0, False)
             breaker.failure(error)
             return  # later turns need this answer: the next run retries from here
         breaker.success()
         answer = run.append_response(key, sample, record, cached)
         if progress:
-            progress(record["completion_tokens"] or 0)
+            progress(record["completion_tokens"] or 0, cached)
         messages.append({"role": "assistant", "content": answer})  # the answer, without its reasoning
 
 
@@ -235,7 +235,7 @@ def _generate_and_score(conversations, spec, generation, backend, run, cache, pr
         on_start(total, total - finished)
     breaker = Breaker(failures)
     try:
-        asyncio.run(_generate_all(backend, conversations, generation, cache, run, done, progress, breaker))
+        asyncio.run(_generate_all(backend, conversations, generation, cache, run, done, with_cached(progress), breaker))
     finally:
         run.close()
     order = [(_turn_key(c["key"], t), s) for c in conversations for s in range(generation.samples) for t in range(spec.turns)]
