@@ -138,5 +138,8 @@ def test_an_answer_cut_off_inside_its_reasoning_is_reported(tmp_path):
         warnings = json.loads((tmp_path / "run" / "summary.json").read_text())["warnings"]
         assert any("2 of 2 response(s) ended inside the model's reasoning" in w for w in warnings)
         assert "ended inside the model's reasoning" in result.stderr + result.stdout
+        from adhere import load_run
+
+        assert "2 ended inside the reasoning (no answer)" in load_run(tmp_path / "run").status()
     finally:
         fake.kill()

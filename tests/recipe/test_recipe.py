@@ -96,6 +96,7 @@ def test_stages_run_after_what_they_read_whatever_the_file_order(tmp_path):
         ('[stages.e]\nkind = "evaluate"\nmodel = "mdl"', {}, r"\[stages.e\] model: no stage 'mdl' makes it"),
         ('[stages.p]\nkind = "synth"\n[stages.a]\nkind = "answer"\nprompts = "p"\nsamples = 4', {},
          r"\[stages.a\]: samples = 4 at temperature 0 gives identical greedy answers; set temperature"),
+        ('[stages.e]\nkind = "evaluate"\nreasoning = "drop"', {}, r"\[stages.e\] reasoning: must be one of strip, keep"),
     ],
 )
 def test_a_bad_recipe_is_one_line_naming_the_file_and_key(tmp_path, text, overrides, message):

@@ -32,6 +32,9 @@ class ReasoningSettings:
             raise InputError(f"reasoning must be strip or keep, got {self.reasoning!r}")
         if not isinstance(self.think_end, str) or not self.think_end.strip():
             raise InputError("think_end must be a non-empty marker, e.g. </think>")
+        after = getattr(super(), "__post_init__", None)  # a class that is other settings too (a recipe stage)
+        if after is not None:
+            after()
 
     @property
     def think_start(self) -> str | None:

@@ -96,12 +96,13 @@ class Workspace:
 
     def generate(self, label: str, out: Path, benchmark: str, model: str, prompts: str, generation: Any, *,
                  limit: int | None = None, strategy: str | None = None,
-                 options: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+                 options: dict[str, Any] | None = None, reading: Any = None) -> dict[str, Any]:  # fmt: skip
         from adhere.bench.generate import EvalOptions, run_eval
+        from adhere.models.reasoning import ReasoningSettings
 
         options = EvalOptions(benchmark=benchmark, model=self.model_spec(model), data=self.prompts_file(prompts),
                               limit=limit, strategy=strategy, generation=generation,
-                              backend_options=options or {})  # fmt: skip
+                              backend_options=options or {}, reading=reading or ReasoningSettings())  # fmt: skip
         with self.reporter.generation(label) as (progress, on_start):
             summary = run_eval(options, out, cache=self.cache, progress=progress, on_start=on_start,
                                command=["adhere", "loop", "--out-dir", str(self.out)], executor=self.executor)  # fmt: skip

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from adhere.errors import AdhereError, InputError
 from adhere.jsonl import atomic_write, split_lines
 from adhere.models.config import GenerationConfig
+from adhere.models.reasoning import ReasoningSettings
 from adhere.registry import Registry
 from adhere.settings import required, setting
 from adhere.synth.settings import RowSettings
@@ -86,6 +87,11 @@ def _generation(stage: GenerationConfig) -> GenerationConfig:
     return GenerationConfig(**{f.name: getattr(stage, f.name) for f in dataclasses.fields(GenerationConfig)})
 
 
+def _reading(stage: ReasoningSettings) -> ReasoningSettings:
+    """How a stage reads its answers (a reasoning model's reasoning stripped or kept), checked."""
+    return ReasoningSettings(stage.reasoning, stage.think_end)
+
+
 def _check_model_options(model: str, options: tuple[tuple[str, Any], ...]) -> None:
     """Backend options checked by the backend the model names (a stage's model: llama.cpp's)."""
     from adhere.models.base import check_options
@@ -142,7 +148,7 @@ class Synth(Stage, SynthConfig):
 
 @stage_kind("answer")
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Answer(Stage, GenerationConfig):
+class Answer(Stage, ReasoningSettings, GenerationConfig):
     """A model answers prompts (adhere eval; its sampling settings), every answer verified: the candidates rows are made from."""
 
     product: ClassVar[str] = "answers"
@@ -158,6 +164,7 @@ class Answer(Stage, GenerationConfig):
     def check(self) -> None:
         _check_model_options(self.model, self.model_options)
         self.generation()
+        _reading(self)
         if self.samples > 1 and self.temperature == 0 and self.strategy is None:
             raise InputError(f"samples = {self.samples} at temperature 0 gives identical greedy answers; "
                              "set temperature (e.g. 0.7)")  # fmt: skip
@@ -174,7 +181,7 @@ class Answer(Stage, GenerationConfig):
 
     def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
         return ws.generate(folder.name, folder / "run", "ifeval", self.model, self.prompts, self.generation(),
-                           strategy=self.strategy, options=dict(self.model_options))  # fmt: skip
+                           strategy=self.strategy, options=dict(self.model_options), reading=_reading(self))  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -297,7 +304,7 @@ class Export(Stage):
 
 @stage_kind("evaluate")
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Evaluate(Stage, GenerationConfig):
+class Evaluate(Stage, ReasoningSettings, GenerationConfig):
     """A model on benchmarks or probe sets (adhere eval; its sampling settings), scored by the verifiers."""
 
     product: ClassVar[str] = "evaluation"
@@ -311,6 +318,7 @@ class Evaluate(Stage, GenerationConfig):
 
     def check(self) -> None:
         _check_model_options(self.model, self.model_options)
+        _reading(self)
         if self.limit < 0:
             raise InputError(f"limit must be 0 (all) or more, got {self.limit}")
         _positive(max_tokens=self.max_tokens)
@@ -329,7 +337,7 @@ class Evaluate(Stage, GenerationConfig):
         generation = _generation(self)
         return {name: ws.generate(f"{folder.name} {name}", folder / name, name if name in BENCHMARKS else "ifeval",
                                   self.model, name, generation, limit=self.limit or None, strategy=self.strategy,
-                                  options=dict(self.model_options))
+                                  options=dict(self.model_options), reading=_reading(self))
                 for name in self.benchmarks}  # fmt: skip
 
 

@@ -56,6 +56,8 @@ class Run:
     errors: int = 0
     cut_off: int = 0
     """Responses that ran into the token limit (``finish_reason: "length"``)."""
+    unfinished_reasoning: int = 0
+    """Responses that ended inside the model's reasoning, before any answer."""
     config: dict[str, Any] = dataclasses.field(default_factory=dict)
     """The run's config.json (empty for a scored folder without one)."""
 
@@ -63,7 +65,9 @@ class Run:
         failed = f", {self.errors} failed model calls (scored as not followed)" if self.errors else ""
         if self.complete:
             cut_off = f", {self.cut_off} of {self.answered} answers cut off at the token limit" if self.cut_off else ""
-            return "complete" + failed + cut_off
+            thinking = (f", {self.unfinished_reasoning} ended inside the reasoning (no answer)"
+                        if self.unfinished_reasoning else "")  # fmt: skip
+            return "complete" + failed + cut_off + thinking
         return (
             f"incomplete: {self.answered} of {self.expected} responses{failed}; the other "
             f"{self.expected - self.answered} count as not followed"
@@ -146,6 +150,7 @@ def load_run(path: str | Path) -> Run:
     answered = sum(1 for r in by_pair.values() if r.get("response") is not None)
     errors = sum(1 for r in by_pair.values() if r.get("response") is None and r.get("error"))
     cut_off = sum(1 for r in by_pair.values() if r.get("response") is not None and r.get("finish_reason") == "length")
+    unfinished = sum(1 for r in by_pair.values() if r.get("reasoning_unfinished"))
     complete = verdicts_path.exists() and len(by_pair) >= expected
     if complete:
         results = _results_from_verdicts(read_run_rows(verdicts_path), verdicts_path)
@@ -159,7 +164,7 @@ def load_run(path: str | Path) -> Run:
     return Run(
         path, path.name, benchmark, config.get("model"), results, _summary(benchmark, results),
         complete=complete, expected=expected, answered=answered, errors=errors, cut_off=cut_off,
-        config=config,
+        unfinished_reasoning=unfinished, config=config,
     )  # fmt: skip
 
 
