@@ -279,6 +279,20 @@ def _parser() -> argparse.ArgumentParser:
 
     add_arguments(choose, SelectSettings)
 
+    pusher = commands.add_parser(
+        "push", help="a run as a Hugging Face dataset: per-prompt results with a card, to a folder or the Hub",
+        description="Write a run directory of `adhere eval` (or a folder of `adhere score --out-dir`) as a dataset: "
+        "data/results.jsonl (each prompt's response and verdicts with their reasons), README.md (a card with the "
+        "accuracies and their intervals), summary.json and config.json; into --out-dir, and to the Hub dataset "
+        "--repo (made if missing; the token from $HF_TOKEN).",
+    )  # fmt: skip
+    pusher.add_argument("run", metavar="RUN_DIR")
+    pusher.add_argument("--repo", metavar="USER/NAME", help="the Hub dataset to push to")
+    pusher.add_argument("--private", action="store_true", help="make the dataset private when it is created")
+    pusher.add_argument("--token-env", default="HF_TOKEN", metavar="VAR", help="environment variable holding the "
+                        "Hub token (default HF_TOKEN)")  # fmt: skip
+    _out_dir(pusher, help="also (or, without --repo, only) write the dataset folder here")
+
     listing = commands.add_parser("constraints", help="list the registered constraints and their kwargs")
     listing.add_argument("--benchmark", default=None, help="only this benchmark's constraints (ifeval, ifbench, "
                          "or a plugin's)")  # fmt: skip
@@ -839,10 +853,29 @@ def describe_os_error(error: OSError) -> str:
     return f"{where}{reason}"
 
 
+def _push(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from adhere.errors import InputError
+    from adhere.report.publish import push, write_dataset
+
+    err = Console(stderr=True)
+    if not args.repo and not args.out_dir:
+        raise InputError("adhere push needs --repo USER/NAME (the Hub dataset) or --out-dir DIR (a local folder)")
+    if args.repo:
+        url = push(args.run, args.repo, private=args.private, token_env=args.token_env, folder=args.out_dir)
+        err.print(f"pushed {args.run} to {url}", soft_wrap=True)
+    else:
+        written = write_dataset(args.run, args.out_dir)
+        err.print(f"wrote {written['rows']} rows and a dataset card to {args.out_dir} "
+                  "(datasets.load_dataset of the folder reads it)", soft_wrap=True)  # fmt: skip
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "train": _train, "export": _export, "loop": _loop, "recipes": _recipes, "constraints": _constraints}
+    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "train": _train, "export": _export, "loop": _loop, "recipes": _recipes, "constraints": _constraints, "push": _push}
     args.write_config = lambda folder: _write_config(parser, args, folder)
     try:
         if args.config:
