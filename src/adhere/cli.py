@@ -108,7 +108,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Generate responses to a benchmark's prompts with a model, then score them. "
         "Rerun the same command to resume an interrupted run.",
     )
-    evaluate.add_argument("benchmark", help="ifeval, ifbench, multiturn, or a plugin's benchmark")
+    evaluate.add_argument("benchmark", help="ifeval, ifbench, ifbench-multiturn (IFBench's constraints in a second "
+                          "turn; -ifeval: IFEval's), multiturn (adhere's conversations), or a plugin's benchmark")  # fmt: skip
     _out_dir(evaluate, help="run directory (default: runs/<benchmark>-<model>)")
     what = evaluate.add_argument_group("prompts (ifeval, ifbench)")
     what.add_argument("--data", help="local JSONL of prompts (default: the Hugging Face Hub copy)")

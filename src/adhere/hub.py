@@ -63,8 +63,8 @@ def _offline(datasets: Any) -> Iterator[None]:
         datasets.config.HF_HUB_OFFLINE, constants.HF_HUB_OFFLINE = saved
 
 
-def load_hub_dataset(name: str, split: str, *, instead: str) -> Any:
-    """``datasets.load_dataset(name, split=split)``; ``instead`` says what to do when it fails."""
+def load_hub_dataset(name: str, split: str, *, instead: str, config: str | None = None) -> Any:
+    """``datasets.load_dataset(name, config, split=split)``; ``instead`` says what to do when it fails."""
     try:
         import datasets
     except ImportError:
@@ -72,7 +72,7 @@ def load_hub_dataset(name: str, split: str, *, instead: str) -> Any:
     offline = not datasets.config.HF_HUB_OFFLINE and not hub_reachable()
     try:
         with _quiet(), (_offline(datasets) if offline else contextlib.nullcontext()):
-            return datasets.load_dataset(name, split=split)
+            return datasets.load_dataset(name, config, split=split)
     except Exception as error:  # datasets raises many types for "offline" / "not found"
         if offline:
             raise InputError(f"cannot load {name}: the Hugging Face Hub did not answer within {CONNECT_TIMEOUT:g} s "

@@ -293,3 +293,34 @@ def test_a_progress_callback_of_one_argument_still_works():
     both = []
     with_cached(lambda tokens, cached: both.append((tokens, cached)))(7, False)
     assert seen == [5] and both == [(7, False)] and with_cached(None) is None
+
+
+def test_ifbench_multiturn_answers_the_second_turn(tmp_path, env):
+    """IFBench's constraint isolation: rows carry the conversation (a request, an answer, then the
+    constraints); the model gets all of it and its answer to the last turn is scored."""
+    from tests.conftest import IFBENCH
+
+    rows = []
+    for row in read_jsonl(IFBENCH / "IFBench_test.jsonl")[:4]:
+        rows.append({**row, "messages": [{"role": "user", "content": "Write about the sea."},
+                                         {"role": "assistant", "content": "The sea is wide."},
+                                         {"role": "user", "content": row["prompt"]}]})  # fmt: skip
+    data = write_jsonl(tmp_path / "mt.jsonl", rows)
+    server = FaultServer(tmp_path, [{"status": 200}])
+    try:
+        args = [sys.executable, "-m", "adhere.cli", "eval", "ifbench-multiturn", "--model", "openai:fake", "-M",
+                f"base_url={server.url}", "--data", str(data), "--out-dir", str(tmp_path / "run")]  # fmt: skip
+        done = subprocess.run(args, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        sent = [request["body"]["messages"] for request in server.requests()]
+        assert len(sent) == 4 and all(len(m) == 3 and m[1]["role"] == "assistant" for m in sent)
+        responses = read_jsonl(tmp_path / "run" / "responses.jsonl")
+        assert [r["response"] for r in responses] == [f"echo: {row['prompt']}" for row in rows]
+        assert json.loads((tmp_path / "run" / "summary.json").read_text())["benchmark"] == "ifbench-multiturn"
+        rows[1]["messages"] = rows[1]["messages"][:2]  # ends with the assistant: nothing to answer
+        write_jsonl(data, rows)
+        bad = subprocess.run([*args[:-1], str(tmp_path / "bad")], env=env, capture_output=True, text=True)
+        assert bad.returncode == 2 and "mt.jsonl:2: the last of 'messages' must be the user's turn" in bad.stderr
+        assert not (tmp_path / "bad").exists()
+    finally:
+        server.kill()

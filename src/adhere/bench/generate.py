@@ -27,7 +27,7 @@ from adhere.constraints.rows import constraints_of
 from adhere.errors import InputError
 from adhere.models.base import Backend, ModelCallError, describe, load_backend
 from adhere.models.cache import ResponseCache, cached_complete
-from adhere.models.config import GenerationConfig, messages_for
+from adhere.models.config import GenerationConfig, chat_messages, row_messages
 from adhere.models.reasoning import ReasoningSettings
 from adhere.bench.summary import Summary
 
@@ -137,7 +137,7 @@ async def generate_rows(
             return
         if breaker.tripped:
             return
-        messages = messages_for(row["prompt"], config)
+        messages = row_messages(row, config)
         try:
             record, cached = await cached_complete(backend, cache, messages, config, sample, gate=semaphore)
         except ModelCallError as error:
@@ -265,6 +265,11 @@ def plan(options: EvalOptions) -> tuple[list[dict[str, Any]], list[tuple[Any, An
             raise InputError(f"--limit must be at least 1, got {options.limit}")
         prompts = prompts[: options.limit]
     checks = [constraints_of(row, where) for row, where in zip(prompts, wheres)]
+    for row, where in zip(prompts, wheres):
+        if row.get("messages") is not None:  # a multi-turn row (IFBench's constraint isolation)
+            row["messages"] = chat_messages(row["messages"], where)
+            if options.strategy is not None:
+                raise InputError(f"{where}: --strategy answers one-turn prompts; this row is a conversation")
     return prompts, checks, source
 
 

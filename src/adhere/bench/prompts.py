@@ -21,20 +21,27 @@ class Benchmark:
     name: str
     hub: tuple[str, str] | None = None
     """(dataset, split) of its prompts."""
+    config: str | None = None
+    """The Hub dataset's configuration, where it has several."""
 
 
 #: Benchmarks by name: IFEval and IFBench, then plugins' (``register_benchmark``).
 BENCHMARK_REGISTRY: Registry[Benchmark] = Registry("benchmark", lambda: None)
 
 
-def register_benchmark(name: str, hub: tuple[str, str] | None = None) -> Benchmark:
+def register_benchmark(name: str, hub: tuple[str, str] | None = None, config: str | None = None) -> Benchmark:
     """Add a benchmark: ``adhere eval NAME --data PROMPTS.jsonl`` (or the Hub copy) and
     ``adhere score --benchmark NAME`` then run it."""
-    return BENCHMARK_REGISTRY.register(name, Benchmark(name, hub))
+    return BENCHMARK_REGISTRY.register(name, Benchmark(name, hub, config))
 
 
 register_benchmark("ifeval", ("google/IFEval", "train"))
 register_benchmark("ifbench", ("allenai/IFBench_test", "train"))
+# IFBench's multi-turn setting (constraint isolation): each row's ``messages`` are the first
+# request, an answer to it, and a second turn that states the constraints; the model answers the
+# second turn. Two sets: IFBench's own constraints, and IFEval's.
+register_benchmark("ifbench-multiturn", ("allenai/IFBench_multi-turn", "test"), "ifbench_constraints")
+register_benchmark("ifbench-multiturn-ifeval", ("allenai/IFBench_multi-turn", "test"), "ifeval_constraints")
 #: adhere's own benchmarks (the registry may hold plugins' too).
 BENCHMARKS = ("ifeval", "ifbench")
 
@@ -65,10 +72,10 @@ def locate_prompts(
 
         read = read_inputs(path)
         return [row for _, row in read], str(Path(path).resolve()), [f"{path}:{line}" for line, _ in read]
-    hub = check_benchmark(benchmark).hub
-    if hub is None:
+    spec = check_benchmark(benchmark)
+    if spec.hub is None:
         raise InputError(f"{benchmark} has no Hub copy; pass --data PATH to its prompts")
-    name, split = hub
-    rows = load_hub_dataset(name, split, instead="pass --data PATH to a local JSONL copy")
-    source = f"hf:{name}:{split}"
+    name, split = spec.hub
+    rows = load_hub_dataset(name, split, instead="pass --data PATH to a local JSONL copy", config=spec.config)
+    source = f"hf:{name}:{spec.config + ':' if spec.config else ''}{split}"
     return [json.loads(json.dumps(dict(row))) for row in rows], source, [f"{source} row {i}" for i in range(1, len(rows) + 1)]

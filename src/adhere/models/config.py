@@ -60,6 +60,35 @@ class GenerationConfig:
         return cls(**data)
 
 
+def chat_messages(value: Any, where: str) -> list[dict[str, str]]:
+    """A row's ``messages`` (a conversation the model answers next), checked: chat messages with a
+    role (system, user, assistant) and text, ending with the user's turn."""
+    if not isinstance(value, list) or not value:
+        raise InputError(f"{where}: 'messages' must be a non-empty list of chat messages")
+    out = []
+    for index, message in enumerate(value):
+        if (not isinstance(message, dict) or message.get("role") not in ("system", "user", "assistant")
+                or not isinstance(message.get("content"), str)):  # fmt: skip
+            raise InputError(f"{where}: messages[{index}] must be {{\"role\": system|user|assistant, \"content\": text}}")
+        out.append({"role": message["role"], "content": message["content"]})
+    if out[-1]["role"] != "user":
+        raise InputError(f"{where}: the last of 'messages' must be the user's turn, for the model to answer")
+    return out
+
+
+def row_messages(row: dict[str, Any], config: GenerationConfig) -> list[dict[str, str]]:
+    """What a prompt row asks the model: its ``messages`` when it has them (a multi-turn row,
+    checked when the prompts were read), else its ``prompt`` as one user turn; the system prompt,
+    if any, first."""
+    messages = row.get("messages")
+    if messages is None:
+        return messages_for(row["prompt"], config)
+    messages = [{"role": m["role"], "content": m["content"]} for m in messages]
+    if config.system_prompt and messages[0]["role"] != "system":
+        messages.insert(0, {"role": "system", "content": config.system_prompt})
+    return messages
+
+
 def messages_for(prompt: str, config: GenerationConfig) -> list[dict[str, str]]:
     """The chat messages of a one-turn request: the system prompt, if any, then the prompt."""
     system = [{"role": "system", "content": config.system_prompt}] if config.system_prompt else []
