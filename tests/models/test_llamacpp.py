@@ -271,15 +271,21 @@ def test_openai_backend_against_llama_cpp_server(tmp_path):
                     assert time.monotonic() < deadline, "llama.cpp server did not start"
                     await asyncio.sleep(0.5)
 
+        # A hosted-API shape too: no temperature or top_p, and an extra request field the server knows.
+        bare = load_backend("openai:smollm2", base_url=f"http://127.0.0.1:{port}/v1", timeout=60, sampling=False,
+                            extra_body={"top_k": 1})  # fmt: skip
+
         async def ask():
             await ready()
             try:
-                return await backend.complete(MESSAGES, SHORT, 0)
+                return await backend.complete(MESSAGES, SHORT, 0), await bare.complete(MESSAGES, SHORT, 0)
             finally:
                 await backend.aclose()
+                await bare.aclose()
 
-        result = run(ask())
+        result, plain = run(ask())
         assert result.text and result.completion_tokens and result.completion_tokens <= 24
+        assert plain.text and plain.reasoning is None  # llama.cpp's server sends no reasoning for this model
     finally:
         server.terminate()
         server.wait(30)
