@@ -294,6 +294,15 @@ def _parser() -> argparse.ArgumentParser:
                         "Hub token (default HF_TOKEN)")  # fmt: skip
     _out_dir(pusher, help="also (or, without --repo, only) write the dataset folder here")
 
+    rates = commands.add_parser(
+        "winrate", help="win rates of AlpacaEval annotations (pairwise judgments against a reference model)",
+        description="Read AlpacaEval annotations.json files (a judge's preference between a reference output and "
+        "a model's, per instruction; .json or .json.gz) and print AlpacaEval's leaderboard metrics for each: win "
+        "rate and its standard error, wins, losses, draws, discrete win rate, average output length.",
+    )  # fmt: skip
+    rates.add_argument("annotations", nargs="+", metavar="ANNOTATIONS.json")
+    rates.add_argument("--json", action="store_true", help="one JSON object per file instead of the table")
+
     listing = commands.add_parser("constraints", help="list the registered constraints and their kwargs")
     listing.add_argument("--benchmark", default=None, help="only this benchmark's constraints (ifeval, ifbench, "
                          "or a plugin's)")  # fmt: skip
@@ -854,6 +863,35 @@ def describe_os_error(error: OSError) -> str:
     return f"{where}{reason}"
 
 
+def _winrate(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from adhere.bench.pairwise import read_annotations, winrate
+
+    results = []
+    for path in args.annotations:
+        results.append({"file": path, **winrate(read_annotations(path))})
+    console = Console()
+    if args.json:
+        for result in results:
+            print(json.dumps(result, ensure_ascii=False))
+        return 0
+    table = Table("model", "against", "win rate", "± SE", "wins", "losses", "draws", "judged", "discrete", "avg length")
+    for r in results:
+        table.add_row(r["model"] or r["file"], r["reference"] or "", f"{r['win_rate']:.2f}", f"{r['standard_error']:.2f}",
+                      str(r["n_wins"]), str(r["n_wins_base"]), str(r["n_draws"]), str(r["n_total"]),
+                      f"{r['discrete_win_rate']:.2f}", str(r["avg_length"] or ""))  # fmt: skip
+    console.print(table)
+    for r in results:
+        if r["not_judged"]:
+            Console(stderr=True).print(f"[yellow]warning:[/yellow] {r['file']}: {r['not_judged']} judgment(s) without a "
+                                       "preference were left out", soft_wrap=True)  # fmt: skip
+    return 0
+
+
 def _push(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -876,7 +914,7 @@ def _push(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "train": _train, "export": _export, "loop": _loop, "recipes": _recipes, "constraints": _constraints, "push": _push}
+    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "train": _train, "export": _export, "loop": _loop, "recipes": _recipes, "constraints": _constraints, "push": _push, "winrate": _winrate}
     args.write_config = lambda folder: _write_config(parser, args, folder)
     try:
         if args.config:
