@@ -97,6 +97,11 @@ def _parser() -> argparse.ArgumentParser:
         help="processes to score in (default: 1 for small files, one per idle CPU core for large ones)",
     )
     score.add_argument("--quiet", action="store_true", help="print no table, only warnings")
+    score.add_argument("--reasoning", default="keep", choices=["keep", "strip"],
+                       help="keep (default): score the responses as written, as the reference does; strip: score a "
+                       "reasoning model's answer, the text after the last --think-end marker")  # fmt: skip
+    score.add_argument("--think-end", default="</think>", metavar="MARKER",
+                       help="the marker that ends the reasoning (default </think>)")
     score.add_argument("--skip-invalid", action="store_true",
                        help="score the rows that can be and list the others (file:line and why) in the summary "
                        "and its warnings (default: a row that cannot be scored stops the whole file)")  # fmt: skip
@@ -325,6 +330,7 @@ def _score(args: argparse.Namespace) -> int:
     out, err = Console(), Console(stderr=True)
     executor = _executor(args)
     from adhere.bench.harnesses import detect_format
+    from adhere.models.reasoning import ReasoningSettings
 
     fmt = detect_format(args.responses) if args.format == "auto" else args.format
     total = expected_count(args.responses, args.inputs) if fmt in ("adhere", "lm-eval") else None
@@ -341,6 +347,7 @@ def _score(args: argparse.Namespace) -> int:
             executor=executor,
             skip_invalid=args.skip_invalid,
             format=fmt,
+            reading=ReasoningSettings(args.reasoning, args.think_end),
         )
     if args.quiet:
         for warning in summary.warnings():

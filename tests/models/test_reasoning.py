@@ -143,3 +143,17 @@ def test_an_answer_cut_off_inside_its_reasoning_is_reported(tmp_path):
         assert "2 ended inside the reasoning (no answer)" in load_run(tmp_path / "run").status()
     finally:
         fake.kill()
+
+
+def test_score_reads_responses_as_written_unless_told_to_strip(tmp_path):
+    row = {"key": 1, "prompt": "p", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}],
+           "response": TRACE + "An answer without any"}  # fmt: skip
+    from tests.conftest import write_jsonl
+
+    path = write_jsonl(tmp_path / "r.jsonl", [row])
+    kept = adhere("score", path, "--out-dir", tmp_path / "kept", "--quiet")
+    stripped = adhere("score", path, "--out-dir", tmp_path / "stripped", "--quiet", "--reasoning", "strip")
+    assert kept.returncode == 0 and stripped.returncode == 0, kept.stderr + stripped.stderr
+    accuracy = {name: json.loads((tmp_path / name / "summary.json").read_text())["accuracy"]["prompt_level_strict"]
+                for name in ("kept", "stripped")}  # fmt: skip
+    assert accuracy == {"kept": 0.0, "stripped": 1.0}

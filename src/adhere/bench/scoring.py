@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -13,6 +14,7 @@ from typing import Any
 
 from adhere.bench.items import Item, Pairing, expected_count, iter_items, self_contained_items
 from adhere.bench.prompts import check_benchmark
+from adhere.models.reasoning import ReasoningSettings, read_answer
 from adhere.constraints import evaluate
 from adhere.constraints.base import Verdict
 from adhere.errors import InputError
@@ -128,6 +130,7 @@ def score(
     executor: Any = None,
     skip_invalid: bool = False,
     format: str = "auto",  # noqa: A002 (the CLI's --format)
+    reading: ReasoningSettings | None = None,
 ) -> Summary:
     """Score a responses file (or a run directory, or self-contained rows in memory: dicts with
     key, prompt, instruction_id_list, kwargs and response); with ``out``, write ``verdicts.jsonl``
@@ -136,7 +139,9 @@ def score(
     lists the rows left out in the summary (``rejected_rows``, and a warning). ``format``: the
     file's format, ``auto`` (told from the file), ``adhere`` (its own and IFEval's), ``lm-eval``
     (lm-evaluation-harness ``--log_samples``) or ``inspect`` (an inspect eval log); see
-    ``adhere.bench.harnesses``.
+    ``adhere.bench.harnesses``. ``reading``: with ``ReasoningSettings("strip")``, a reasoning
+    model's responses are scored on their answer, after the reasoning (default: the responses as
+    written, as the reference implementations score them).
 
     Rows stream through (memory does not grow with the number of self-contained rows). Output
     files are written to temporary names and renamed at the end: an error leaves any earlier
@@ -151,7 +156,7 @@ def score(
                              "response); pass no inputs with them")  # fmt: skip
         pairing = Pairing(skip_invalid=skip_invalid)
         items = self_contained_items(((f"row {number}", row) for number, row in enumerate(responses, start=1)), pairing)
-        return write_scores(items, out, benchmark, 1, progress, pairing, source="rows")
+        return write_scores(_answers(items, reading), out, benchmark, 1, progress, pairing, source="rows")
     from adhere.bench.harnesses import FORMATS, detect_format, read_rows
 
     if format not in FORMATS:
@@ -164,7 +169,8 @@ def score(
         items = self_contained_items(read_rows(responses, fmt), pairing)
         workers = 1 if workers is None else workers
         scorer = None if executor is None else executor.score
-        return write_scores(items, out, benchmark, workers, progress, pairing, source=str(responses), scorer=scorer)
+        return write_scores(_answers(items, reading), out, benchmark, workers, progress, pairing, source=str(responses),
+                            scorer=scorer)  # fmt: skip
     if Path(responses).is_dir():
         responses, inputs = _run_dir_files(Path(responses), inputs)
     if executor is None and workers is None:
@@ -174,7 +180,16 @@ def score(
     pairing = Pairing(skip_invalid=skip_invalid)
     items = iter_items(responses, inputs, pairing)
     scorer = None if executor is None else executor.score
-    return write_scores(items, out, benchmark, workers or 1, progress, pairing, source=str(responses), scorer=scorer)
+    return write_scores(_answers(items, reading), out, benchmark, workers or 1, progress, pairing, source=str(responses),
+                        scorer=scorer)  # fmt: skip
+
+
+def _answers(items: Iterable[Item], reading: ReasoningSettings | None) -> Iterable[Item]:
+    """Items whose responses are read as ``reading`` says (None, or keep: as written)."""
+    if reading is None or reading.reasoning == "keep":
+        return items
+    return (item if item.response is None else dataclasses.replace(item, response=read_answer(item.response, None, reading).text)
+            for item in items)  # fmt: skip
 
 
 def _run_dir_files(run: Path, inputs: str | os.PathLike[str] | None) -> tuple[Path, Any]:
