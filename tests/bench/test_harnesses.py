@@ -38,10 +38,13 @@ def lm_eval_samples(rows):
             for i, r in enumerate(rows)]  # fmt: skip
 
 
-def inspect_sample(r, epoch=1, content=None):
+def inspect_sample(r, epoch=1, content=None, indexed=False):
     answer = r["response"] if content is None else content
+    kwargs = r["kwargs"]
+    if indexed:  # as inspect_evals' IFEval keeps them: by instruction index, empty values dropped
+        kwargs = {str(i): {k: v for k, v in kw.items() if v} for i, kw in enumerate(kwargs)}
     return {"id": r["key"], "epoch": epoch, "input": [{"role": "user", "content": r["prompt"]}], "target": "",
-            "metadata": {"instruction_id_list": r["instruction_id_list"], "kwargs": r["kwargs"]},
+            "metadata": {"prompt": r["prompt"], "instruction_id_list": r["instruction_id_list"], "kwargs": kwargs},
             "output": {"model": "m", "choices": [{"message": {"role": "assistant", "content": answer},
                                                    "stop_reason": "stop"}]}}  # fmt: skip
 
@@ -71,7 +74,7 @@ def test_lm_eval_and_inspect_logs_score_as_adhere_rows(tmp_path, rows):
         zipped.writestr("header.json", json.dumps({"version": 2, "eval": {"task": "inspect_evals/ifeval"}}))
         for r in rows:  # content as parts, as some providers give it
             zipped.writestr(f"samples/{r['key']}_epoch_1.json",
-                            json.dumps(inspect_sample(r, content=[{"type": "text", "text": r["response"]}])))
+                            json.dumps(inspect_sample(r, content=[{"type": "text", "text": r["response"]}], indexed=True)))
     for name, path in (("lm-eval", samples), ("lm-eval-gz", gz), ("inspect-json", log), ("inspect-eval", archive)):
         summary, verdicts = scored(tmp_path, name, path)
         assert verdicts == expected, name

@@ -7,8 +7,9 @@ adhere scores; and a results file in lm-evaluation-harness's shape.
   ``resps`` after the task's filters; the IFEval task scores the first).
 - inspect writes an eval log: ``.json`` (an object whose ``samples`` are the samples) or ``.eval``
   (a zip with one ``samples/<id>_epoch_<n>.json`` per sample). inspect_evals' IFEval keeps each
-  prompt's ``instruction_id_list`` and ``kwargs`` in the sample's ``metadata``; the answer is the
-  sample's ``output``.
+  prompt's ``instruction_id_list`` and ``kwargs`` (a list, or a mapping from each instruction's
+  index, as inspect_evals writes it) in the sample's ``metadata``; the answer is the sample's
+  ``output``.
 
 Each is read into self-contained rows (``key``, ``prompt``, ``instruction_id_list``, ``kwargs``,
 ``response``) with where each came from (``file:line``, or ``file sample ID``), and scored as
@@ -142,8 +143,18 @@ def _inspect(path: Path) -> Rows:
         row = _checked(metadata, where, "sample")
         key = ident if len(epochs) == 1 else f"{ident}/{epoch}"
         yield where, {"key": key, "prompt": _prompt(sample),
-                      "instruction_id_list": row["instruction_id_list"], "kwargs": row.get("kwargs"),
+                      "instruction_id_list": row["instruction_id_list"], "kwargs": _kwargs_list(row),
                       "response": _completion(sample.get("output"))}  # fmt: skip
+
+
+def _kwargs_list(metadata: dict[str, Any]) -> Any:
+    """The kwargs as a list, one per instruction: inspect_evals keeps them as a mapping from each
+    instruction's index (``{"0": {...}, "1": {...}}`` in the log) with the empty ones dropped."""
+    kwargs = metadata.get("kwargs")
+    if isinstance(kwargs, dict):
+        count = len(metadata["instruction_id_list"])
+        return [kwargs.get(str(i), kwargs.get(i)) or {} for i in range(count)]
+    return kwargs
 
 
 def _text(content: Any) -> str | None:
