@@ -221,13 +221,14 @@ def _parser() -> argparse.ArgumentParser:
     instruct.add_argument("--cache", help="response cache file (default: ~/.cache/adhere/cache.sqlite)")
 
     trainer = commands.add_parser(
-        "train", help="fine-tune with TRL (LoRA by default) on SFT rows or preference pairs",
+        "train", help="fine-tune with TRL (LoRA by default): SFT rows, preference pairs (DPO), or GRPO with the verifiers as reward",
         description="SFT or DPO with TRL and PEFT on the transformers model loaded from the GGUF the embedded "
         "backend runs (or hf:PATH_OR_ID). Checkpoints, log.jsonl (loss, rewards) and final/ go to --out-dir; rerun "
         "the same command to resume from the last checkpoint.",
     )  # fmt: skip
-    trainer.add_argument("kind", choices=["sft", "dpo"])
-    trainer.add_argument("data", metavar="DATA.jsonl", help="make-sft rows (sft) or make-pairs rows (dpo)")
+    trainer.add_argument("kind", choices=["sft", "dpo", "grpo"])
+    trainer.add_argument("data", metavar="DATA.jsonl", help="make-sft rows (sft), make-pairs rows (dpo) or verifiable "
+                         "prompts (grpo: adhere synth's)")  # fmt: skip
     _out_dir(trainer, required=True, help="training folder (checkpoints, log, final model)")
     trainer.add_argument("--model", default="local", help="local (default), gguf:PATH or hf:PATH_OR_ID")
     from adhere.settings import add_arguments

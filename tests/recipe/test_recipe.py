@@ -97,6 +97,11 @@ def test_stages_run_after_what_they_read_whatever_the_file_order(tmp_path):
         ('[stages.p]\nkind = "synth"\n[stages.a]\nkind = "answer"\nprompts = "p"\nsamples = 4', {},
          r"\[stages.a\]: samples = 4 at temperature 0 gives identical greedy answers; set temperature"),
         ('[stages.e]\nkind = "evaluate"\nreasoning = "drop"', {}, r"\[stages.e\] reasoning: must be one of strip, keep"),
+        ('[stages.p]\nkind = "synth"\n[stages.a]\nkind = "answer"\nprompts = "p"\n[stages.s]\nkind = "make-sft"\n'
+         'answers = "a"\n[stages.t]\nkind = "train"\nmethod = "grpo"\ndata = "s"', {},
+         r"grpo trains on verifiable prompts \(a synth stage\), and 's' makes sft"),
+        ('[stages.p]\nkind = "synth"\n[stages.t]\nkind = "train"\nmethod = "grpo"\ndata = "p"\nnum_generations = 1', {},
+         r"num_generations must be at least 2"),
     ],
 )
 def test_a_bad_recipe_is_one_line_naming_the_file_and_key(tmp_path, text, overrides, message):
@@ -105,6 +110,12 @@ def test_a_bad_recipe_is_one_line_naming_the_file_and_key(tmp_path, text, overri
         load_recipe(path, overrides)
     assert str(caught.value).startswith(path) or str(caught.value).startswith("--set")
     assert "\n" not in str(caught.value)
+
+
+def test_grpo_trains_on_a_synth_stages_prompts(tmp_path):
+    recipe = load_recipe(recipe_file(tmp_path, '[stages.p]\nkind = "synth"\ncount = 8\n[stages.t]\nkind = "train"\n'
+                                               'method = "grpo"\ndata = "p"\nnum_generations = 2\nbatch_size = 2'))
+    assert recipe.stages["t"].method == "grpo" and recipe.stages["t"].references()["data"] == ("p",)
 
 
 def test_the_cli_refuses_a_bad_recipe_with_exit_2_and_writes_nothing(tmp_path, capsys):

@@ -132,3 +132,44 @@ def test_cli_refuses_a_bad_row_before_loading_anything(tmp_path):
     result = subprocess.run([sys.executable, "-m", "adhere.cli", "train", "sft", str(data), "--out-dir", str(tmp_path / "o")],
                             capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 2 and f"{data}:2:" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def grpo_prompts():
+    return [{"key": i, "prompt": f"Say hello to {name}. Do not use the word zeppelin.",
+             "instruction_id_list": ["keywords:forbidden_words"], "kwargs": [{"forbidden_words": ["zeppelin"]}]}
+            for i, name in enumerate(("Ann", "Bob", "Cid", "Dee"))]  # fmt: skip
+
+
+def test_grpo_trains_on_verifiable_prompts_with_the_verifiers_as_reward(tmp_path):
+    data = write_jsonl(tmp_path / "prompts.jsonl", grpo_prompts())
+    rows = load_rows(data, "grpo")
+    assert rows[0] == {"prompt": user("Say hello to Ann. Do not use the word zeppelin."),
+                       "instruction_id_list": ["keywords:forbidden_words"], "kwargs": [{"forbidden_words": ["zeppelin"]}]}
+    out = tmp_path / "run"
+    result = train(TrainConfig(kind="grpo", data=str(data), out=str(out), batch_size=2, num_generations=2, max_steps=1,
+                               max_completion_length=8, logging_steps=1, reward="all"))  # fmt: skip
+    assert result["kind"] == "grpo" and result["steps"] == 1 and (out / "final" / "adapter_config.json").exists()
+    logged = [row for row in read_jsonl(out / "log.jsonl") if "rewards/all_instructions_reward/mean" in row]
+    assert logged and 0.0 <= logged[0]["rewards/all_instructions_reward/mean"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"num_generations": 1}, "num_generations must be at least 2"),
+        ({"num_generations": 3, "batch_size": 4}, r"batch_size x grad_accum \(4\) must be a multiple of num_generations \(3\)"),
+        ({"sft_weight": 1.0}, "does not apply to GRPO"),
+    ],
+)
+def test_grpo_settings_it_cannot_honour_are_one_line(settings, message):
+    with pytest.raises(InputError, match=message):
+        TrainConfig(kind="grpo", data="x", out="y", **settings)
+
+
+def test_grpo_rows_need_their_instructions(tmp_path):
+    path = write_jsonl(tmp_path / "p.jsonl", [grpo_prompts()[0], {"prompt": "Hi", "instruction_id_list": [], "kwargs": []}])
+    with pytest.raises(InputError, match=f"{path}:2: no instructions to reward"):
+        load_rows(path, "grpo")
+    result = subprocess.run([sys.executable, "-m", "adhere.cli", "train", "grpo", str(path), "--out-dir", str(tmp_path / "o"),
+                             "--reward", "most"], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 2 and "invalid choice: 'most'" in result.stderr

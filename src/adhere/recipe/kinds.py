@@ -256,10 +256,10 @@ class Train(Stage, TrainSettings):
     """Fine-tune with TRL (adhere train; the same settings): LoRA by default, resumable from its checkpoints."""
 
     product: ClassVar[str] = "training"
-    refs: ClassVar[tuple[Ref, ...]] = (Ref("data", ("sft", "pairs")), Ref("model", ("model",)))
+    refs: ClassVar[tuple[Ref, ...]] = (Ref("data", ("sft", "pairs", "prompts")), Ref("model", ("model",)))
 
-    method: str = setting("sft", "sft or dpo", choices=("sft", "dpo"))
-    data: str = required("the rows to train on: a make-sft, make-pairs or mix stage")
+    method: str = setting("sft", "sft, dpo, or grpo (the verifiers as reward)", choices=("sft", "dpo", "grpo"))
+    data: str = required("the rows to train on: a make-sft, make-pairs or mix stage; for grpo, a synth stage")
     model: str = setting(BASE, "the model trained: base, an export stage, or a model spec")
 
     def config(self, data: str = "x", out: str = "x", model: str = "local") -> Any:
@@ -276,7 +276,7 @@ class Train(Stage, TrainSettings):
     def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
         from adhere.train.trainer import train
 
-        data = ws.folder(self.data) / "rows.jsonl"
+        data = ws.folder(self.data) / ("prompts.jsonl" if self.method == "grpo" else "rows.jsonl")
         if not data.read_text(encoding="utf-8").strip():
             raise AdhereError(f"{folder.name}: {self.data} made no rows to train on; {ws.why_no_rows(self.data)}")
         return train(self.config(str(data), str(folder / "train"), ws.model_spec(self.model)))

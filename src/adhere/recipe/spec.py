@@ -285,12 +285,13 @@ def _check_references(stages: dict[str, Stage], source: str) -> None:
             if name in stage.references()[ref.field]:
                 raise InputError(f"{source} [stages.{name}] {ref.field}: a stage cannot read itself")
         if stage.kind == "train":
-            wanted = "sft" if stage.method == "sft" else "pairs"  # type: ignore[attr-defined]
-            made = rows_kind(stages, stage.data)  # type: ignore[attr-defined]
+            wanted = {"sft": "sft", "dpo": "pairs", "grpo": "prompts"}[stage.method]  # type: ignore[attr-defined]
+            target = stages.get(stage.data)  # type: ignore[attr-defined]
+            made = "prompts" if target is not None and target.product == "prompts" else rows_kind(stages, stage.data)  # type: ignore[attr-defined]
             if made != wanted:
+                what = {"sft": "SFT rows", "pairs": "preference pairs", "prompts": "verifiable prompts (a synth stage)"}
                 raise InputError(f"{source} [stages.{name}] data: {stage.method} trains on "  # type: ignore[attr-defined]
-                                 f"{'SFT rows' if wanted == 'sft' else 'preference pairs'}, and "
-                                 f"{stage.data!r} makes {made}")  # type: ignore[attr-defined]  # fmt: skip
+                                 f"{what[wanted]}, and {stage.data!r} makes {made}")  # type: ignore[attr-defined]  # fmt: skip
 
 
 def _order(stages: dict[str, Stage], source: str) -> list[str]:

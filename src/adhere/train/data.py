@@ -5,6 +5,8 @@
   prompt-completion pairs, so the loss is on the answer only.
 * DPO: ``{"prompt": [...], "chosen": [...], "rejected": [...]}`` (what ``adhere make-pairs``
   writes), each side chat messages or text.
+* GRPO: prompts with their verifiable instructions, IFEval's format (``prompt``,
+  ``instruction_id_list``, ``kwargs``: what ``adhere synth`` writes); the answers are sampled.
 
 Other fields (provenance, selection) are left out of what the trainer sees.
 """
@@ -62,9 +64,23 @@ def dpo_row(row: dict[str, Any], where: str) -> dict[str, Any]:
     return out
 
 
+def grpo_row(row: dict[str, Any], where: str) -> dict[str, Any]:
+    """A prompt with its verifiable instructions (IFEval's format, what ``adhere synth`` writes)."""
+    from adhere.constraints.rows import constraints_of
+
+    if "prompt" not in row:
+        raise InputError(f"{where}: a GRPO row needs 'prompt' and its 'instruction_id_list' and 'kwargs' "
+                         "(IFEval's format, as adhere synth writes)")  # fmt: skip
+    ids, constraints = constraints_of(row, where)
+    if not constraints:
+        raise InputError(f"{where}: no instructions to reward (an empty 'instruction_id_list')")
+    return {"prompt": _messages(row["prompt"], where, "prompt", last="user"), "instruction_id_list": list(ids),
+            "kwargs": [c.kwargs() for c in constraints]}  # fmt: skip
+
+
 def load_rows(path: str | Path, kind: str) -> list[dict[str, Any]]:
-    """The rows of a training file for ``kind`` "sft" or "dpo", checked."""
-    convert = {"sft": sft_row, "dpo": dpo_row}[kind]
+    """The rows of a training file for ``kind`` "sft", "dpo" or "grpo", checked."""
+    convert = {"sft": sft_row, "dpo": dpo_row, "grpo": grpo_row}[kind]
     rows = []
     for line, row in read_jsonl(path):
         rows.append(convert(row, f"{path}:{line}"))

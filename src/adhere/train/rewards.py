@@ -59,3 +59,16 @@ def loose_instruction_following_reward(
 ) -> list[float]:
     """``instruction_following_reward`` in IFEval's loose mode."""
     return instruction_following_reward(prompts, completions, loose=True, **columns)
+
+
+def all_instructions_reward(
+    prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (), **columns: Any
+) -> list[float]:
+    """1 when the completion follows every one of its row's constraints (strict), else 0: IFEval's
+    prompt-level accuracy as a reward."""
+    return [float(r == 1.0) for r in instruction_following_reward(prompts, completions, **columns)]
+
+
+#: ``adhere train grpo --reward NAME``.
+REWARDS = {"strict": instruction_following_reward, "loose": loose_instruction_following_reward,
+           "all": all_instructions_reward}  # fmt: skip

@@ -29,6 +29,12 @@ class TrainSettings:
     beta: float = setting(0.1, "DPO's beta")
     sft_weight: float = setting(0.0, "DPO only: weight of a supervised loss on the chosen answer added to DPO's "
                                 "(RPO), so that DPO cannot gain by making both answers unlikely; 0: plain DPO")  # fmt: skip
+    reward: str = setting("strict", "GRPO's reward, from the verifiers: strict (fraction of a prompt's instructions "
+                          "followed), loose (the same, IFEval's loose mode) or all (1 when every one is, else 0)",
+                          choices=("strict", "loose", "all"))  # fmt: skip
+    num_generations: int = setting(4, "GRPO: answers sampled per prompt, the group each is compared with")
+    max_completion_length: int = setting(256, "GRPO: most tokens per sampled answer")
+    temperature: float = setting(1.0, "GRPO: sampling temperature of the answers")
     save_steps: int = setting(50, "checkpoint every this many steps (a killed run resumes from the last)")
     logging_steps: int = setting(5, "log the loss every this many steps")
     seed: int = setting(0, "training seed")
@@ -44,6 +50,7 @@ class TrainSettings:
             "logging_steps": self.logging_steps >= 1, "max_steps": self.max_steps == -1 or self.max_steps >= 1,
             "beta": self.beta > 0, "learning_rate": self.learning_rate is None or self.learning_rate > 0,
             "sft_weight": self.sft_weight >= 0, "lora_dropout": 0 <= self.lora_dropout < 1,
+            "max_completion_length": self.max_completion_length >= 1, "temperature": self.temperature > 0,
         }  # fmt: skip
         bad = [name for name, ok in checks.items() if not ok]
         if bad:

@@ -1,4 +1,6 @@
-"""``adhere train sft|dpo``: LoRA (or full) fine-tuning with TRL on the model the embedded backend runs.
+"""``adhere train sft|dpo|grpo``: LoRA (or full) fine-tuning with TRL on the model the embedded backend
+runs. GRPO samples a group of answers per prompt and rewards each by adhere's verifiers
+(``adhere.train.rewards``): reinforcement learning with verifiable rewards.
 
 The transformers model is loaded from the same GGUF file llama.cpp runs (``gguf_file=``): as dense
 fp32 weights, with the GGUF quantizer detached so that transformers lets it train. ``hf:`` loads
@@ -27,6 +29,7 @@ from adhere.train.data import load_rows
 from adhere.train.settings import TrainSettings
 
 INSTALL_HINT = "pip install 'adhere[train]' (and a torch build for your hardware, e.g. torch==2.13.0 on CPU)"
+KINDS = ("sft", "dpo", "grpo")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -34,23 +37,31 @@ class TrainConfig(TrainSettings):
     """One training run: what is trained, on what, into where, and how."""
 
     kind: str
-    """"sft" or "dpo"."""
+    """"sft", "dpo" or "grpo"."""
     data: str
     out: str
     model: str = "local"
 
     def __post_init__(self) -> None:
-        if self.kind not in ("sft", "dpo"):
-            raise InputError(f"training kind must be sft or dpo, got {self.kind!r}")
-        if self.kind == "sft" and self.sft_weight:
-            raise InputError("sft_weight adds a supervised loss to DPO's; it does not apply to SFT (drop it)")
+        if self.kind not in KINDS:
+            raise InputError(f"training kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if self.kind != "dpo" and self.sft_weight:
+            raise InputError(f"sft_weight adds a supervised loss to DPO's; it does not apply to {self.kind.upper()} (drop it)")
         self.check()
+        if self.kind == "grpo":
+            if self.num_generations < 2:
+                raise InputError(f"GRPO compares each answer with the others of its group: num_generations must be at "
+                                 f"least 2, got {self.num_generations}")  # fmt: skip
+            if (self.batch_size * self.grad_accum) % self.num_generations:
+                raise InputError(f"GRPO samples whole groups: batch_size x grad_accum ({self.batch_size * self.grad_accum}) "
+                                 f"must be a multiple of num_generations ({self.num_generations})")  # fmt: skip
 
     @property
     def lr(self) -> float:
         if self.learning_rate is not None:
             return self.learning_rate
-        return {("sft", False): 2e-4, ("sft", True): 2e-5, ("dpo", False): 5e-5, ("dpo", True): 5e-7}[(self.kind, self.full)]
+        return {("sft", False): 2e-4, ("sft", True): 2e-5, ("dpo", False): 5e-5, ("dpo", True): 5e-7,
+                ("grpo", False): 2e-5, ("grpo", True): 1e-6}[(self.kind, self.full)]  # fmt: skip
 
     def resumable_fields(self) -> dict[str, Any]:
         """What must match for a rerun to continue an existing run (not its length)."""
@@ -189,6 +200,14 @@ def _train(config: TrainConfig, trl: Any, rows: list[dict[str, Any]]) -> dict[st
         args = trl.SFTConfig(**common, completion_only_loss=True)
         trainer = trl.SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                                  peft_config=peft_config, callbacks=[callback])  # fmt: skip
+    elif config.kind == "grpo":
+        from adhere.train.rewards import REWARDS
+
+        common.pop("max_length")  # GRPO bounds the sampled answers instead
+        args = trl.GRPOConfig(**common, num_generations=config.num_generations, temperature=config.temperature,
+                              max_completion_length=config.max_completion_length)  # fmt: skip
+        trainer = trl.GRPOTrainer(model=model, reward_funcs=[REWARDS[config.reward]], args=args, train_dataset=dataset,
+                                  processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])  # fmt: skip
     else:
         losses = dict(loss_type=["sigmoid", "sft"], loss_weights=[1.0, config.sft_weight]) if config.sft_weight else {}
         args = trl.DPOConfig(**common, beta=config.beta, **losses)
