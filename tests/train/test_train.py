@@ -63,7 +63,7 @@ def test_bad_rows_name_their_line(tmp_path, kind, row, message):
 def test_bad_settings():
     with pytest.raises(InputError, match="bad training setting batch_size: 0"):
         TrainConfig(kind="sft", data="x", out="y", batch_size=0)
-    with pytest.raises(InputError, match="sft or dpo"):
+    with pytest.raises(InputError, match="training kind must be one of sft, dpo, grpo, got .ppo."):
         TrainConfig(kind="ppo", data="x", out="y")
     with pytest.raises(InputError, match="sft_weight adds a supervised loss to DPO's; it does not apply to SFT"):
         TrainConfig(kind="sft", data="x", out="y", sft_weight=0.5)
