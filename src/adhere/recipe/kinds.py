@@ -87,6 +87,28 @@ def _generation(stage: GenerationConfig) -> GenerationConfig:
     return GenerationConfig(**{f.name: getattr(stage, f.name) for f in dataclasses.fields(GenerationConfig)})
 
 
+def in_own_process(fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` in a fresh process, its result or its error returned here. Training and
+    export run so: once PyTorch has trained in a process, llama.cpp generation in that process
+    ran at half speed (docs/experiments.md, 2026-12-06). The child dies with this process."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1, initializer=_die_with_parent) as pool:
+        return pool.apply(fn, args)
+
+
+def _die_with_parent() -> None:
+    """Linux: the child is killed when its parent dies (a killed loop leaves no training behind)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _reading(stage: ReasoningSettings) -> ReasoningSettings:
     """How a stage reads its answers (a reasoning model's reasoning stripped or kept), checked."""
     return ReasoningSettings(stage.reasoning, stage.think_end)
@@ -279,7 +301,7 @@ class Train(Stage, TrainSettings):
         data = ws.folder(self.data) / ("prompts.jsonl" if self.method == "grpo" else "rows.jsonl")
         if not data.read_text(encoding="utf-8").strip():
             raise AdhereError(f"{folder.name}: {self.data} made no rows to train on; {ws.why_no_rows(self.data)}")
-        return train(self.config(str(data), str(folder / "train"), ws.model_spec(self.model)))
+        return in_own_process(train, self.config(str(data), str(folder / "train"), ws.model_spec(self.model)))
 
 
 @stage_kind("export")
@@ -299,7 +321,7 @@ class Export(Stage):
     def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
         from adhere.train.export import export
 
-        return export(ws.folder(self.train) / "train", folder / "model.gguf", self.type)
+        return in_own_process(export, ws.folder(self.train) / "train", folder / "model.gguf", self.type)
 
 
 @stage_kind("evaluate")
