@@ -21,7 +21,7 @@ $(BIN)/adhere-installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The CPU build of torch, pinned: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $$CMAKE_ARGS" $(BIN)/python -m pip install --quiet -e '.[test,local,hf,data,train,ray]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $$CMAKE_ARGS" $(BIN)/python -m pip install --quiet -e '.[test,local,hf,data,train,ray,judge]'
 	touch $@
 
 install: $(BIN)/adhere-installed
@@ -59,6 +59,7 @@ bench: $(BENCH)/installed
 	NLTK_DATA=$(DATA)/nltk_data ADHERE_SHARED=$(SHARED) $(BENCH)/bin/python benchmarks/score_speed.py
 	NLTK_DATA=$(DATA)/nltk_data ADHERE_SHARED=$(SHARED) $(BENCH)/bin/python benchmarks/startup_speed.py
 	NLTK_DATA=$(DATA)/nltk_data ADHERE_SHARED=$(SHARED) $(BENCH)/bin/python benchmarks/workers_speed.py
+	ADHERE_SHARED=$(SHARED) $(BENCH)/bin/python benchmarks/length_control_check.py
 
 clean:
 	rm -rf $(VENV) $(BENCH) runs .pytest_cache .hypothesis

@@ -304,10 +304,26 @@ def _parser() -> argparse.ArgumentParser:
         "winrate", help="win rates of AlpacaEval annotations (pairwise judgments against a reference model)",
         description="Read AlpacaEval annotations.json files (a judge's preference between a reference output and "
         "a model's, per instruction; .json or .json.gz) and print AlpacaEval's leaderboard metrics for each: win "
-        "rate and its standard error, wins, losses, draws, discrete win rate, average output length.",
+        "rate and its standard error, wins, losses, draws, discrete win rate, average output length, and with "
+        "--lc the length-controlled win rate.",
     )  # fmt: skip
     rates.add_argument("annotations", nargs="+", metavar="ANNOTATIONS.json")
     rates.add_argument("--json", action="store_true", help="one JSON object per file instead of the table")
+    rates.add_argument("--lc", action="store_true",
+                       help="also the length-controlled win rate (AlpacaEval 2's GLM; needs scikit-learn, the judge "
+                       "extra) and its standard error")  # fmt: skip
+    rates.add_argument("--difficulty", metavar="hub|fit|FILE", default=None,
+                       help="the instruction difficulties the length control uses: hub (AlpacaEval's, downloaded; "
+                       "the default), fit (fitted on the annotation files given, two or more models; see "
+                       "docs/experiments.md for how close that lands), or a CSV (instruction,difficulty, or "
+                       "AlpacaEval's instruction_difficulty.csv); implies --lc")  # fmt: skip
+    rates.add_argument("--gamed", metavar="hub|none|FILE", default=None,
+                       help="AlpacaEval's gamed baselines (df_gamed.csv), which regularize the fit towards the "
+                       "reference (length_controlled_v1): hub, none (length_controlled_noreg) or the file; "
+                       "default hub with --difficulty hub, none otherwise")  # fmt: skip
+    rates.add_argument("--save-difficulty", metavar="FILE.csv", default=None,
+                       help="with --difficulty fit: write the fitted difficulties (instruction,difficulty) to reuse "
+                       "with --difficulty FILE")  # fmt: skip
 
     listing = commands.add_parser("constraints", help="list the registered constraints and their kwargs")
     listing.add_argument("--benchmark", default=None, help="only this benchmark's constraints (ifeval, ifbench, "
@@ -879,25 +895,79 @@ def _winrate(args: argparse.Namespace) -> int:
 
     from adhere.bench.pairwise import read_annotations, winrate
 
-    results = []
-    for path in args.annotations:
-        results.append({"file": path, **winrate(read_annotations(path))})
-    console = Console()
+    err = Console(stderr=True)
+    sets = [(path, read_annotations(path)) for path in args.annotations]
+    results = [{"file": path, **winrate(rows)} for path, rows in sets]
+    lc = bool(args.lc or args.difficulty or args.gamed or args.save_difficulty)
+    if lc:
+        for result, control in zip(results, _length_control(args, sets)):
+            result.update(control)
+            if _extreme_change(result["win_rate"], result["length_controlled_winrate"]):
+                err.print(f"[yellow]warning:[/yellow] {result['file']}: the length-controlled win rate "
+                          f"({result['length_controlled_winrate']:.1f}) is very far from the raw one "
+                          f"({result['win_rate']:.1f}); the GLM may have failed (AlpacaEval warns alike)",
+                          soft_wrap=True)  # fmt: skip
     if args.json:
         for result in results:
             print(json.dumps(result, ensure_ascii=False))
         return 0
-    table = Table("model", "against", "win rate", "± SE", "wins", "losses", "draws", "judged", "discrete", "avg length")
+    references = {r["reference"] for r in results}
+    one_reference = len(references) == 1 and None not in references
+    columns = ["model"] + ([] if one_reference else ["against"]) + ["win rate", "± SE"]
+    columns += (["LC win rate", "± SE "] if lc else []) + ["wins", "losses", "draws", "judged", "discrete", "length"]
+    table = Table(*columns, title=f"against {references.pop()}" if one_reference else None)
     for r in results:
-        table.add_row(r["model"] or r["file"], r["reference"] or "", f"{r['win_rate']:.2f}", f"{r['standard_error']:.2f}",
-                      str(r["n_wins"]), str(r["n_wins_base"]), str(r["n_draws"]), str(r["n_total"]),
+        cells = [r["model"] or r["file"]] + ([] if one_reference else [r["reference"] or ""])
+        cells += [f"{r['win_rate']:.2f}", f"{r['standard_error']:.2f}"]
+        if lc:
+            cells += [f"{r['length_controlled_winrate']:.2f}", f"{r['lc_standard_error']:.2f}"]
+        table.add_row(*cells, str(r["n_wins"]), str(r["n_wins_base"]), str(r["n_draws"]), str(r["n_total"]),
                       f"{r['discrete_win_rate']:.2f}", str(r["avg_length"] or ""))  # fmt: skip
-    console.print(table)
+    # Piped, rich would squeeze the table into 80 columns; the table's own width is kept instead.
+    console = Console()
+    Console(width=max(console.width, 132) if not console.is_terminal else None).print(table)
+    if lc:
+        glm = results[0]["glm"]
+        source = {"hub": "AlpacaEval's (Hub)", "fit": "fitted on these files"}.get(args.difficulty or "hub",
+                                                                                    args.difficulty)  # fmt: skip
+        err.print(f"length control: {glm}, instruction difficulties {source}", soft_wrap=True)
     for r in results:
         if r["not_judged"]:
-            Console(stderr=True).print(f"[yellow]warning:[/yellow] {r['file']}: {r['not_judged']} judgment(s) without a "
-                                       "preference were left out", soft_wrap=True)  # fmt: skip
+            err.print(f"[yellow]warning:[/yellow] {r['file']}: {r['not_judged']} judgment(s) without a "
+                      "preference were left out", soft_wrap=True)  # fmt: skip
     return 0
+
+
+def _length_control(args: argparse.Namespace, sets: list) -> list[dict]:
+    """The length-controlled win rate of each annotations file, with the difficulties and gamed rows asked for."""
+    from adhere.bench.length_control import (fit_difficulty, hub_files, length_controlled, read_difficulty,
+                                             read_gamed, write_difficulty)  # fmt: skip
+    from adhere.errors import InputError
+
+    source = args.difficulty or "hub"
+    gamed_source = args.gamed or ("hub" if source == "hub" else "none")
+    if args.save_difficulty and source != "fit":
+        raise InputError("--save-difficulty writes fitted difficulties: give --difficulty fit with it")
+    hub = hub_files() if "hub" in (source, gamed_source) else None
+    if source == "hub":
+        difficulty = hub[0]
+    elif source == "fit":
+        difficulty = fit_difficulty([rows for _, rows in sets])
+        if args.save_difficulty:
+            write_difficulty(args.save_difficulty, difficulty)
+    else:
+        difficulty = read_difficulty(source)
+    gamed = hub[1] if gamed_source == "hub" else None if gamed_source == "none" else read_gamed(gamed_source)
+    label = "--difficulty fit" if source == "fit" else "AlpacaEval's difficulties" if source == "hub" else source
+    return [length_controlled(rows, difficulty, gamed=gamed, source=label) for _, rows in sets]
+
+
+def _extreme_change(raw: float, controlled: float) -> bool:
+    """AlpacaEval's test for a length-controlled win rate suspiciously far from the raw one: beyond
+    max(10 points, a quarter) lower, or beyond max(10 points, a quarter of the headroom) higher."""
+    too_low = controlled < min(raw - raw / 4, raw - 10)
+    too_high = controlled > max(raw + (100 - raw) / 4, raw + 10)
+    return too_low or too_high
 
 
 def _push(args: argparse.Namespace) -> int:

@@ -14,8 +14,7 @@ its AlpacaEval 2 leaderboard for every model whose annotations are in ``../share
 - ``avg_length``: the model's outputs' mean length in characters (AlpacaEval takes it from the
   model's outputs file, which can differ from the annotated outputs by a few characters).
 
-Not here yet: the length-controlled win rate (its GLM needs each instruction's difficulty, which
-AlpacaEval downloads).
+The length-controlled win rate is :mod:`adhere.bench.length_control`'s.
 """
 
 from __future__ import annotations
@@ -49,7 +48,7 @@ def read_annotations(path: str | Path) -> list[dict[str, Any]]:
             raise InputError(f"{path}: judgment {index} has no 'preference' (AlpacaEval's annotations.json rows "
                              "have instruction, output_1, output_2, preference)")  # fmt: skip
         preference = row["preference"]
-        if preference is None or (isinstance(preference, float) and math.isnan(preference)):
+        if _missing(preference):
             continue
         if isinstance(preference, bool) or not isinstance(preference, (int, float)) or not 1 <= preference <= 2:
             raise InputError(f"{path}: judgment {index}: preference must be between 1 (the reference is better) and "
@@ -57,10 +56,14 @@ def read_annotations(path: str | Path) -> list[dict[str, Any]]:
     return data
 
 
+def _missing(preference: Any) -> bool:
+    """No preference: null in the JSON, or NaN (as pandas writes a missing one)."""
+    return preference is None or (isinstance(preference, float) and math.isnan(preference))
+
+
 def winrate(annotations: list[dict[str, Any]]) -> dict[str, Any]:
     """AlpacaEval's leaderboard metrics of one model's judgments (see the module's docstring)."""
-    judged = [float(r["preference"]) - 1 for r in annotations
-              if r["preference"] is not None and not (isinstance(r["preference"], float) and math.isnan(r["preference"]))]  # fmt: skip
+    judged = [float(r["preference"]) - 1 for r in annotations if not _missing(r["preference"])]
     n = len(judged)
     if n == 0:
         raise InputError("no judgment has a preference: nothing to compute a win rate from")
