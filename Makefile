@@ -60,6 +60,7 @@ bench: $(BENCH)/installed
 	NLTK_DATA=$(DATA)/nltk_data ADHERE_SHARED=$(SHARED) $(BENCH)/bin/python benchmarks/startup_speed.py
 	NLTK_DATA=$(DATA)/nltk_data ADHERE_SHARED=$(SHARED) $(BENCH)/bin/python benchmarks/workers_speed.py
 	ADHERE_SHARED=$(SHARED) $(BENCH)/bin/python benchmarks/length_control_check.py
+	ADHERE_SHARED=$(SHARED) $(BENCH)/bin/python benchmarks/judge_protocol_check.py
 
 clean:
 	rm -rf $(VENV) $(BENCH) runs .pytest_cache .hypothesis

@@ -114,7 +114,8 @@ def _parser() -> argparse.ArgumentParser:
         "Rerun the same command to resume an interrupted run.",
     )
     evaluate.add_argument("benchmark", help="ifeval, ifbench, ifbench-multiturn (IFBench's constraints in a second "
-                          "turn; -ifeval: IFEval's), multiturn (adhere's conversations), or a plugin's benchmark")  # fmt: skip
+                          "turn; -ifeval: IFEval's), multiturn (adhere's conversations), alpaca-eval (judged against "
+                          "a reference, with --judge), or a plugin's benchmark")  # fmt: skip
     _out_dir(evaluate, help="run directory (default: runs/<benchmark>-<model>)")
     what = evaluate.add_argument_group("prompts (ifeval, ifbench)")
     what.add_argument("--data", help="local JSONL of prompts (default: the Hugging Face Hub copy)")
@@ -137,6 +138,18 @@ def _parser() -> argparse.ArgumentParser:
                        "make, as in synth)")  # fmt: skip
     turns.add_argument("--turns", type=int, default=3, help="turns per conversation, one instruction each")
     turns.add_argument("--build-seed", type=int, default=0, help="seed of the conversations")
+    pairwise = evaluate.add_argument_group("judged against a reference (alpaca-eval)")
+    pairwise.add_argument("--judge", metavar="SPEC", help="the model that judges (any model spec: openai:NAME with "
+                          "-J base_url=URL, gguf:PATH, local); AlpacaEval's weighted protocol reads its top "
+                          "log-probabilities")  # fmt: skip
+    pairwise.add_argument("-J", "--judge-option", action="append", default=[], metavar="KEY=VALUE",
+                          dest="judge_options", help="an option of the judge's backend, as -M for the model")
+    pairwise.add_argument("--outputs", metavar="FILE", help="the model's outputs already made (AlpacaEval's "
+                          "model_outputs.json: instruction, output, generator), instead of generating with --model")  # fmt: skip
+    pairwise.add_argument("--reference", metavar="FILE", help="the instructions with the reference's outputs "
+                          "(model_outputs.json format; default: AlpacaEval 2's gpt4_1106_preview, from the Hub)")  # fmt: skip
+    pairwise.add_argument("--judge-template", metavar="FILE", help="the judge's prompt (ChatML with {instruction}, "
+                          "{output_1}, {output_2}; default: AlpacaEval's, read from the installed alpaca-eval)")  # fmt: skip
     run = evaluate.add_argument_group("cache and failures")
     run.add_argument("--cache", help="response cache file (default: ~/.cache/adhere/cache.sqlite)")
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
@@ -455,6 +468,16 @@ def _eval(args: argparse.Namespace) -> int:
 
     generation = from_arguments(GenerationConfig, args)
     reading = from_arguments(ReasoningSettings, args)
+    pairwise_flags = [flag for flag, value in (("--judge", args.judge), ("--outputs", args.outputs),
+                                               ("--reference", args.reference), ("--judge-template", args.judge_template),
+                                               ("-J", args.judge_options)) if value]  # fmt: skip
+    if args.benchmark == "alpaca-eval":
+        return _eval_pairwise(args, generation)
+    if pairwise_flags:
+        from adhere.errors import InputError
+
+        raise InputError(f"{', '.join(pairwise_flags)} apply to alpaca-eval (judged against a reference), not to "
+                         f"{args.benchmark}")  # fmt: skip
     if args.benchmark != "multiturn":
         from adhere.bench.prompts import check_benchmark
 
@@ -513,6 +536,103 @@ def _eval(args: argparse.Namespace) -> int:
     else:
         print_summary(summary, console)
     err.print(f"wrote {out}/ (config.json, responses.jsonl, verdicts.jsonl, summary.json)", soft_wrap=True)
+    return 0
+
+
+def _eval_pairwise(args: argparse.Namespace, generation: Any) -> int:
+    """``adhere eval alpaca-eval``: the model's outputs (made, or given) judged against the reference's."""
+    import asyncio
+    import json
+    import re
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    from adhere.bench.failures import FailurePolicy, ModelCallsFailedError
+    from adhere.bench.judging import (PairwiseJudge, generate_outputs, hub_reference, judge_pairs, match_outputs,
+                                      read_outputs, read_template)  # fmt: skip
+    from adhere.bench.pairwise import winrate
+    from adhere.errors import InputError
+    from adhere.jsonl import atomic_write
+    from adhere.models.base import load_backend
+    from adhere.models.cache import ResponseCache
+
+    if not args.judge:
+        raise InputError("adhere eval alpaca-eval needs --judge SPEC: the model that judges (openai:NAME -J "
+                         "base_url=URL, gguf:PATH, local)")  # fmt: skip
+    if args.strategy or args.data or args.executor == "ray":
+        raise InputError("--strategy, --data and --executor ray do not apply to alpaca-eval (its prompts are the "
+                         "reference file's instructions)")  # fmt: skip
+    judge = PairwiseJudge(read_template(args.judge_template))
+    judge_options = model_options(args.judge, args.judge_options)
+    references = read_outputs(args.reference, "reference outputs") if args.reference else hub_reference()
+    if args.limit is not None:
+        if args.limit < 1:
+            raise InputError(f"--limit must be a positive number of instructions, got {args.limit}")
+        references = references[: args.limit]
+    err = Console(stderr=True)
+    cache = None if args.no_cache else ResponseCache(args.cache)
+    failures = FailurePolicy(max_failures=args.max_failures)
+    if args.outputs:
+        given = match_outputs(references, read_outputs(args.outputs, "model outputs"), args.outputs)
+        outputs = [row["output"] for row in given]
+        generator = str(given[0].get("generator") or Path(args.outputs).stem)
+        name = generator
+    else:
+        name = args.model
+        generator = args.model
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
+    out = Path(args.out_dir or f"runs/alpaca-eval-{slug}")
+    if not args.outputs:
+        backend_options = model_options(args.model, args.model_options)
+        with generation_bar(err, str(out / "outputs"), "generating") as (progress, on_start):
+            made = generate_outputs(args.model, backend_options, generation, [r["instruction"] for r in references],
+                                    out / "outputs", cache, progress, failures, on_start)  # fmt: skip
+        outputs = made
+    pairs = [{"instruction": ref["instruction"], "output_1": ref["output"],
+              "generator_1": str(ref.get("generator") or "reference"), "dataset": ref.get("dataset"),
+              "output_2": output, "generator_2": generator}
+             for ref, output in zip(references, outputs) if output is not None]  # fmt: skip
+    backend = load_backend(args.judge, **judge_options)
+    columns = (TextColumn("judging"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with progress_bar(columns, err, quiet=False) as bar:
+        task = bar.add_task("judge", total=len(pairs))
+
+        async def run() -> list:
+            try:
+                if hasattr(backend, "check"):
+                    await backend.check()
+                return await judge_pairs(judge, backend, pairs, cache, lambda cached: bar.advance(task))
+            finally:
+                await backend.aclose()
+
+        rows = asyncio.run(run())
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out / "annotations.json") as handle:
+        json.dump(rows, handle, ensure_ascii=False, indent=1)
+    with atomic_write(out / "model_outputs.json") as handle:
+        json.dump([{"instruction": p["instruction"], "output": p["output_2"], "generator": generator,
+                    "dataset": p["dataset"]} for p in pairs], handle, ensure_ascii=False, indent=1)  # fmt: skip
+    failed = [row for row in rows if row["error"]]
+    judged = [row for row in rows if row["preference"] is not None]
+    if not judged:
+        raise ModelCallsFailedError(f"no judgment has a preference ({len(failed)} failed; first: "
+                                    f"{failed[0]['error'] if failed else 'none'}); wrote {out}/annotations.json")  # fmt: skip
+    result = {"judge": args.judge, "judge_identity": backend.identity(), "failed_judgments": len(failed),
+              "instructions": len(references), "outputs_missing": len(references) - len(pairs), **winrate(rows)}  # fmt: skip
+    with atomic_write(out / "winrate.json") as handle:
+        json.dump(result, handle, ensure_ascii=False, indent=1)
+    Console().print(f"{result['model']} against {result['reference']}, judged by {args.judge}: win rate "
+                    f"{result['win_rate']:.2f} ± {result['standard_error']:.2f} ({result['n_wins']} wins, "
+                    f"{result['n_wins_base']} losses, {result['n_draws']} draws of {result['n_total']}), discrete "
+                    f"{result['discrete_win_rate']:.2f}, average length {result['avg_length']}", soft_wrap=True)  # fmt: skip
+    err.print(f"wrote {out}/ (annotations.json, model_outputs.json, winrate.json); the length-controlled win rate: "
+              f"adhere winrate {out}/annotations.json --lc", soft_wrap=True, highlight=False)  # fmt: skip
+    if len(failed) > failures.max_failures:
+        raise ModelCallsFailedError(f"{len(failed)} judgment(s) failed (first: {failed[0]['error']}); they are left "
+                                    f"out of the win rate; --max-failures {len(failed)} accepts them, rerunning "
+                                    "retries them")  # fmt: skip
     return 0
 
 

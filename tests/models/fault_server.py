@@ -7,7 +7,9 @@ normally (echoing the last user message), ``{"status": 500}`` / ``{"status": 429
 "1"}`` fail, ``{"sleep": 2}`` answers after a delay, ``{"drop": true}`` closes the connection
 without answering, ``{"raw": TEXT}`` answers 200 with TEXT as the body (any JSON shape, or
 none), ``{"status": 401, "echo_auth": true}`` fails with the request's Authorization header in its
-error text (as some servers do); ``"message"`` sets a failure's error text. Every request is appended to LOG_FILE.
+error text (as some servers do), ``{"judge": ["m", "M"]}`` answers as a judge with top
+log-probabilities drawn from the prompt (see ``judge_answer``); ``"message"`` sets a failure's
+error text. Every request is appended to LOG_FILE.
 """
 
 from __future__ import annotations
@@ -79,11 +81,36 @@ class Handler(BaseHTTPRequestHandler):
                 message += f"; you sent {self.headers.get('Authorization')}"
             self._send(status, {"error": {"message": message}}, headers)
             return
+        if "judge" in action:
+            self._send(200, judge_answer(request, action["judge"]))
+            return
         content = "echo: " + request["messages"][-1]["content"]
         self._send(200, {
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 5, "completion_tokens": 3},
         })  # fmt: skip
+
+
+def judge_answer(request, tokens):
+    """A deterministic judge: one token, and the first token's top log-probabilities, drawn from a
+    hash of the messages (so the same prompt always gets the same answer). ``tokens`` are the two
+    answer tokens (an empty list: top tokens that hold neither)."""
+    import hashlib
+    import math
+
+    digest = hashlib.sha256(json.dumps(request["messages"], sort_keys=True).encode()).digest()
+    p = (int.from_bytes(digest[:4], "big") % 999 + 1) / 1000
+    top = [{"token": "The", "logprob": math.log(1e-4)}]
+    if tokens:
+        top = [{"token": tokens[0], "logprob": math.log(p * 0.99)}, {"token": tokens[1], "logprob": math.log((1 - p) * 0.99)}] + top
+    content = top[0]["token"] if p >= 0.5 or not tokens else top[1]["token"]
+    if request.get("top_logprobs") is None:
+        return {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "length"}]}
+    return {
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "length",
+                     "logprobs": {"content": [{"token": content, "logprob": -0.1, "top_logprobs": top[: request["top_logprobs"]]}]}}],
+        "usage": {"prompt_tokens": 50, "completion_tokens": 1, "total_tokens": 51},
+    }  # fmt: skip
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import subprocess
 import sys
 import time
@@ -76,6 +77,18 @@ def test_a_run_records_the_runtime_that_computed_its_answers(local):
     assert runtime["library"] == f"llama-cpp-python {llama_cpp.__version__}"
     assert "AVX2 = " in runtime["system_info"] or "NEON = " in runtime["system_info"]
     assert "\n" not in runtime["system_info"] and "identity" not in runtime
+
+
+def test_top_logprobs_are_the_first_tokens_distribution(local):
+    config = GenerationConfig(max_tokens=1, top_logprobs=5)
+    first = run(local.complete(MESSAGES, config, 0))
+    top = first.top_logprobs
+    assert len(top) == 5 and all(lp <= 0 for _, lp in top)
+    assert [lp for _, lp in top] == sorted((lp for _, lp in top), reverse=True)
+    assert 0.3 < sum(math.exp(lp) for _, lp in top) <= 1 + 1e-9
+    assert first.text == top[0][0]  # greedy: the most likely token is the answer
+    assert run(local.complete(MESSAGES, SHORT, 0)).top_logprobs is None  # not asked: none
+    assert "top_logprobs" not in SHORT.to_dict()  # and cache keys made before it stay the same
 
 
 def test_greedy_generation_is_deterministic_and_counted(local):
@@ -275,17 +288,30 @@ def test_openai_backend_against_llama_cpp_server(tmp_path):
         bare = load_backend("openai:smollm2", base_url=f"http://127.0.0.1:{port}/v1", timeout=60, sampling=False,
                             extra_body={"top_k": 1})  # fmt: skip
 
+        judging = GenerationConfig(max_tokens=1, temperature=1.0, top_logprobs=5, seed=None)
+
         async def ask():
             await ready()
             try:
-                return await backend.complete(MESSAGES, SHORT, 0), await bare.complete(MESSAGES, SHORT, 0)
+                return (await backend.complete(MESSAGES, SHORT, 0), await bare.complete(MESSAGES, SHORT, 0),
+                        await backend.complete(MESSAGES, judging, 0))  # fmt: skip
             finally:
                 await backend.aclose()
                 await bare.aclose()
 
-        result, plain = run(ask())
+        result, plain, judged = run(ask())
         assert result.text and result.completion_tokens and result.completion_tokens <= 24
         assert plain.text and plain.reasoning is None  # llama.cpp's server sends no reasoning for this model
+        # A judge's top log-probabilities: the server's, and the local backend's own on the same weights.
+        local = load_backend("local", n_ctx=1024, n_parallel=1)
+        try:
+            mine = run(local.complete(MESSAGES, judging, 0))
+        finally:
+            run(local.aclose())
+        assert judged.top_logprobs and len(judged.top_logprobs) == 5
+        assert [t for t, _ in mine.top_logprobs] == [t for t, _ in judged.top_logprobs]
+        for (_, ours), (_, theirs) in zip(mine.top_logprobs, judged.top_logprobs):
+            assert ours == pytest.approx(theirs, abs=2e-3)
     finally:
         server.terminate()
         server.wait(30)

@@ -50,6 +50,9 @@ class Completion:
     latency_s: float
     #: The reasoning a server sent apart from the answer (``reasoning_content``), if any.
     reasoning: str | None = None
+    #: The most likely first tokens with their log-probabilities, most likely first, when the
+    #: config asked for them (``top_logprobs``) and the backend gives them; else None.
+    top_logprobs: tuple[tuple[str, float], ...] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):
@@ -60,6 +63,7 @@ class Completion:
         set_(self, "finish_reason", clean_text(finish)[:100] if isinstance(finish, str) else None)
         reasoning = self.reasoning
         set_(self, "reasoning", clean_text(reasoning) if isinstance(reasoning, str) and reasoning else None)
+        set_(self, "top_logprobs", _top_logprobs(self.top_logprobs))
         set_(self, "prompt_tokens", _count(self.prompt_tokens))
         set_(self, "completion_tokens", _count(self.completion_tokens))
         latency = self.latency_s
@@ -85,6 +89,19 @@ def clean_text(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return text
+
+
+def _top_logprobs(value: Any) -> tuple[tuple[str, float], ...] | None:
+    """Pairs of (token, log-probability) as a tuple, or None when the value is not that."""
+    if not isinstance(value, (list, tuple)):
+        return None
+    pairs = []
+    for pair in value:
+        if (not isinstance(pair, (list, tuple)) or len(pair) != 2 or not isinstance(pair[0], str)
+                or isinstance(pair[1], bool) or not isinstance(pair[1], (int, float)) or pair[1] > 0):  # fmt: skip
+            return None
+        pairs.append((clean_text(pair[0]), float(pair[1])))
+    return tuple(pairs)
 
 
 def _count(value: Any) -> int | None:

@@ -20,6 +20,9 @@ class GenerationConfig:
     stop: tuple[str, ...] = setting((), "a string that ends a response when generated (repeatable)")
     system_prompt: str | None = setting(None, "a system message put before every prompt")
     samples: int = setting(1, "responses per prompt")
+    #: Judges: also the N most likely first tokens, with their log-probabilities (a backend that
+    #: cannot give them returns none). Not a flag; absent from to_dict (and cache keys) when None.
+    top_logprobs: int | None = None
 
     def __post_init__(self) -> None:
         def bad(field: str, message: str) -> InputError:
@@ -35,6 +38,9 @@ class GenerationConfig:
             raise bad("seed", f"must be an integer or null, got {self.seed!r}")
         if isinstance(self.samples, bool) or not isinstance(self.samples, int) or self.samples < 1:
             raise bad("samples", f"must be a positive integer, got {self.samples!r}")
+        if self.top_logprobs is not None and (isinstance(self.top_logprobs, bool) or not isinstance(self.top_logprobs, int)
+                                              or not 1 <= self.top_logprobs <= 20):  # fmt: skip
+            raise bad("top_logprobs", f"must be an integer from 1 to 20, or null; got {self.top_logprobs!r}")
         if isinstance(self.stop, str) or not all(isinstance(s, str) and s for s in self.stop):
             raise bad("stop", "must be a list of non-empty strings")
         object.__setattr__(self, "stop", tuple(self.stop))
@@ -46,6 +52,8 @@ class GenerationConfig:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["stop"] = list(self.stop)
+        if data["top_logprobs"] is None:
+            del data["top_logprobs"]
         return data
 
     @classmethod

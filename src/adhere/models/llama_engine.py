@@ -45,6 +45,8 @@ class Request:
     done: Callable[[Completion | ModelCallError], None]
     cancelled: Callable[[], bool] = lambda: False
     start: float = dataclasses.field(default_factory=time.perf_counter)
+    top_logprobs: int = 0
+    """Also return the first token's N most likely tokens with their log-probabilities (0: none)."""
 
 
 @dataclasses.dataclass
@@ -60,6 +62,8 @@ class _Sequence:
     text: bytearray = dataclasses.field(default_factory=bytearray)
     logits_at: int = -1
     """Where this sequence's logits are in the batch just decoded (-1: none)."""
+    top: tuple[tuple[str, float], ...] | None = None
+    """The first token's most likely tokens and their log-probabilities, when asked for."""
 
 
 def amx_build() -> bool:
@@ -284,8 +288,22 @@ class LlamaEngine:
             raise RuntimeError(f"llama_decode returned {status}")
         for seq in list(self._active):
             if seq.logits_at >= 0:
+                if seq.request.top_logprobs and not seq.generated and seq.top is None:
+                    seq.top = self._top_logprobs(seq.logits_at, seq.request.top_logprobs)
                 token = llama_cpp.llama_sampler_sample(seq.sampler.sampler, self.context.ctx, seq.logits_at)
                 self._advance(seq, token)
+
+    def _top_logprobs(self, at: int, k: int) -> tuple[tuple[str, float], ...]:
+        """The k most likely next tokens at batch position ``at`` and their log-probabilities (the
+        model's own distribution, before temperature or top-p), as llama.cpp's server gives them."""
+        import numpy as np
+
+        n_vocab = self._llama_cpp.llama_vocab_n_tokens(self.vocab)
+        logits = np.ctypeslib.as_array(self._llama_cpp.llama_get_logits_ith(self.context.ctx, at), shape=(n_vocab,))
+        logits = logits.astype(np.float64)
+        top = np.argsort(-logits, kind="stable")[:k]
+        norm = np.logaddexp.reduce(logits)
+        return tuple((self._piece(int(t)).decode("utf-8", errors="replace"), float(logits[t] - norm)) for t in top)
 
     def _add(self, batch: Any, n: int, seq: _Sequence, token: int, *, logits: bool) -> int:
         batch.token[n] = token
@@ -344,6 +362,7 @@ class LlamaEngine:
             prompt_tokens=len(request.tokens),
             completion_tokens=len(seq.generated),
             latency_s=time.perf_counter() - request.start,
+            top_logprobs=seq.top,
         )
         self._release(seq)
         request.done(completion)

@@ -193,6 +193,7 @@ class LlamaCppBackend:
             seed=config.sample_seed(sample),
             done=done,
             cancelled=future.cancelled,
+            top_logprobs=config.top_logprobs or 0,
         )
         # Requests made in the same turn of the event loop go to the engine together, in order.
         if not self._batch:

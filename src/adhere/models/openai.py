@@ -33,7 +33,8 @@ from adhere.settings import setting
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
 #: Request fields adhere writes itself; extra_body may not replace them.
-_OWN_FIELDS = ("model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "seed", "stop")
+_OWN_FIELDS = ("model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "seed", "stop",
+               "logprobs", "top_logprobs")  # fmt: skip
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -190,6 +191,8 @@ class OpenAIBackend:
             body["seed"] = seed
         if config.stop:
             body["stop"] = list(config.stop)
+        if config.top_logprobs:
+            body.update(logprobs=True, top_logprobs=config.top_logprobs)
         return body
 
     async def complete(self, messages: Messages, config: GenerationConfig, sample: int) -> Completion:
@@ -331,6 +334,7 @@ def _completion(response, latency: float, *secrets: str | None) -> Completion:
             raise ValueError("no message")
         text = _content(choice["message"])
         reasoning = _reasoning(choice["message"])
+        top = _first_top_logprobs(choice.get("logprobs"))
         usage = data.get("usage")
         usage = usage if isinstance(usage, dict) else {}
     except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
@@ -342,4 +346,14 @@ def _completion(response, latency: float, *secrets: str | None) -> Completion:
         completion_tokens=usage.get("completion_tokens"),
         latency_s=latency,
         reasoning=reasoning,
+        top_logprobs=top,
     )
+
+
+def _first_top_logprobs(logprobs: Any) -> list[tuple[Any, Any]] | None:
+    """The first token's ``top_logprobs`` of a chat completion's ``logprobs``, as (token, logprob) pairs."""
+    try:
+        first = logprobs["content"][0]["top_logprobs"]
+        return [(entry["token"], entry["logprob"]) for entry in first]
+    except (TypeError, KeyError, IndexError):
+        return None
