@@ -338,6 +338,32 @@ def _parser() -> argparse.ArgumentParser:
                        help="with --difficulty fit: write the fitted difficulties (instruction,difficulty) to reuse "
                        "with --difficulty FILE")  # fmt: skip
 
+    check = commands.add_parser(
+        "judge-check", help="how far a requirement judge agrees with the verifiers, per instruction id",
+        description="Ask a judge, one requirement at a time, about responses whose truth the verifiers know (an "
+        "IFEval or IFBench responses file, or an adhere eval run directory): each instruction of each prompt is a "
+        "requirement (the constraint's own sentence), the judge answers YES or NO with a reason, and its verdicts "
+        "are compared with the strict verdicts: agreement, precision and recall of 'met' with 95% intervals, per "
+        "instruction id and overall, and the AUROC of the judge's probability of YES where the backend gives "
+        "log-probabilities.",
+    )  # fmt: skip
+    check.add_argument("responses", metavar="RESPONSES", help="a responses JSONL (with --inputs, or self-contained "
+                       "rows) or an adhere eval run directory")  # fmt: skip
+    check.add_argument("--inputs", metavar="FILE", help="the prompts the responses answer (IFEval's input_data.jsonl)")
+    check.add_argument("--judge", metavar="SPEC", required=True, help="the judge: any model spec (local, gguf:PATH, "
+                       "openai:NAME with -J base_url=URL, hf:...)")  # fmt: skip
+    check.add_argument("-J", "--judge-option", action="append", default=[], metavar="KEY=VALUE", dest="judge_options",
+                       help="an option of the judge's backend, as -M for a model")
+    check.add_argument("--limit", type=int, metavar="N", help="only the first N prompts")
+    check.add_argument("--template", metavar="FILE", help="the requirement prompt, with {request}, {response} and "
+                       "{requirement} once each (default: adhere's)")  # fmt: skip
+    _out_dir(check, help="where judgments.jsonl and judge_check.json go (default: runs/judge-check-<judge>)")
+    check.add_argument("--cache", help="response cache file (default: ~/.cache/adhere/cache.sqlite)")
+    check.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    check.add_argument("--max-failures", type=int, default=0, metavar="N",
+                       help="judge calls that may fail (after retries) with the check still reported (default 0)")
+    check.add_argument("--json", action="store_true", help="print judge_check.json instead of the table")
+
     listing = commands.add_parser("constraints", help="list the registered constraints and their kwargs")
     listing.add_argument("--benchmark", default=None, help="only this benchmark's constraints (ifeval, ifbench, "
                          "or a plugin's)")  # fmt: skip
@@ -633,6 +659,89 @@ def _eval_pairwise(args: argparse.Namespace, generation: Any) -> int:
         raise ModelCallsFailedError(f"{len(failed)} judgment(s) failed (first: {failed[0]['error']}); they are left "
                                     f"out of the win rate; --max-failures {len(failed)} accepts them, rerunning "
                                     "retries them")  # fmt: skip
+    return 0
+
+
+def _judge_check(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+    import re
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from adhere.bench.failures import ModelCallsFailedError
+    from adhere.bench.items import Pairing, iter_items
+    from adhere.bench.requirements import agreement, agreement_by_id, check_questions, judge_requirements, read_template
+    from adhere.bench.scoring import _run_dir_files
+    from adhere.errors import InputError
+    from adhere.jsonl import atomic_write
+    from adhere.models.base import load_backend
+    from adhere.models.cache import ResponseCache
+
+    if args.limit is not None and args.limit < 1:
+        raise InputError(f"--limit must be a positive number of prompts, got {args.limit}")
+    judge = read_template(args.template)
+    judge_options = model_options(args.judge, args.judge_options)
+    responses, inputs = args.responses, args.inputs
+    if Path(responses).is_dir():
+        responses, inputs = _run_dir_files(Path(responses), inputs)
+    questions = check_questions(iter_items(responses, inputs, Pairing()), args.limit)
+    if not questions:
+        raise InputError(f"{args.responses}: no response with instructions to ask the judge about")
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", args.judge).strip("-")
+    out = Path(args.out_dir or f"runs/judge-check-{slug}")
+    cache = None if args.no_cache else ResponseCache(args.cache)
+    err = Console(stderr=True)
+    backend = load_backend(args.judge, **judge_options)
+    columns = (TextColumn("judging"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with progress_bar(columns, err, quiet=False) as bar:
+        task = bar.add_task("judge", total=len(questions))
+
+        async def run() -> list:
+            try:
+                if hasattr(backend, "check"):
+                    await backend.check()
+                return await judge_requirements(judge, backend, questions, cache, lambda cached: bar.advance(task))
+            finally:
+                await backend.aclose()
+
+        rows = asyncio.run(run())
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out / "judgments.jsonl") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    failed = [r for r in rows if r["error"] and r["answer"] is None]
+    result = {"judge": args.judge, "judge_identity": backend.identity(), "responses": str(args.responses),
+              "prompts": len({r["key"] for r in rows}), "failed_calls": len(failed), "overall": agreement(rows),
+              "by_instruction_id": agreement_by_id(rows)}  # fmt: skip
+    with atomic_write(out / "judge_check.json") as handle:
+        json.dump(result, handle, ensure_ascii=False, indent=1)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        def cell(share: dict) -> str:
+            if share["value"] is None:
+                return "-"
+            low, high = share["interval"]
+            return f"{share['value']:.2f} [{low:.2f}, {high:.2f}]"
+
+        table = Table("instruction id", "asked", "truth met", "agreement", "precision of met", "recall of met",
+                      title=f"{args.judge} against the verifiers")  # fmt: skip
+        for name, a in [*result["by_instruction_id"].items(), ("all", result["overall"])]:
+            table.add_row(name, str(a["questions"]), cell(a["truth_met_rate"]), cell(a["agreement"]),
+                          cell(a["precision"]), cell(a["recall"]), end_section=name == "all")  # fmt: skip
+        console = Console()
+        Console(width=max(console.width, 132) if not console.is_terminal else None).print(table)
+        overall = result["overall"]
+        auc = "n/a (no log-probabilities)" if overall["auroc"] is None else f"{overall['auroc']:.3f} on {overall['auroc_n']}"
+        err.print(f"AUROC of the judge's P(YES): {auc}; without a verdict: {overall['no_verdict']}; wrote {out}/ "
+                  "(judgments.jsonl, judge_check.json)", soft_wrap=True, highlight=False)  # fmt: skip
+    if len(failed) > args.max_failures:
+        raise ModelCallsFailedError(f"{len(failed)} judge call(s) failed (first: {failed[0]['error']}); rerun to try "
+                                    f"them again, or --max-failures {len(failed)} to accept them")  # fmt: skip
     return 0
 
 
@@ -1112,7 +1221,7 @@ def _push(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "train": _train, "export": _export, "loop": _loop, "recipes": _recipes, "constraints": _constraints, "push": _push, "winrate": _winrate}
+    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "train": _train, "export": _export, "loop": _loop, "recipes": _recipes, "constraints": _constraints, "push": _push, "winrate": _winrate, "judge-check": _judge_check}
     args.write_config = lambda folder: _write_config(parser, args, folder)
     try:
         if args.config:

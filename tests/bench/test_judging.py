@@ -185,3 +185,87 @@ def test_eval_alpaca_eval_bad_judges_and_inputs(tmp_path, template):
         assert all(r["preference"] is None and "among the judge's top tokens" in r["error"] for r in rows if r["raw_completion"])
     finally:
         server.kill()
+
+
+# --- requirement judges and judge-check -------------------------------------------------------
+
+IFEVAL = DATA / "ifeval"
+
+
+def test_the_requirement_judge_reads_yes_no_and_its_probability():
+    from adhere.bench.requirements import RequirementJudge, auroc, wilson
+
+    judge = RequirementJudge()
+    content = judge.messages("Write {response} twice.", "a {requirement} b", "Use no commas.")[0]["content"]
+    assert "Write {response} twice." in content and "a {requirement} b" in content  # values are not filled again
+    assert content.count("Use no commas.") == 1
+    assert judge.read("YES, it has none.", None) == (True, None)
+    assert judge.read("**No** - there are commas", None) == (False, None)
+    assert judge.read("Maybe.", None) == (None, None)
+    met, p = judge.read("Yes", [("Yes", math.log(0.3)), ("No", math.log(0.1)), (" yes", math.log(0.1))])
+    assert met is True and p == pytest.approx(0.8)
+    assert judge.read("NO", [("The", -0.1)]) == (False, None)
+    with pytest.raises(InputError, match=r"\{requirement\} exactly once"):
+        RequirementJudge(template="{request} {response}")
+    assert auroc([0.9, 0.8, 0.3, 0.1], [True, True, False, False]) == 1.0
+    assert auroc([0.5, 0.5], [True, False]) == 0.5 and auroc([0.2], [True]) is None
+    low, high = wilson(8, 10)
+    assert low == pytest.approx(0.4902, abs=1e-4) and high == pytest.approx(0.9433, abs=1e-4)
+
+
+def test_judge_check_compares_the_judge_with_the_verifiers(tmp_path):
+    responses = IFEVAL / "input_response_data_gpt4_20231107_145030.jsonl"
+    inputs = IFEVAL / "input_data_gpt4_20231107_145030.jsonl"
+    scored = tmp_path / "scored"
+    assert adhere("score", responses, "--inputs", inputs, "--out-dir", scored).returncode == 0
+    truth = {}
+    for line, row in zip(range(12), (scored / "verdicts.jsonl").read_text().splitlines()):
+        verdict = json.loads(row)
+        for index, followed in enumerate(verdict["strict"]["follow_instruction_list"]):
+            truth[(verdict["key"], index)] = followed
+    server = FaultServer(tmp_path, [{"yes_no": True}])
+    try:
+        out = tmp_path / "check"
+        done = adhere("judge-check", responses, "--inputs", inputs, "--judge", "openai:judge",
+                      "-J", f"base_url={server.url}", "--limit", "12", "--out-dir", out, "--no-cache")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        requests = server.requests()
+    finally:
+        server.kill()
+    rows = [json.loads(line) for line in (out / "judgments.jsonl").read_text().splitlines()]
+    assert len(rows) == len(requests) == len(truth)
+    assert all(truth[(r["key"], r["index"])] == r["truth"] for r in rows)  # the verifiers' strict verdicts
+    from adhere.constraints.registry import build
+
+    first = json.loads(inputs.read_text().splitlines()[0])
+    assert rows[0]["requirement"] == build(first["instruction_id_list"][0], first["kwargs"][0]).describe()
+    assert all(body["body"]["top_logprobs"] == 5 and body["body"]["temperature"] == 0 for body in requests)
+    result = json.loads((out / "judge_check.json").read_text())
+    overall = result["overall"]
+    agree = sum(r["met"] == r["truth"] for r in rows)
+    assert overall["agreement"]["value"] == pytest.approx(agree / len(rows))
+    assert overall["true_met"] == sum(r["met"] and r["truth"] for r in rows)
+    assert overall["auroc"] is not None and overall["auroc_n"] == len(rows)
+    assert set(result["by_instruction_id"]) == {r["instruction_id"] for r in rows}
+    assert "against the verifiers" in done.stdout and "AUROC" in done.stderr
+
+
+def test_judge_check_without_verdicts_and_bad_input(tmp_path):
+    responses = IFEVAL / "input_response_data_gpt4_20231107_145030.jsonl"
+    inputs = IFEVAL / "input_data_gpt4_20231107_145030.jsonl"
+    server = FaultServer(tmp_path, [{"status": 200}])  # answers "echo: ...": neither YES nor NO
+    try:
+        done = adhere("judge-check", responses, "--inputs", inputs, "--judge", "openai:judge", "-J",
+                      f"base_url={server.url}", "--limit", "2", "--out-dir", tmp_path / "c", "--no-cache", "--json")  # fmt: skip
+    finally:
+        server.kill()
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["overall"]["no_verdict"] == result["overall"]["questions"] > 0
+    assert result["overall"]["agreement"]["value"] is None and result["overall"]["auroc"] is None
+    bad = adhere("judge-check", responses, "--inputs", inputs, "--judge", "local", "--limit", "0")
+    assert bad.returncode == 2 and "--limit must be a positive" in bad.stderr
+    template = tmp_path / "t.txt"
+    template.write_text("{request} {response}")
+    bad = adhere("judge-check", responses, "--inputs", inputs, "--judge", "local", "--template", template)
+    assert bad.returncode == 2 and "{requirement} exactly once" in bad.stderr

@@ -8,7 +8,8 @@ normally (echoing the last user message), ``{"status": 500}`` / ``{"status": 429
 without answering, ``{"raw": TEXT}`` answers 200 with TEXT as the body (any JSON shape, or
 none), ``{"status": 401, "echo_auth": true}`` fails with the request's Authorization header in its
 error text (as some servers do), ``{"judge": ["m", "M"]}`` answers as a judge with top
-log-probabilities drawn from the prompt (see ``judge_answer``); ``"message"`` sets a failure's
+log-probabilities drawn from the prompt (see ``judge_answer``), ``{"yes_no": true}`` answers YES
+or NO with a reason likewise (``yes_no_answer``); ``"message"`` sets a failure's
 error text. Every request is appended to LOG_FILE.
 """
 
@@ -81,6 +82,9 @@ class Handler(BaseHTTPRequestHandler):
                 message += f"; you sent {self.headers.get('Authorization')}"
             self._send(status, {"error": {"message": message}}, headers)
             return
+        if "yes_no" in action:
+            self._send(200, yes_no_answer(request))
+            return
         if "judge" in action:
             self._send(200, judge_answer(request, action["judge"]))
             return
@@ -111,6 +115,23 @@ def judge_answer(request, tokens):
                      "logprobs": {"content": [{"token": content, "logprob": -0.1, "top_logprobs": top[: request["top_logprobs"]]}]}}],
         "usage": {"prompt_tokens": 50, "completion_tokens": 1, "total_tokens": 51},
     }  # fmt: skip
+
+
+def yes_no_answer(request):
+    """A deterministic requirement judge: YES or NO with a reason, P(YES) drawn from a hash of the messages."""
+    import hashlib
+    import math
+
+    digest = hashlib.sha256(json.dumps(request["messages"], sort_keys=True).encode()).digest()
+    p = (int.from_bytes(digest[:4], "big") % 999 + 1) / 1000
+    word = "YES" if p >= 0.5 else "NO"
+    choice = {"index": 0, "message": {"role": "assistant", "content": f"{word}. Because it {'does' if p >= 0.5 else 'does not'}."},
+              "finish_reason": "stop"}  # fmt: skip
+    if request.get("top_logprobs"):
+        top = sorted([{"token": "YES", "logprob": math.log(p)}, {"token": "NO", "logprob": math.log(1 - p)}],
+                     key=lambda t: -t["logprob"])  # fmt: skip
+        choice["logprobs"] = {"content": [{"token": word, "logprob": top[0]["logprob"], "top_logprobs": top}]}
+    return {"choices": [choice], "usage": {"prompt_tokens": 80, "completion_tokens": 6, "total_tokens": 86}}
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
