@@ -115,7 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("benchmark", help="ifeval, ifbench, ifbench-multiturn (IFBench's constraints in a second "
                           "turn; -ifeval: IFEval's), multiturn (adhere's conversations), alpaca-eval (judged against "
-                          "a reference, with --judge), or a plugin's benchmark")  # fmt: skip
+                          "a reference, with --judge), requirements (--data rows judged requirement by requirement, "
+                          "with --judge), or a plugin's benchmark")  # fmt: skip
     _out_dir(evaluate, help="run directory (default: runs/<benchmark>-<model>)")
     what = evaluate.add_argument_group("prompts (ifeval, ifbench)")
     what.add_argument("--data", help="local JSONL of prompts (default: the Hugging Face Hub copy)")
@@ -138,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
                        "make, as in synth)")  # fmt: skip
     turns.add_argument("--turns", type=int, default=3, help="turns per conversation, one instruction each")
     turns.add_argument("--build-seed", type=int, default=0, help="seed of the conversations")
-    pairwise = evaluate.add_argument_group("judged against a reference (alpaca-eval)")
+    pairwise = evaluate.add_argument_group("judged (alpaca-eval, requirements)")
     pairwise.add_argument("--judge", metavar="SPEC", help="the model that judges (any model spec: openai:NAME with "
                           "-J base_url=URL, gguf:PATH, local); AlpacaEval's weighted protocol reads its top "
                           "log-probabilities")  # fmt: skip
@@ -148,8 +149,11 @@ def _parser() -> argparse.ArgumentParser:
                           "model_outputs.json: instruction, output, generator), instead of generating with --model")  # fmt: skip
     pairwise.add_argument("--reference", metavar="FILE", help="the instructions with the reference's outputs "
                           "(model_outputs.json format; default: AlpacaEval 2's gpt4_1106_preview, from the Hub)")  # fmt: skip
-    pairwise.add_argument("--judge-template", metavar="FILE", help="the judge's prompt (ChatML with {instruction}, "
-                          "{output_1}, {output_2}; default: AlpacaEval's, read from the installed alpaca-eval)")  # fmt: skip
+    pairwise.add_argument("--judge-template", metavar="FILE", help="the judge's prompt: for alpaca-eval ChatML with "
+                          "{instruction}, {output_1}, {output_2} (default: AlpacaEval's, read from the installed "
+                          "alpaca-eval); for requirements {request}, {response}, {requirement} (default: adhere's)")  # fmt: skip
+    pairwise.add_argument("--decomposer", metavar="SPEC", help="requirements: the model that lists the requirements "
+                          "of rows that come without them (default: the judge)")  # fmt: skip
     run = evaluate.add_argument_group("cache and failures")
     run.add_argument("--cache", help="response cache file (default: ~/.cache/adhere/cache.sqlite)")
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
@@ -496,13 +500,16 @@ def _eval(args: argparse.Namespace) -> int:
     reading = from_arguments(ReasoningSettings, args)
     pairwise_flags = [flag for flag, value in (("--judge", args.judge), ("--outputs", args.outputs),
                                                ("--reference", args.reference), ("--judge-template", args.judge_template),
-                                               ("-J", args.judge_options)) if value]  # fmt: skip
+                                               ("-J", args.judge_options), ("--decomposer", args.decomposer))
+                      if value]  # fmt: skip
     if args.benchmark == "alpaca-eval":
         return _eval_pairwise(args, generation)
+    if args.benchmark == "requirements":
+        return _eval_requirements(args, generation)
     if pairwise_flags:
         from adhere.errors import InputError
 
-        raise InputError(f"{', '.join(pairwise_flags)} apply to alpaca-eval (judged against a reference), not to "
+        raise InputError(f"{', '.join(pairwise_flags)} apply to alpaca-eval and requirements (judged), not to "
                          f"{args.benchmark}")  # fmt: skip
     if args.benchmark != "multiturn":
         from adhere.bench.prompts import check_benchmark
@@ -742,6 +749,119 @@ def _judge_check(args: argparse.Namespace) -> int:
     if len(failed) > args.max_failures:
         raise ModelCallsFailedError(f"{len(failed)} judge call(s) failed (first: {failed[0]['error']}); rerun to try "
                                     f"them again, or --max-failures {len(failed)} to accept them")  # fmt: skip
+    return 0
+
+
+def _eval_requirements(args: argparse.Namespace, generation: Any) -> int:
+    """``adhere eval requirements``: the model answers each row; the judge checks each requirement."""
+    import asyncio
+    import json
+    import re
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    from adhere.bench.decomposed import REQUIREMENT_ID, decompose, read_rows, verdict_rows
+    from adhere.bench.failures import FailurePolicy, ModelCallsFailedError
+    from adhere.bench.items import Item
+    from adhere.bench.judging import generate_outputs
+    from adhere.bench.requirements import judge_requirements, read_template
+    from adhere.bench.scoring import write_scores
+    from adhere.errors import InputError
+    from adhere.jsonl import atomic_write
+    from adhere.models.base import load_backend
+    from adhere.models.cache import ResponseCache
+    from adhere.report.terminal import print_summary
+
+    if not args.judge:
+        raise InputError("adhere eval requirements needs --judge SPEC: the model that checks each requirement")
+    if not args.data:
+        raise InputError("adhere eval requirements needs --data ROWS.jsonl: prompts, each with its 'requirements' "
+                         "(or InFoBench's 'decomposed_questions'), or none to have them listed")  # fmt: skip
+    if args.strategy or args.outputs or args.reference or args.executor == "ray":
+        raise InputError("--strategy, --outputs, --reference and --executor ray do not apply to requirements")
+    judge = read_template(args.judge_template)
+    judge_options = model_options(args.judge, args.judge_options)
+    rows = read_rows(args.data)
+    if args.limit is not None:
+        if args.limit < 1:
+            raise InputError(f"--limit must be a positive number of prompts, got {args.limit}")
+        rows = rows[: args.limit]
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", args.model).strip("-")
+    out = Path(args.out_dir or f"runs/requirements-{slug}")
+    cache = None if args.no_cache else ResponseCache(args.cache)
+    failures = FailurePolicy(max_failures=args.max_failures)
+    err = Console(stderr=True)
+    backend_options = model_options(args.model, args.model_options)
+    with generation_bar(err, str(out), "generating") as (progress, on_start):
+        responses = generate_outputs(args.model, backend_options, generation, [r["prompt"] for r in rows], out, cache,
+                                     progress, failures, on_start, benchmark="requirements",
+                                     keys=[r["key"] for r in rows])  # fmt: skip
+    by_key = {row["key"]: response for row, response in zip(rows, responses)}
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+
+    async def with_backend(spec: str, options: dict, work: Any) -> Any:
+        backend = load_backend(spec, **options)
+        try:
+            if hasattr(backend, "check"):
+                await backend.check()
+            return await work(backend)
+        finally:
+            await backend.aclose()
+
+    decomposition: dict = {}
+    undivided = [row for row in rows if row["requirements"] is None]
+    if undivided:
+        spec = args.decomposer or args.judge
+        options = model_options(spec, args.judge_options if spec == args.judge else [])
+        with progress_bar(columns, err, quiet=False) as bar:
+            task = bar.add_task("decomposing", total=len(undivided))
+            decomposition = asyncio.run(with_backend(spec, options, lambda b: decompose(
+                b, undivided, cache, lambda cached: bar.advance(task))))  # fmt: skip
+        with atomic_write(out / "decomposition.jsonl") as handle:
+            for row in undivided:
+                handle.write(json.dumps({"key": row["key"], "decomposer": spec, **decomposition[row["key"]]},
+                                        ensure_ascii=False) + "\n")  # fmt: skip
+        rows = [dict(row, requirements=decomposition[row["key"]]["requirements"]) if row["requirements"] is None
+                else row for row in rows]  # fmt: skip
+    questions = [{"key": row["key"], "index": index, "request": row["prompt"], "response": by_key[row["key"]],
+                  "requirement": requirement}
+                 for row in rows if by_key[row["key"]] is not None
+                 for index, requirement in enumerate(row["requirements"])]  # fmt: skip
+    with progress_bar(columns, err, quiet=False) as bar:
+        task = bar.add_task("judging", total=len(questions))
+        judgments = asyncio.run(with_backend(args.judge, judge_options, lambda b: judge_requirements(
+            judge, b, questions, cache, lambda cached: bar.advance(task))))  # fmt: skip
+    with atomic_write(out / "judgments.jsonl") as handle:
+        for judgment in judgments:
+            handle.write(json.dumps({k: v for k, v in judgment.items() if k not in ("request", "response")},
+                                    ensure_ascii=False) + "\n")  # fmt: skip
+    verdicts = verdict_rows(rows, by_key, judgments)
+    items = [Item(row["key"], row["prompt"], tuple([REQUIREMENT_ID] * len(row["requirements"])), (), by_key[row["key"]])
+             for row in rows if row["requirements"]]  # fmt: skip
+    scored = [v for v in verdicts if v["instruction_id_list"]]
+    failed_calls = sum(1 for j in judgments if j["answer"] is None)
+    no_verdict = sum(1 for j in judgments if j["answer"] is not None and j["met"] is None)
+    failed_decompositions = sum(1 for d in decomposition.values() if d["error"])
+    extra = {"judge": args.judge, "decomposer": (args.decomposer or args.judge) if undivided else None,
+             "requirements": len(questions), "judge_failed_calls": failed_calls, "judge_no_verdict": no_verdict,
+             "decomposed_prompts": len(undivided), "failed_decompositions": failed_decompositions}  # fmt: skip
+    if not items:
+        raise ModelCallsFailedError(f"no prompt has requirements to judge (decompositions failed: "
+                                    f"{failed_decompositions}); wrote {out}/")  # fmt: skip
+    summary = write_scores(items, out, "requirements", source=str(args.data), extra=extra,
+                           scorer=lambda _items: iter(scored))  # fmt: skip
+    print_summary(summary, Console())
+    err.print(f"DRFR (requirements met) is the instruction-level accuracy; no verdict from the judge on {no_verdict} "
+              f"of {len(questions)} requirements (counted as not met); wrote {out}/ (responses.jsonl, judgments.jsonl, "
+              f"verdicts.jsonl, summary.json{', decomposition.jsonl' if undivided else ''})", soft_wrap=True,
+              highlight=False)  # fmt: skip
+    problems = failed_calls + failed_decompositions
+    if problems > failures.max_failures:
+        raise ModelCallsFailedError(f"{failed_calls} judge call(s) and {failed_decompositions} decomposition(s) failed; "
+                                    "their requirements count as not met; rerun to try them again, or --max-failures "
+                                    f"{problems} to accept them")  # fmt: skip
     return 0
 
 

@@ -269,3 +269,44 @@ def test_judge_check_without_verdicts_and_bad_input(tmp_path):
     template.write_text("{request} {response}")
     bad = adhere("judge-check", responses, "--inputs", inputs, "--judge", "local", "--template", template)
     assert bad.returncode == 2 and "{requirement} exactly once" in bad.stderr
+
+
+def test_eval_requirements_judges_each_requirement_and_scores_drfr(tmp_path):
+    rows = [
+        {"key": "a", "prompt": "Write a haiku about rain.", "requirements": ["It is a haiku.", "It is about rain."]},
+        {"key": "b", "instruction": "Summarize the text.", "input": "Rain fell all day.",
+         "decomposed_questions": ["Is it a summary?", "Is it one sentence?", "Does it mention rain?"]},
+        {"key": "c", "prompt": "Say hi in French, in lowercase."},  # no list: decomposed first
+    ]  # fmt: skip
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    server = FaultServer(tmp_path, [{"yes_no": True}])
+    try:
+        run = tmp_path / "run"
+        done = adhere("eval", "requirements", "--data", data, "--model", "openai:m", "-M", f"base_url={server.url}",
+                      "--judge", "openai:j", "-J", f"base_url={server.url}", "--out-dir", run, "--no-cache")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    finally:
+        server.kill()
+    decomposition = [json.loads(line) for line in (run / "decomposition.jsonl").read_text().splitlines()]
+    assert [d["key"] for d in decomposition] == ["c"] and decomposition[0]["requirements"]
+    judgments = [json.loads(line) for line in (run / "judgments.jsonl").read_text().splitlines()]
+    verdicts = {json.loads(line)["key"]: json.loads(line) for line in (run / "verdicts.jsonl").read_text().splitlines()}
+    assert verdicts["b"]["requirements"] == rows[1]["decomposed_questions"]
+    for key, verdict in verdicts.items():
+        mine = sorted((j for j in judgments if j["key"] == key), key=lambda j: j["index"])
+        assert verdict["strict"]["follow_instruction_list"] == [j["met"] for j in mine]
+    summary = json.loads((run / "summary.json").read_text())
+    met = sum(j["met"] for j in judgments)
+    assert summary["requirements"] == len(judgments) == 2 + 3 + len(decomposition[0]["requirements"])
+    # DRFR is the instruction-level accuracy; "every requirement met" the prompt-level one.
+    assert summary["accuracy"]["instruction_level_strict"] == pytest.approx(met / len(judgments))
+    all_met = sum(v["strict"]["follow_all_instructions"] for v in verdicts.values())
+    assert summary["accuracy"]["prompt_level_strict"] == pytest.approx(all_met / 3)
+    assert summary["confidence_intervals"]["instruction_level_strict"] is not None
+    report = adhere("report", run, "--out", tmp_path / "report.html")
+    assert report.returncode == 0, report.stderr
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"prompt": "x", "requirements": "not a list"}) + "\n")
+    wrong = adhere("eval", "requirements", "--data", bad, "--judge", "local")
+    assert wrong.returncode == 2 and "'requirements' must be a non-empty list" in wrong.stderr

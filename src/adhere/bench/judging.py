@@ -258,7 +258,8 @@ async def judge_pairs(judge: PairwiseJudge, backend: Any, pairs: Sequence[Mappin
 
 def generate_outputs(model: str, backend_options: Mapping[str, Any], generation: GenerationConfig,
                      instructions: Sequence[str], out: str | Path, cache: Any = None, progress: Any = None,
-                     failures: Any = None, on_start: Any = None) -> list[str | None]:  # fmt: skip
+                     failures: Any = None, on_start: Any = None, benchmark: str = "alpaca-eval",
+                     keys: Sequence[Any] | None = None) -> list[str | None]:  # fmt: skip
     """The model's output to each instruction, made in the run directory ``out`` (resumable: a
     rerun answers only what it lacks) through the cache; None where a call failed within the
     failure budget. Beyond it, ``ModelCallsFailedError`` (the answers made are kept)."""
@@ -268,11 +269,12 @@ def generate_outputs(model: str, backend_options: Mapping[str, Any], generation:
     from adhere.bench.generate import _generate_and_close, start_run
 
     if generation.samples != 1:
-        raise InputError("alpaca-eval judges one output per instruction: drop --samples")
+        raise InputError(f"{benchmark} judges one output per prompt: drop --samples")
     failures = failures or FailurePolicy()
-    prompts = [{"key": index, "prompt": text} for index, text in enumerate(instructions)]
+    keys = list(range(len(instructions))) if keys is None else list(keys)
+    prompts = [{"key": key, "prompt": text} for key, text in zip(keys, instructions)]
     backend, run = start_run(out, model, dict(backend_options), generation, None,
-                             {"benchmark": "alpaca-eval", "prompts": len(prompts)})  # fmt: skip
+                             {"benchmark": benchmark, "prompts": len(prompts)})  # fmt: skip
     try:
         done = run.finished()
         todo = [(row, 0) for row in prompts if done.get((row["key"], 0), {}).get("response") is None]
