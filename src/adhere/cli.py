@@ -515,6 +515,10 @@ def _eval(args: argparse.Namespace) -> int:
         from adhere.bench.prompts import check_benchmark
 
         check_benchmark(args.benchmark)
+    if args.strategy and args.benchmark != "multiturn":
+        from adhere.improve import load_strategy
+
+        load_strategy(args.strategy)  # a bad spec is one line before any prompt or model loads
     backend_options = model_options(args.model, args.model_options)
     if args.benchmark == "multiturn" and (args.data or args.limit or args.strategy):
         from adhere.errors import InputError
@@ -568,6 +572,15 @@ def _eval(args: argparse.Namespace) -> int:
             err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     else:
         print_summary(summary, console)
+        judged = summary.extra.get("self_judge")
+        if judged:
+            points = ", ".join(f"{p['threshold']:g}: {p['coverage']:.0%} answered, "
+                               + ("-" if p["accuracy"] is None else f"{p['accuracy']:.1%} right")
+                               for p in judged["curve"] if p["threshold"] in (0.0, 0.5, 0.8, 0.9))  # fmt: skip
+            auc = "n/a" if judged["auroc"] is None else f"{judged['auroc']:.3f}"
+            console.print(f"self-judge: AUROC of the confidence against the verifiers {auc}; by threshold: {points}; "
+                          f"abstained at the run's threshold: {judged['abstained']} of {judged['prompts']}",
+                          soft_wrap=True, highlight=False)  # fmt: skip
     err.print(f"wrote {out}/ (config.json, responses.jsonl, verdicts.jsonl, summary.json)", soft_wrap=True)
     return 0
 

@@ -310,3 +310,30 @@ def test_eval_requirements_judges_each_requirement_and_scores_drfr(tmp_path):
     bad.write_text(json.dumps({"prompt": "x", "requirements": "not a list"}) + "\n")
     wrong = adhere("eval", "requirements", "--data", bad, "--judge", "local")
     assert wrong.returncode == 2 and "'requirements' must be a non-empty list" in wrong.stderr
+
+
+def test_self_judge_records_confidence_and_reports_coverage_against_accuracy(tmp_path):
+    server = FaultServer(tmp_path, [{"yes_no": True}])  # answers YES/NO; as a self-judge, P(YES) from the prompt
+    try:
+        run = tmp_path / "run"
+        done = adhere("eval", "ifeval", "--data", IFEVAL / "input_data.jsonl", "--limit", "12", "--model", "openai:m",
+                      "-M", f"base_url={server.url}", "--strategy", "self-judge:0.6", "--out-dir", run, "--no-cache")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        requests = [r["body"] for r in server.requests()]
+    finally:
+        server.kill()
+    judging = [b for b in requests if b.get("top_logprobs")]
+    assert len(judging) == 12 and all(b["max_tokens"] == 1 and b["temperature"] == 0 for b in judging)
+    rows = [json.loads(line) for line in (run / "responses.jsonl").read_text().splitlines()]
+    for row in rows:
+        assert 0 < row["confidence"] < 1 and row["confidence_from"] == "logprobs"
+        assert row["abstained"] == (row["confidence"] < 0.6) and row["strategy"] == "self-judge:0.6"
+    summary = json.loads((run / "summary.json").read_text())["self_judge"]
+    assert summary["prompts"] == 12 and summary["abstained"] == sum(r["abstained"] for r in rows)
+    everything = summary["curve"][0]
+    assert everything["threshold"] == 0 and everything["coverage"] == 1.0
+    verdicts = [json.loads(line) for line in (run / "verdicts.jsonl").read_text().splitlines()]
+    assert everything["accuracy"] == pytest.approx(sum(v["strict"]["follow_all_instructions"] for v in verdicts) / 12)
+    assert "self-judge: AUROC" in done.stdout
+    unknown = adhere("eval", "ifeval", "--strategy", "self-judge:2", "--limit", "1")
+    assert unknown.returncode == 2 and "self-judge[:THRESHOLD]" in unknown.stderr

@@ -366,6 +366,15 @@ def _generate_and_score(options: EvalOptions, prompts: list[dict[str, Any]], che
         cost["unfinished_reasoning"] += bool(row.get("reasoning_unfinished"))
     scorer = None if executor is None else executor.score
     extra: dict[str, Any] = {"cost": cost}
+    judged = [r for r in rows.values() if r.get("confidence") is not None and r.get("candidates")]
+    if judged:
+        from adhere.bench.requirements import selective
+
+        # Self-Judge: how well the model's confidence in its own answer tells the verifiers' verdict.
+        truths = [r["candidates"][r.get("chosen") or 0]["strict"] == 1.0 for r in judged]
+        extra["self_judge"] = {**selective([r["confidence"] for r in judged], truths),
+                               "abstained": sum(bool(r.get("abstained")) for r in judged),
+                               "confidence_from_logprobs": sum(r.get("confidence_from") == "logprobs" for r in judged)}  # fmt: skip
     if run.earlier_runtimes:
         extra["earlier_runtimes"] = len(run.earlier_runtimes)
     return write_scores(items, run.path, options.benchmark, pairing=pairing, source=source, extra=extra,

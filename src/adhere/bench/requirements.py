@@ -215,3 +215,17 @@ def read_template(path: str | Path | None) -> RequirementJudge:
         raise InputError(f"{path}: no such file (the requirement prompt)") from None
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: not a readable text file ({error})") from None
+
+
+def selective(confidences: Sequence[float], truths: Sequence[bool],
+              thresholds: Sequence[float] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)) -> dict[str, Any]:  # fmt: skip
+    """Answering only above a confidence: per threshold, the coverage (share answered) and the
+    accuracy of the answered ones (with its Wilson interval), and the confidence's AUROC."""
+    curve = []
+    for threshold in thresholds:
+        kept = [t for c, t in zip(confidences, truths) if c >= threshold]
+        right = sum(kept)
+        curve.append({"threshold": threshold, "answered": len(kept),
+                      "coverage": len(kept) / len(truths) if truths else None,
+                      "accuracy": right / len(kept) if kept else None, "interval": wilson(right, len(kept))})  # fmt: skip
+    return {"prompts": len(truths), "auroc": auroc(confidences, truths), "curve": curve}

@@ -61,6 +61,8 @@ class StrategyResult:
     chosen: int
     candidates: list[Candidate]
     calls: list[Call]
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """What a strategy adds to the run row (Self-Judge: its confidence and whether it abstains)."""
 
     def cost(self) -> dict[str, Any]:
         return {
@@ -73,7 +75,8 @@ class StrategyResult:
 
     def record(self) -> dict[str, Any]:
         """What goes on the run row: the choice, every candidate and the cost."""
-        return {"chosen": self.chosen, "candidates": [dataclasses.asdict(c) for c in self.candidates], "cost": self.cost()}
+        return {"chosen": self.chosen, "candidates": [dataclasses.asdict(c) for c in self.candidates], "cost": self.cost(),
+                **self.extra}  # fmt: skip
 
 
 class Model:
@@ -86,8 +89,11 @@ class Model:
         self.reading = reading
 
     async def complete(self, messages: Messages, calls: list[Call], *, purpose: str, sample: int = 0,
-                       temperature: float | None = None) -> Completion:  # fmt: skip
-        config = self.config if temperature is None else dataclasses.replace(self.config, temperature=temperature)
+                       temperature: float | None = None, **overrides: Any) -> Completion:  # fmt: skip
+        """One call, cached and logged; ``temperature`` and other ``overrides`` (GenerationConfig
+        fields, e.g. ``max_tokens``, ``top_logprobs``) replace the run's settings for this call."""
+        changes = {**overrides, **({} if temperature is None else {"temperature": temperature})}
+        config = dataclasses.replace(self.config, **changes) if changes else self.config
         record, cached = await cached_complete(self.backend, self.cache, messages, config, sample)
         calls.append(Call(purpose, record.get("prompt_tokens") or 0, record.get("completion_tokens") or 0,
                           record.get("latency_s") or 0.0, cached))  # fmt: skip
@@ -165,9 +171,10 @@ def load_strategy(spec: str):
             pass
     others = ", ".join(f"{n}[:ARG]" for n in STRATEGIES.names() if n not in _BUILTIN)
     raise InputError(
-        f"unknown strategy {spec!r}; use greedy, best-of-n:N[+greedy], decrim[:ROUNDS] or spar[:WIDTHxDEPTH]"
+        f"unknown strategy {spec!r}; use greedy, best-of-n:N[+greedy], decrim[:ROUNDS], spar[:WIDTHxDEPTH] or "
+        "self-judge[:THRESHOLD]"
         f"{', ' + others if others else ''} (e.g. best-of-n:8, best-of-n:4+greedy, spar:3x2)"
     )
 
 
-_BUILTIN = ("greedy", "best-of-n", "decrim", "spar")
+_BUILTIN = ("greedy", "best-of-n", "decrim", "spar", "self-judge")

@@ -9,6 +9,11 @@
 * ``SPaR`` (Cheng et al., 2024): breadth-first tree search over refinements (``width`` children per
   node, ``depth`` levels); a node's value is its verifier pass rate, or its judge pass rate over
   sampled judgments where there is no verifier. Stops at the first node that passes everything.
+* ``SelfJudge`` (Self-Judge, selective answering): the model answers, then judges its own answer
+  (does it follow every instruction? YES or NO, one token); its probability of YES is the
+  answer's confidence, and below the threshold the answer is marked abstained. The answer is kept
+  (and scored) either way; the run reports coverage against accuracy over thresholds and the
+  confidence's AUROC against the verifiers' truth.
 
 Every model call goes through ``Model`` (cached, recorded); candidates keep their parent, so
 refinement chains and (original, refined) pairs can be read back.
@@ -190,6 +195,39 @@ class SPaR:
 # -- registered under their --strategy names -------------------------------------------------------
 
 
+SELF_JUDGE_PROMPT = ("Request:\n{prompt}\n\nResponse:\n{response}\n\nDoes the response follow every instruction "
+                     "in the request? Answer YES or NO only.")  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class SelfJudge:
+    threshold: float = 0.5
+    """Below this confidence the answer is marked abstained."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError("the threshold is a probability, from 0 to 1")
+
+    @property
+    def name(self) -> str:
+        return f"self-judge:{self.threshold:g}"
+
+    async def run(self, model: Model, prompt: str, constraints: Sequence[Constraint]) -> StrategyResult:
+        from adhere.bench.requirements import RequirementJudge
+
+        calls: list[Call] = []
+        reply = await model.complete(messages_for(prompt, model.config), calls, purpose="answer")
+        candidate = score(reply.text, constraints, "answer", finish_reason=reply.finish_reason)
+        ask: Messages = [{"role": "user", "content": SELF_JUDGE_PROMPT.format(prompt=prompt, response=reply.text)}]
+        verdict = await model.complete(ask, calls, purpose="self-judge", temperature=0.0, max_tokens=1, top_logprobs=5)
+        said, p_yes = RequirementJudge.read(verdict.text, verdict.top_logprobs)
+        # Without log-probabilities the answer itself is the confidence: YES 1, NO 0, neither 0.5.
+        confidence = p_yes if p_yes is not None else {True: 1.0, False: 0.0, None: 0.5}[said]
+        extra = {"confidence": confidence, "confidence_from": "logprobs" if p_yes is not None else "answer",
+                 "abstained": confidence < self.threshold}  # fmt: skip
+        return StrategyResult(reply.text, 0, [candidate], calls, extra)
+
+
 @strategy("greedy")
 def _greedy(arg: str) -> BestOfN:
     if arg:
@@ -215,3 +253,8 @@ def _decrim(arg: str) -> DeCRIM:
 def _spar(arg: str) -> SPaR:
     width, _, depth = (arg or "2x2").partition("x")
     return SPaR(width=int(width), depth=int(depth or 2))
+
+
+@strategy("self-judge")
+def _self_judge(arg: str) -> SelfJudge:
+    return SelfJudge(float(arg)) if arg else SelfJudge()
