@@ -174,7 +174,10 @@ def _parser() -> argparse.ArgumentParser:
         "`adhere eval` or folders of `adhere score --out-dir`; the first run is the baseline of the "
         "paired comparisons.",
     )
-    report.add_argument("runs", nargs="+", metavar="RUN_DIR")
+    report.add_argument("runs", nargs="+", metavar="RUN_DIR",
+                        help="adhere eval or score run directories; or judged runs: adhere eval alpaca-eval "
+                        "directories or AlpacaEval annotations files (win rates, LC, lengths) and adhere "
+                        "judge-check directories (the judge against the verifiers)")  # fmt: skip
     report.add_argument("--out", metavar="FILE", default="report.html", help="HTML file to write (default: report.html)")
     report.add_argument("--json", help="also write the report's numbers to this JSON file")
 
@@ -911,6 +914,30 @@ def _report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.is_dir():
         raise InputError(f"{out}: is a directory; --out names the HTML file to write")
+    from adhere.report.judged import kind_of, load_checks, load_pairwise, render_judged_html
+
+    kinds = [kind_of(Path(path)) for path in args.runs]
+    if any(kinds):
+        if not all(kinds):
+            raise InputError("judged runs (alpaca-eval, judge-check) and verifier runs go in separate reports: "
+                             "give one kind at a time")  # fmt: skip
+        pairwise = load_pairwise([Path(p) for p, k in zip(args.runs, kinds) if k == "pairwise"])
+        checks = load_checks([Path(p) for p, k in zip(args.runs, kinds) if k == "judge-check"])
+        with atomic_write(out) as handle:
+            handle.write(render_judged_html(pairwise, checks))
+        if args.json:
+            write_json(args.json, {"pairwise": pairwise, "judge_checks": checks})
+        console = Console()
+        for run in pairwise:
+            lc = f", LC {run['length_controlled_winrate']:.1f}" if "length_controlled_winrate" in run else ""
+            console.print(f"{run['name']}: win rate {run['win_rate']:.1f} ± {run['standard_error']:.1f}{lc}",
+                          soft_wrap=True, highlight=False)  # fmt: skip
+        for check in checks:
+            agree = check["overall"]["agreement"]["value"]
+            console.print(f"{check['name']}: judge {check['judge']}, agreement with the verifiers "
+                          f"{'–' if agree is None else f'{agree:.1%}'}", soft_wrap=True, highlight=False)  # fmt: skip
+        Console(stderr=True).print(f"wrote {out}", soft_wrap=True)
+        return 0
     runs = [load_run(path) for path in args.runs]
     names = [run.name for run in runs]
     for run in runs:  # two runs named alike (a/run, b/run) get their parent folder in the name
