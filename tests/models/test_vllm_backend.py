@@ -142,3 +142,15 @@ def test_bad_vllm_settings_are_one_line_before_anything_loads(tmp_path, option, 
     assert result.returncode != 0
     name = value.split("=")[0]
     assert result.stderr.count("\n") == 1 and f"model options (vllm): {name} must be" in result.stderr, result.stderr
+
+
+def test_the_first_tokens_top_logprobs_are_read_from_vllms_output():
+    from types import SimpleNamespace as NS
+
+    from adhere.models.vllm import _first_top
+
+    entry = lambda token, lp: NS(decoded_token=token, logprob=lp)  # noqa: E731
+    # vLLM's dict holds the top k and the sampled token (here a less likely one): k are kept, best first.
+    choice = NS(logprobs=[{5: entry("M", -0.2), 7: entry("m", -1.9), 9: entry("x", -6.0), 2: entry("The", -3.0)}])
+    assert _first_top(choice, 3) == (("M", -0.2), ("m", -1.9), ("The", -3.0))
+    assert _first_top(choice, None) is None and _first_top(NS(logprobs=None), 5) is None

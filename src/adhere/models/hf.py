@@ -145,10 +145,20 @@ class TransformersBackend:
             options["do_sample"] = False
         if config.stop:
             options.update(stop_strings=list(config.stop), tokenizer=self.tokenizer)
+        if config.top_logprobs:
+            options.update(output_logits=True, return_dict_in_generate=True)
         start = time.perf_counter()
         with torch.no_grad():
             output = self.model.generate(**encoded, **options)
         latency = time.perf_counter() - start
+        tops: list[Any] = [None] * len(fitting)
+        if config.top_logprobs:
+            # The first new token's distribution: the model's own logits, before temperature or top-p.
+            first = torch.log_softmax(output.logits[0].float(), dim=-1)
+            values, ids = first.topk(config.top_logprobs, dim=-1)
+            tops = [tuple((self.tokenizer.decode([int(t)]), float(v)) for v, t in zip(values[row], ids[row]))
+                    for row in range(len(fitting))]  # fmt: skip
+            output = output.sequences
         width = encoded["input_ids"].shape[1]
         eos = {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id}
         for row, index in enumerate(fitting):
@@ -166,6 +176,7 @@ class TransformersBackend:
                 prompt_tokens=int(encoded["attention_mask"][row].sum()),
                 completion_tokens=len(kept),
                 latency_s=latency,
+                top_logprobs=tops[row],
             )
         return results
 

@@ -143,6 +143,8 @@ class VLLMBackend:
                     max_tokens=min(config.max_tokens, room),
                     seed=config.sample_seed(sample),
                     stop=list(config.stop) or None,
+                    # The raw distribution (vLLM's default "raw_logprobs"), top N per generated token.
+                    logprobs=config.top_logprobs or None,
                 )
             )
             where.append(index)
@@ -160,6 +162,7 @@ class VLLMBackend:
                 prompt_tokens=len(output.prompt_token_ids or ()),
                 completion_tokens=len(choice.token_ids),
                 latency_s=latency,
+                top_logprobs=_first_top(choice, requests[index][1].top_logprobs),
             )
         return results
 
@@ -197,3 +200,13 @@ class VLLMOptions:
 @backend("vllm", VLLMOptions)
 def _vllm(ref: str, **options: Any) -> VLLMBackend:
     return VLLMBackend(ref, **options)
+
+
+def _first_top(choice: Any, k: int | None) -> tuple[tuple[str, float], ...] | None:
+    """The first generated token's top-k (token text, log-probability), most likely first: vLLM
+    gives a dict of token id to Logprob (with ``decoded_token``), holding the sampled token too."""
+    if not k or not getattr(choice, "logprobs", None):
+        return None
+    first = choice.logprobs[0]
+    ranked = sorted(first.values(), key=lambda entry: -entry.logprob)[:k]
+    return tuple((entry.decoded_token or "", float(entry.logprob)) for entry in ranked)
