@@ -337,3 +337,17 @@ def test_self_judge_records_confidence_and_reports_coverage_against_accuracy(tmp
     assert "self-judge: AUROC" in done.stdout
     unknown = adhere("eval", "ifeval", "--strategy", "self-judge:2", "--limit", "1")
     assert unknown.returncode == 2 and "self-judge[:THRESHOLD]" in unknown.stderr
+
+
+def test_requirement_verdicts_name_their_requirement():
+    from adhere.bench.decomposed import verdict_rows
+
+    rows = [{"key": 1, "prompt": "p", "requirements": ["Use no commas.", "Stay under 50 words."]},
+            {"key": 2, "prompt": "q", "requirements": ["Be polite."]}]  # fmt: skip
+    judgments = [{"key": 1, "index": 0, "met": True, "answer": "YES, none."},
+                 {"key": 1, "index": 1, "met": None, "answer": "Maybe", "error": "neither"}]  # fmt: skip
+    first, second = verdict_rows(rows, {1: "text", 2: None}, judgments)
+    assert first["strict"]["follow_instruction_list"] == [True, False]
+    assert first["strict"]["reasons"] == ["Use no commas. (the judge: YES, none.)",
+                                          "Stay under 50 words. (the judge gave no verdict: neither)"]  # fmt: skip
+    assert second["strict"]["reasons"] == ["Be polite. (no response)"] and not second["response_found"]

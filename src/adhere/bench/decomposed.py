@@ -5,7 +5,8 @@ RealInstruct-style constraints), or without one: then a model (the judge, or a n
 lists the request's requirements first, as DeCRIM's decomposer does, and the list is kept. The
 model answers each request; the judge answers each requirement YES or NO with a reason
 (:mod:`adhere.bench.requirements`). The run directory then holds what a verifier benchmark's does:
-``verdicts.jsonl`` (per prompt, one verdict per requirement, the judge's reason) and
+``verdicts.jsonl`` (per prompt, one verdict per requirement, its reason naming the requirement and
+quoting the judge) and
 ``summary.json``, where the prompt-level accuracy is "every requirement met" and the
 instruction-level accuracy is DRFR (the ratio of requirements met), with the same bootstrap
 intervals, so ``adhere report`` shows and compares such runs as it does IFEval's.
@@ -122,18 +123,19 @@ def verdict_rows(rows: Sequence[Mapping[str, Any]], responses: Mapping[Any, str 
         requirements = row["requirements"] or []
         found = {j["index"]: j for j in by_key.get(row["key"], [])}
         passed, reasons = [], []
-        for index in range(len(requirements)):
+        for index, requirement in enumerate(requirements):
+            # Each reason names its requirement, so reports show what was asked beside the verdict.
             judgment = found.get(index)
             if responses.get(row["key"]) is None:
                 passed.append(False)
-                reasons.append("no response")
+                reasons.append(f"{requirement} (no response)")
             elif judgment is None or judgment["met"] is None:
                 passed.append(False)
                 error = None if judgment is None else judgment.get("error")
-                reasons.append(f"the judge gave no verdict ({error or 'not asked'})")
+                reasons.append(f"{requirement} (the judge gave no verdict: {error or 'not asked'})")
             else:
                 passed.append(bool(judgment["met"]))
-                reasons.append(" ".join(str(judgment["answer"]).split())[:300])
+                reasons.append(f"{requirement} (the judge: {' '.join(str(judgment['answer']).split())[:300]})")
         mode = {"follow_all_instructions": bool(passed) and all(passed), "follow_instruction_list": passed,
                 "reasons": reasons}  # fmt: skip
         out.append({"key": row["key"], "instruction_id_list": [REQUIREMENT_ID] * len(requirements),
