@@ -209,6 +209,7 @@ async def judge_pairs(judge: PairwiseJudge, backend: Any, pairs: Sequence[Mappin
     only makes the calls that had not finished. A judge without log-probabilities stops at once."""
     import asyncio
 
+    from adhere.bench.generate import settle_all
     from adhere.models.cache import cached_complete
 
     limit = getattr(backend, "concurrency", None)
@@ -246,13 +247,7 @@ async def judge_pairs(judge: PairwiseJudge, backend: Any, pairs: Sequence[Mappin
             progress(cached)
 
     tasks = [asyncio.ensure_future(one(i, pair)) for i, pair in enumerate(pairs)]
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+    await settle_all(tasks)  # the first error (a judge without log-probabilities) cancels the rest
     return rows
 
 

@@ -223,18 +223,23 @@ def fit_difficulty(annotation_sets: Sequence[Sequence[Mapping[str, Any]]], *, pr
     return {text: float(difficulty[i]) for text, i in instructions.items()}
 
 
+def _csv_rows(path: Path, what: str, reader: Any) -> list[Any]:
+    """A CSV file's rows as ``reader`` reads them; a missing or unreadable file is one line naming ``what``."""
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return list(reader(handle))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file ({what})") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise InputError(f"{path}: not a readable CSV of {what} ({error})") from None
+
+
 def read_difficulty(path: str | Path) -> dict[str, float] | list[float]:
     """Instruction difficulties from a CSV: ``instruction,difficulty`` (adhere's, keyed by instruction)
     or AlpacaEval's ``instruction_difficulty.csv``: a first column, then the difficulty; a first column
     that counts 0, 1, 2, ... means by position in AlpacaEval's order, anything else is the instruction."""
     path = Path(path)
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.reader(handle))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file (the instruction difficulties)") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise InputError(f"{path}: not a readable CSV of instruction difficulties ({error})") from None
+    rows = _csv_rows(path, "the instruction difficulties", csv.reader)
     if len(rows) < 2 or len(rows[0]) < 2:
         raise InputError(f"{path}: expected a header and one row per instruction (instruction,difficulty), "
                          "or AlpacaEval's instruction_difficulty.csv")  # fmt: skip
@@ -264,13 +269,7 @@ def write_difficulty(path: str | Path, difficulty: Mapping[str, float]) -> None:
 def read_gamed(path: str | Path) -> np.ndarray:
     """AlpacaEval's ``df_gamed.csv``: the gamed baselines' rows (preference, std_delta_len, instruction_difficulty)."""
     path = Path(path)
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file (AlpacaEval's df_gamed.csv)") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise InputError(f"{path}: not a readable CSV ({error})") from None
+    rows = _csv_rows(path, "AlpacaEval's df_gamed.csv", csv.DictReader)
     needed = ("preference", "std_delta_len", "instruction_difficulty")
     if not rows or any(k not in rows[0] for k in needed):
         raise InputError(f"{path}: expected AlpacaEval's df_gamed.csv, with columns {', '.join(needed)}")

@@ -90,6 +90,7 @@ async def judge_requirements(judge: RequirementJudge, backend: Any, questions: S
     ``error`` (a failed call), the question's own fields kept."""
     import asyncio
 
+    from adhere.bench.generate import settle_all
     from adhere.models.cache import cached_complete
 
     limit = getattr(backend, "concurrency", None)
@@ -113,13 +114,7 @@ async def judge_requirements(judge: RequirementJudge, backend: Any, questions: S
             progress(bool(row["cached"]))
 
     tasks = [asyncio.ensure_future(one(i, q)) for i, q in enumerate(questions)]
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+    await settle_all(tasks)  # the first error (a full disk, a bug) cancels the rest
     return rows
 
 
