@@ -28,7 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from adhere.bench.length_control import fit_difficulty, length_controlled, length_features, preference_of
+from adhere.bench.length_control import (
+    fit_difficulty,
+    length_controlled,
+    length_features,
+    preference_of,
+)
 from adhere.bench.pairwise import read_annotations, winrate
 
 SHARED = Path(os.environ.get("ADHERE_SHARED", Path(__file__).resolve().parents[2] / "shared"))

@@ -51,9 +51,8 @@ class Proxy(BaseHTTPRequestHandler):
 
     def do_POST(self):
         raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with lock:
-            with open(LOG, "a") as log:
-                log.write(json.dumps({"body": json.loads(raw)}) + "\n")
+        with lock, open(LOG, "a") as log:
+            log.write(json.dumps({"body": json.loads(raw)}) + "\n")
         self._relay(client.post(self.path, content=raw, headers={"Content-Type": "application/json"}))
 
 

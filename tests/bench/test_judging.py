@@ -11,8 +11,15 @@ import math
 
 import pytest
 
-from adhere.bench.judging import (NoLogprobsError, PairwiseJudge, chatml_messages, fill, is_switched, match_outputs,
-                                  read_template)  # fmt: skip
+from adhere.bench.judging import (
+    NoLogprobsError,
+    PairwiseJudge,
+    chatml_messages,
+    fill,
+    is_switched,
+    match_outputs,
+    read_template,  # fmt: skip
+)
 from adhere.errors import InputError
 from tests.bench.test_cli import adhere
 from tests.conftest import DATA
@@ -160,7 +167,7 @@ def test_eval_alpaca_eval_judges_given_outputs(tmp_path, template):
 
 
 def test_eval_alpaca_eval_bad_judges_and_inputs(tmp_path, template):
-    references, outputs, ref_path, out_path = _files(tmp_path, n=4)
+    _, outputs, ref_path, out_path = _files(tmp_path, n=4)
     short = tmp_path / "short.json"
     short.write_text(json.dumps(outputs[:3]))
     base = ["eval", "alpaca-eval", "--reference", ref_path, "--judge-template", template, "--no-cache"]

@@ -47,7 +47,7 @@ def test_judged_runs_make_their_own_report(tmp_path):
     assert mixed.returncode == 2 and "separate reports" in mixed.stderr
     shot = tmp_path / "shot.png"
     chromium("--window-size=1200,900", f"--screenshot={shot}", out.as_uri())
-    width, height, rows, channels = decode_png(shot.read_bytes())
+    _, _, rows, channels = decode_png(shot.read_bytes())
     model_bar = bytes((0x2F, 0x6F, 0xDE))
     drawn = sum(1 for row in rows if model_bar in {row[x : x + 3] for x in range(0, len(row), channels)})
     assert drawn >= 3 * 9  # three length bars, 9 pixels high each

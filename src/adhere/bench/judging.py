@@ -168,7 +168,7 @@ def match_outputs(references: Sequence[Mapping[str, Any]], outputs: Sequence[Map
     extra = set(by_instruction) - set(wanted)
     if extra:
         raise InputError(f"{where}: {len(extra)} output(s) for instructions not in the reference "
-                         f"(first: {sorted(extra)[0][:60]!r})")  # fmt: skip
+                         f"(first: {min(extra)[:60]!r})")  # fmt: skip
     return [by_instruction[text] for text in wanted]
 
 

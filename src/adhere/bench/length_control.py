@@ -187,9 +187,9 @@ def fit_difficulty(annotation_sets: Sequence[Sequence[Mapping[str, Any]]], *, pr
                          "better: AlpacaEval's came from its whole leaderboard)")  # fmt: skip
     instructions: dict[str, int] = {}
     model_of, inst_of, length, target = [], [], [], []
-    for m, annotations in enumerate(annotation_sets):
-        lengths = np.tanh(length_features(annotations))
-        for row, t in zip(annotations, lengths):
+    for m, judgments in enumerate(annotation_sets):
+        lengths = np.tanh(length_features(judgments))
+        for row, t in zip(judgments, lengths):
             p = preference_of(row)
             if p is None:
                 continue

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from adhere.errors import InputError
+from adhere.improve.base import read_yes_no
 from adhere.models.base import ModelCallError
 from adhere.models.config import GenerationConfig
 
@@ -45,9 +46,6 @@ Requirement: {requirement}
 Judge only this requirement, strictly, as a careful checker would. Does the response meet it?
 Answer YES or NO as the first word, then give one short reason."""
 
-_ANSWER = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
-YES_TOKENS = ("yes", "Yes", "YES", " yes", " Yes", " YES")
-NO_TOKENS = ("no", "No", "NO", " no", " No", " NO")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,17 +68,8 @@ class RequirementJudge:
 
     @staticmethod
     def read(text: str, top_logprobs: Sequence[tuple[str, float]] | None) -> tuple[bool | None, float | None]:
-        """(met, probability of YES): met is None when the answer starts with neither YES nor NO;
-        the probability is None without log-probabilities or when neither kind is among them."""
-        match = _ANSWER.match(text)
-        met = None if match is None else match.group(1).lower() == "yes"
-        p_yes = None
-        if top_logprobs:
-            yes = [math.exp(lp) for token, lp in top_logprobs if token in YES_TOKENS]
-            no = [math.exp(lp) for token, lp in top_logprobs if token in NO_TOKENS]
-            if yes or no:
-                p_yes = sum(yes) / (sum(yes) + sum(no))
-        return met, p_yes
+        """(met, probability of YES): see :func:`adhere.improve.base.read_yes_no`."""
+        return read_yes_no(text, top_logprobs)
 
 
 async def judge_requirements(judge: RequirementJudge, backend: Any, questions: Sequence[Mapping[str, Any]],

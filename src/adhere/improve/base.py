@@ -8,6 +8,8 @@ scored with the same checkers as evaluation (``adhere.constraints.evaluate``).
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -102,6 +104,26 @@ class Model:
             return reply
         answer = read_answer(reply.text, reply.reasoning, self.reading)
         return dataclasses.replace(reply, text=answer.text, reasoning=answer.reasoning)
+
+
+_YES_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
+YES_TOKENS = ("yes", "Yes", "YES", " yes", " Yes", " YES")
+NO_TOKENS = ("no", "No", "NO", " no", " No", " NO")
+
+
+def read_yes_no(text: str, top_logprobs: Sequence[tuple[str, float]] | None) -> tuple[bool | None, float | None]:
+    """A judge's YES/NO answer: (said YES, probability of YES). The first is None when the answer
+    starts with neither word; the probability (the YES-like first tokens' share of the YES-like and
+    NO-like ones among the top log-probabilities) is None without them, or when neither is there."""
+    match = _YES_NO.match(text)
+    said = None if match is None else match.group(1).lower() == "yes"
+    p_yes = None
+    if top_logprobs:
+        yes = [math.exp(lp) for token, lp in top_logprobs if token in YES_TOKENS]
+        no = [math.exp(lp) for token, lp in top_logprobs if token in NO_TOKENS]
+        if yes or no:
+            p_yes = sum(yes) / (sum(yes) + sum(no))
+    return said, p_yes
 
 
 def score(text: str, constraints: Sequence[Constraint], origin: str, parent: int | None = None,

@@ -33,6 +33,7 @@ from adhere.improve.base import (
     Model,
     StrategyResult,
     best_index,
+    read_yes_no,
     refine_messages,
     score,
     strategy,
@@ -213,14 +214,12 @@ class SelfJudge:
         return f"self-judge:{self.threshold:g}"
 
     async def run(self, model: Model, prompt: str, constraints: Sequence[Constraint]) -> StrategyResult:
-        from adhere.bench.requirements import RequirementJudge
-
         calls: list[Call] = []
         reply = await model.complete(messages_for(prompt, model.config), calls, purpose="answer")
         candidate = score(reply.text, constraints, "answer", finish_reason=reply.finish_reason)
         ask: Messages = [{"role": "user", "content": SELF_JUDGE_PROMPT.format(prompt=prompt, response=reply.text)}]
         verdict = await model.complete(ask, calls, purpose="self-judge", temperature=0.0, max_tokens=1, top_logprobs=5)
-        said, p_yes = RequirementJudge.read(verdict.text, verdict.top_logprobs)
+        said, p_yes = read_yes_no(verdict.text, verdict.top_logprobs)
         # Without log-probabilities the answer itself is the confidence: YES 1, NO 0, neither 0.5.
         confidence = p_yes if p_yes is not None else {True: 1.0, False: 0.0, None: 0.5}[said]
         extra = {"confidence": confidence, "confidence_from": "logprobs" if p_yes is not None else "answer",
