@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     score.add_argument("responses", help="JSONL file of responses, a run directory of `adhere eval`, an "
                        "lm-evaluation-harness samples file (--log_samples) or an inspect eval log (.json, .eval)")  # fmt: skip
-    score.add_argument("--format", default="auto", choices=["auto", "adhere", "lm-eval", "inspect"],
+    score.add_argument("--format", default="auto", choices=["auto", "adhere", "lm-eval", "inspect", "lighteval"],
                        help="the responses' format (default: told from the file)")
     score.add_argument("--lm-eval-results", metavar="FILE",
                        help="also write the scores as lm-evaluation-harness writes its results JSON, with the Open "

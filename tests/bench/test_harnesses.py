@@ -114,3 +114,35 @@ def test_lm_eval_results_file(tmp_path, rows):
     assert task["inst_level_strict_acc_stderr,none"] == "N/A"
     assert results["leaderboard"]["ifeval"] == pytest.approx((p + accuracy["instruction_level_strict"]) / 2)
     assert results["n-samples"]["ifeval"] == {"original": COUNT, "effective": COUNT}
+
+
+def test_lighteval_details_score_as_adhere_rows(tmp_path, rows):
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    own = write_jsonl(tmp_path / "own.jsonl", rows)
+    _, expected = scored(tmp_path, "own", own)
+    # Today's layout: doc (query, specific) and model_response (text; text_post_processed is what
+    # lighteval's metric scores where the task post-processes).
+    today = [{"doc": {"id": r["key"], "query": r["prompt"], "choices": [""], "gold_index": 0, "instruction": "",
+                      "specific": {"instructions_id_list": r["instruction_id_list"], "kwargs": r["kwargs"]}},
+              "model_response": {"text": ["<think>scratch</think>" + r["response"]],
+                                 "text_post_processed": [r["response"]], "input": r["prompt"]},
+              "metric": {"prompt_level_strict_acc": 1}} for r in rows]  # fmt: skip
+    new = tmp_path / "details_extended|ifeval|0_2026-12-06T10-00-00.parquet"
+    pq.write_table(pa.Table.from_pylist(today), new)
+    older = [{"example": r["prompt"], "full_prompt": r["prompt"], "predictions": [r["response"]],
+              "specifics": {"instructions_id_list": r["instruction_id_list"], "kwargs": r["kwargs"]},
+              "metrics": {"prompt_level_strict_acc": 1}} for r in rows]  # fmt: skip
+    old = tmp_path / "details_custom|ifeval|0_2024-05-01T10-00-00.parquet"
+    pq.write_table(pa.Table.from_pylist(older), old)
+    _, verdicts = scored(tmp_path, "lighteval", new)
+    assert verdicts == expected
+    _, verdicts = scored(tmp_path, "lighteval-old", old)
+    assert [v[1:] for v in verdicts] == [v[1:] for v in expected]  # keys: positions there
+    other = tmp_path / "details_gsm8k_2026.parquet"
+    pq.write_table(pa.Table.from_pylist([{"doc": {"query": "2+2?", "specific": None}, "model_response": {"text": ["4"]}}]),
+                   other)  # fmt: skip
+    result = adhere("score", other, "--out-dir", tmp_path / "gsm8k")
+    assert result.returncode == 2 and "not an IFEval or IFBench details row" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

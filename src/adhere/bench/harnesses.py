@@ -1,4 +1,4 @@
-"""Other harnesses' files: generations logged by lm-evaluation-harness and inspect, read as rows
+"""Other harnesses' files: generations logged by lm-evaluation-harness, inspect and lighteval, read as rows
 adhere scores; and a results file in lm-evaluation-harness's shape.
 
 - lm-evaluation-harness ``--log_samples`` writes ``samples_<task>_<date>.jsonl`` (gzipped too):
@@ -10,6 +10,12 @@ adhere scores; and a results file in lm-evaluation-harness's shape.
   prompt's ``instruction_id_list`` and ``kwargs`` (a list, or a mapping from each instruction's
   index, as inspect_evals writes it) in the sample's ``metadata``; the answer is the sample's
   ``output``.
+
+- lighteval saves details as ``details_<task>_<date>.parquet``: one row per document, in today's
+  layout a ``doc`` (the ``query``; IFEval's ``specific`` holds ``instructions_id_list`` and
+  ``kwargs``) and a ``model_response`` (``text``, and ``text_post_processed`` where the task
+  post-processes it; its metric scores that one), in older releases ``example``, ``specifics`` and
+  ``predictions``. Reading parquet needs pyarrow (lighteval's own dependency).
 
 Each is read into self-contained rows (``key``, ``prompt``, ``instruction_id_list``, ``kwargs``,
 ``response``) with where each came from (``file:line``, or ``file sample ID``), and scored as
@@ -29,17 +35,20 @@ from typing import Any
 
 from adhere.errors import InputError
 
-FORMATS = ("auto", "adhere", "lm-eval", "inspect")
+FORMATS = ("auto", "adhere", "lm-eval", "inspect", "lighteval")
 Rows = Iterator[tuple[str, dict[str, Any]]]
 
 
 def detect_format(path: str | Path) -> str:
-    """``lm-eval``, ``inspect`` or ``adhere`` (its own formats and IFEval's), from the file itself."""
+    """``lm-eval``, ``inspect``, ``lighteval`` (a parquet file) or ``adhere`` (its own formats and
+    IFEval's), from the file itself."""
     path = Path(path)
     if path.is_dir():
         return "adhere"
     if path.suffix == ".eval" and zipfile.is_zipfile(path):
         return "inspect"
+    if path.suffix == ".parquet":
+        return "lighteval"
     try:
         with _open_text(path) as handle:
             head = handle.read(1 << 16)
@@ -64,6 +73,8 @@ def read_rows(path: str | Path, fmt: str) -> Rows:
         return _lm_eval(Path(path))
     if fmt == "inspect":
         return _inspect(Path(path))
+    if fmt == "lighteval":
+        return _lighteval(Path(path))
     raise ValueError(fmt)
 
 
@@ -145,6 +156,44 @@ def _inspect(path: Path) -> Rows:
         yield where, {"key": key, "prompt": _prompt(sample),
                       "instruction_id_list": row["instruction_id_list"], "kwargs": _kwargs_list(row),
                       "response": _completion(sample.get("output"))}  # fmt: skip
+
+
+def _lighteval(path: Path) -> Rows:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError(f"{path}: reading lighteval's parquet details needs pyarrow: pip install pyarrow") from None
+    try:
+        rows = pq.read_table(path).to_pylist()
+    except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+        raise InputError(f"{path}: not a readable parquet file ({error})") from None
+    for index, row in enumerate(rows):
+        where = f"{path} row {index}"
+        if isinstance(row.get("doc"), dict):  # today's layout
+            doc, answer = row["doc"], row.get("model_response") or {}
+            prompt, specific = doc.get("query"), doc.get("specific")
+            processed = _first_text(answer.get("text_post_processed"))
+            response = processed if processed is not None else _first_text(answer.get("text"))
+            key = doc.get("id", index)
+        elif "specifics" in row:  # older releases
+            prompt, specific, key = row.get("example"), row.get("specifics"), index
+            response = _first_text(row.get("predictions"))
+        else:
+            raise InputError(f"{where}: not a lighteval details row (expected 'doc' and 'model_response', or "
+                             "'example', 'specifics' and 'predictions')")  # fmt: skip
+        specific = specific if isinstance(specific, dict) else {}
+        ids = specific.get("instructions_id_list", specific.get("instruction_id_list"))
+        row = _checked({"instruction_id_list": ids}, where, "details row")
+        yield where, {"key": key if key is not None else index, "prompt": prompt,
+                      "instruction_id_list": row["instruction_id_list"], "kwargs": specific.get("kwargs"),
+                      "response": response}  # fmt: skip
+
+
+def _first_text(value: Any) -> str | None:
+    """The first text of a (nested) list of generations, or None."""
+    while isinstance(value, list) and value:
+        value = value[0]
+    return value if isinstance(value, str) else None
 
 
 def _kwargs_list(metadata: dict[str, Any]) -> Any:
