@@ -21,7 +21,7 @@ $(BIN)/adhere-installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The CPU build of torch, pinned: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $$CMAKE_ARGS" $(BIN)/python -m pip install --quiet -e '.[test,local,hf,data,train,ray,judge]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $$CMAKE_ARGS" $(BIN)/python -m pip install --quiet -e '.[test,local,hf,data,train,ray,judge,wandb]'
 	touch $@
 
 install: $(BIN)/adhere-installed

@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
                        "lm-evaluation-harness samples file (--log_samples) or an inspect eval log (.json, .eval)")  # fmt: skip
     score.add_argument("--format", default="auto", choices=["auto", "adhere", "lm-eval", "inspect", "lighteval"],
                        help="the responses' format (default: told from the file)")
+    score.add_argument("--wandb", metavar="PROJECT", help="also log the scores to Weights & Biases (needs "
+                       "--out-dir; ENTITY/PROJECT or PROJECT; the wandb extra)")  # fmt: skip
     score.add_argument("--lm-eval-results", metavar="FILE",
                        help="also write the scores as lm-evaluation-harness writes its results JSON, with the Open "
                        "LLM Leaderboard's IFEval figure (mean of prompt- and instruction-level strict)")  # fmt: skip
@@ -154,6 +156,8 @@ def _parser() -> argparse.ArgumentParser:
                           "alpaca-eval); for requirements {request}, {response}, {requirement} (default: adhere's)")  # fmt: skip
     pairwise.add_argument("--decomposer", metavar="SPEC", help="requirements: the model that lists the requirements "
                           "of rows that come without them (default: the judge)")  # fmt: skip
+    evaluate.add_argument("--wandb", metavar="PROJECT", help="also log the scored run to Weights & Biases "
+                          "(ENTITY/PROJECT or PROJECT; the wandb extra; WANDB_MODE=offline writes it locally)")  # fmt: skip
     run = evaluate.add_argument_group("cache and failures")
     run.add_argument("--cache", help="response cache file (default: ~/.cache/adhere/cache.sqlite)")
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
@@ -391,6 +395,13 @@ def _score(args: argparse.Namespace) -> int:
     from adhere.report.terminal import print_summary
 
     out, err = Console(), Console(stderr=True)
+    if args.wandb:
+        from adhere.errors import InputError
+        from adhere.report.wandb_log import check
+
+        if not args.out_dir:
+            raise InputError("--wandb logs a scored folder: give --out-dir DIR too")
+        check(args.wandb)
     executor = _executor(args)
     from adhere.bench.harnesses import detect_format
     from adhere.models.reasoning import ReasoningSettings
@@ -425,6 +436,11 @@ def _score(args: argparse.Namespace) -> int:
 
         write_json(args.lm_eval_results, lm_eval_results(summary, args.benchmark, str(args.responses)))
         err.print(f"wrote {args.lm_eval_results} (lm-evaluation-harness's results format)", soft_wrap=True)
+    if args.wandb:
+        from adhere.report.wandb_log import log_run
+
+        ident = log_run(args.out_dir, args.wandb, summary.to_dict())
+        err.print(f"logged to W&B: {args.wandb}, run {ident}", soft_wrap=True, highlight=False)
     return 0
 
 
@@ -501,6 +517,14 @@ def _eval(args: argparse.Namespace) -> int:
 
     generation = from_arguments(GenerationConfig, args)
     reading = from_arguments(ReasoningSettings, args)
+    if args.wandb:
+        from adhere.report.wandb_log import check
+
+        if args.benchmark in ("alpaca-eval", "requirements", "multiturn"):
+            from adhere.errors import InputError
+
+            raise InputError(f"--wandb logs verifier benchmarks' runs so far (ifeval, ifbench, ...), not {args.benchmark}")
+        check(args.wandb)
     pairwise_flags = [flag for flag, value in (("--judge", args.judge), ("--outputs", args.outputs),
                                                ("--reference", args.reference), ("--judge-template", args.judge_template),
                                                ("-J", args.judge_options), ("--decomposer", args.decomposer))
@@ -585,6 +609,11 @@ def _eval(args: argparse.Namespace) -> int:
                           f"abstained at the run's threshold: {judged['abstained']} of {judged['prompts']}",
                           soft_wrap=True, highlight=False)  # fmt: skip
     err.print(f"wrote {out}/ (config.json, responses.jsonl, verdicts.jsonl, summary.json)", soft_wrap=True)
+    if args.wandb:
+        from adhere.report.wandb_log import log_run
+
+        ident = log_run(out, args.wandb)
+        err.print(f"logged to W&B: {args.wandb}, run {ident}", soft_wrap=True, highlight=False)
     return 0
 
 
