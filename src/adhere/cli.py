@@ -533,11 +533,13 @@ def _eval(args: argparse.Namespace) -> int:
         return _eval_pairwise(args, generation)
     if args.benchmark == "requirements":
         return _eval_requirements(args, generation)
-    if pairwise_flags:
+    self_judged = bool(args.strategy and args.strategy.split(":")[0] == "self-judge")
+    if pairwise_flags and not (self_judged and set(pairwise_flags) <= {"--judge", "-J"}):
         from adhere.errors import InputError
 
-        raise InputError(f"{', '.join(pairwise_flags)} apply to alpaca-eval and requirements (judged), not to "
-                         f"{args.benchmark}")  # fmt: skip
+        raise InputError(f"{', '.join(pairwise_flags)} apply to alpaca-eval and requirements (judged) and --judge to "
+                         f"--strategy self-judge, not to {args.benchmark}" + (f" with --strategy {args.strategy}"
+                         if args.strategy else ""))  # fmt: skip
     if args.benchmark != "multiturn":
         from adhere.bench.prompts import check_benchmark
 
@@ -560,6 +562,8 @@ def _eval(args: argparse.Namespace) -> int:
         backend_options=backend_options,
         strategy=args.strategy,
         reading=reading,
+        judge=args.judge if self_judged else None,
+        judge_options=model_options(args.judge, args.judge_options) if self_judged and args.judge else {},
     )
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", args.model).strip("-")
     out = args.out_dir or f"runs/{args.benchmark}-{slug}"

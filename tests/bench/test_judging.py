@@ -358,3 +358,29 @@ def test_requirement_verdicts_name_their_requirement():
     assert first["strict"]["reasons"] == ["Use no commas. (the judge: YES, none.)",
                                           "Stay under 50 words. (the judge gave no verdict: neither)"]  # fmt: skip
     assert second["strict"]["reasons"] == ["Be polite. (no response)"] and not second["response_found"]
+
+
+def test_self_judge_with_another_judge(tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "j").mkdir()
+    model = FaultServer(tmp_path / "m", [{"status": 200}])  # answers "echo: ..."
+    judge = FaultServer(tmp_path / "j", [{"yes_no": True}])
+    try:
+        run = tmp_path / "run"
+        done = adhere("eval", "ifeval", "--data", IFEVAL / "input_data.jsonl", "--limit", "5", "--model", "openai:m",
+                      "-M", f"base_url={model.url}", "--strategy", "self-judge", "--judge", "openai:j", "-J",
+                      f"base_url={judge.url}", "--out-dir", run, "--no-cache")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        model_calls, judge_calls = model.requests(), judge.requests()
+    finally:
+        model.kill()
+        judge.kill()
+    assert len(model_calls) == 5 and all("top_logprobs" not in r["body"] for r in model_calls)
+    assert len(judge_calls) == 5 and all(r["body"]["top_logprobs"] == 5 for r in judge_calls)
+    assert all(r["body"]["model"] == "j" for r in judge_calls)
+    config = json.loads((run / "config.json").read_text())
+    assert config["judge"] == "openai:j" and config["strategy"] == "self-judge"
+    rows = [json.loads(line) for line in (run / "responses.jsonl").read_text().splitlines()]
+    assert all(r["confidence_from"] == "logprobs" for r in rows)
+    wrong = adhere("eval", "ifeval", "--data", IFEVAL / "input_data.jsonl", "--strategy", "best-of-n:2", "--judge", "local")
+    assert wrong.returncode == 2 and "--judge to --strategy self-judge" in wrong.stderr

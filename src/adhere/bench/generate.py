@@ -70,6 +70,10 @@ class EvalOptions:
     """Inference-time strategy (best-of-n:N, decrim[:K], spar[:WxD]); None: one plain call."""
     reading: ReasoningSettings = dataclasses.field(default_factory=ReasoningSettings)
     """How a response's answer is read: a reasoning model's reasoning stripped or kept."""
+    judge: str | None = None
+    """With ``--strategy self-judge``: another model that judges the answers (None: the model itself)."""
+    judge_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """The judge's backend options."""
 
 
 #: Strategy runs in flight on a backend that queues requests itself and says nothing of its width.
@@ -173,10 +177,14 @@ async def settle_all(tasks: list[asyncio.Task[None]]) -> None:
 
 
 async def _generate_and_close(backend: Backend, *args: Any) -> None:
+    strategy = args[5] if len(args) > 5 else None
+    judge = getattr(strategy, "judge", None)
     try:
         await generate_rows(backend, *args)
     finally:
         await backend.aclose()  # its connections belong to this event loop
+        if judge is not None:
+            await judge.aclose()
 
 
 async def _check(backend: Backend) -> None:
@@ -300,10 +308,18 @@ def run_eval(
         strategy = load_strategy(options.strategy)
         if options.generation.samples != 1:
             raise InputError("--strategy makes one response per prompt from its own samples; drop --samples")
+    if options.judge is not None:
+        if not hasattr(strategy, "judge"):
+            raise InputError("--judge applies to --strategy self-judge here (and to the judged benchmarks "
+                             "alpaca-eval and requirements)")  # fmt: skip
+        if executor is not None:
+            raise InputError("--strategy self-judge with --judge runs with the local executor")
+        strategy = dataclasses.replace(strategy, judge=load_backend(options.judge, **options.judge_options))
     backend, run = start_run(
         out, options.model, options.backend_options, options.generation, command,
         {"benchmark": options.benchmark, "data": source, "limit": options.limit, "prompts": len(prompts),
-         "strategy": options.strategy, "executor": "local" if executor is None else executor.name},
+         "strategy": options.strategy, "executor": "local" if executor is None else executor.name,
+         **({"judge": options.judge, "judge_options": recorded_options(options.judge_options)} if options.judge else {})},
         executor, options.reading,
     )  # fmt: skip
     try:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from adhere.constraints import Constraint
 from adhere.improve.base import (
@@ -204,6 +205,8 @@ SELF_JUDGE_PROMPT = ("Request:\n{prompt}\n\nResponse:\n{response}\n\nDoes the re
 class SelfJudge:
     threshold: float = 0.5
     """Below this confidence the answer is marked abstained."""
+    judge: Any = dataclasses.field(default=None, compare=False, repr=False)
+    """Another model's backend that judges the answers (``--judge``); None: the model judges its own."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
@@ -218,7 +221,8 @@ class SelfJudge:
         reply = await model.complete(messages_for(prompt, model.config), calls, purpose="answer")
         candidate = score(reply.text, constraints, "answer", finish_reason=reply.finish_reason)
         ask: Messages = [{"role": "user", "content": SELF_JUDGE_PROMPT.format(prompt=prompt, response=reply.text)}]
-        verdict = await model.complete(ask, calls, purpose="self-judge", temperature=0.0, max_tokens=1, top_logprobs=5)
+        judge = model if self.judge is None else Model(self.judge, model.config, model.cache, reading=model.reading)
+        verdict = await judge.complete(ask, calls, purpose="self-judge", temperature=0.0, max_tokens=1, top_logprobs=5)
         said, p_yes = read_yes_no(verdict.text, verdict.top_logprobs)
         # Without log-probabilities the answer itself is the confidence: YES 1, NO 0, neither 0.5.
         confidence = p_yes if p_yes is not None else {True: 1.0, False: 0.0, None: 0.5}[said]
