@@ -198,8 +198,9 @@ def _parser() -> argparse.ArgumentParser:
 
     # SynthConfig's fields; two keep their command-line forms: a comma-separated list, and ID=W.
     add_arguments(synth, SynthConfig, exclude=("ids", "weights"))
-    synth.add_argument("--ids", help="comma-separated constraint ids to draw from (default: every samplable "
-                       "IFEval id, repeating the request too)")  # fmt: skip
+    synth.add_argument("--ids", help="comma-separated constraint ids to draw from, or a family: ifeval, ifevalg "
+                       "(IFEvalG's training constraints: adhere constraints --benchmark ifevalg) (default: every "
+                       "samplable IFEval id, repeating the request too)")  # fmt: skip
     synth.add_argument("--weight", action="append", default=[], metavar="ID=W", dest="weights",
                        help="draw this constraint id W times as often as the others (repeatable)")  # fmt: skip
     synth.add_argument("--seeds", help="task seeds: a JSONL file (a 'task' or 'prompt' field per row) or hf:NAME[:SPLIT[:FIELD]]")
@@ -988,6 +989,21 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _expand_ids(text: str) -> tuple[str, ...]:
+    """``--ids`` values: constraint ids, or a family name (ifeval, ifevalg) for its samplable ids."""
+    from adhere.constraints.registry import builtin_ids
+    from adhere.constraints.sampling import samplers
+
+    out: list[str] = []
+    for item in (i.strip() for i in text.split(",")):
+        if item in ("ifeval", "ifevalg"):
+            family = [cid for cid in builtin_ids(item) if cid in samplers()]
+            out += [cid for cid in family if cid not in out]
+        elif item and item not in out:
+            out.append(item)
+    return tuple(out)
+
+
 def _synth(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -998,7 +1014,7 @@ def _synth(args: argparse.Namespace) -> int:
 
     from adhere.settings import from_arguments
 
-    ids = tuple(i.strip() for i in args.ids.split(",") if i.strip()) if args.ids else None
+    ids = _expand_ids(args.ids) if args.ids else None
     config = from_arguments(SynthConfig, args, ids=ids, weights=parse_weights(args.weights))
     if args.ngram < 3:
         from adhere.errors import InputError

@@ -216,7 +216,7 @@ def test_constraints_lists_whole_lines_when_piped_json_on_request_and_refuses_an
     lines = piped.stdout.splitlines()
     assert piped.returncode == 0 and len(lines) == 58 and all(line.count("\t") == 2 for line in lines)
     rows = [json.loads(line) for line in run("--json").stdout.splitlines()]
-    assert len(rows) == 25 + 58 and {"id", "benchmark", "kwargs", "checks", "instruction", "samplable"} <= set(rows[0])
+    assert len(rows) == 25 + 58 + 29 and {"id", "benchmark", "kwargs", "checks", "instruction", "samplable"} <= set(rows[0])
     assert next(r for r in rows if r["id"] == "punctuation:no_comma")["samplable"] is True
     bad = run("--benchmark", "ifbnech")
     assert bad.returncode == 2 and "(did you mean 'ifbench'?)" in bad.stderr and not bad.stdout

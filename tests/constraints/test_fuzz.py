@@ -1,4 +1,4 @@
-"""Every checker (IFEval's and IFBench's) against arbitrary text and arbitrary kwargs of the right
+"""Every checker (IFEval's, IFBench's and IFEvalG's) against arbitrary text and arbitrary kwargs of the right
 types: building refuses bad kwargs with a ConstraintError; a built checker never raises and
 answers within a time bound, whatever the response."""
 
@@ -52,7 +52,7 @@ specs = st.sampled_from(ALL_IDS).flatmap(lambda cid: st.tuples(st.just(cid), kwa
 
 
 def test_every_registered_checker_is_fuzzed():
-    assert len(ALL_IDS) == 83  # 25 IFEval ids and 58 IFBench ids
+    assert len(ALL_IDS) == 112  # 25 IFEval ids, 58 IFBench ids and 29 IFEvalG ids
 
 
 @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -19,7 +19,8 @@ from adhere.errors import InputError
 def test_every_sampler_gives_valid_constraints():
     # IFEval's 25 less the one that fixes the whole answer, each declared with its class.
     assert IFEVAL_SAMPLED == set(ids("ifeval")) - {"detectable_format:constrained_response"}
-    assert prompt_bound() == {"combination:repeat_prompt"}
+    assert prompt_bound() == {"combination:repeat_prompt", "copy:copy", "copy:copying_simple", "copy:copying_multiple",
+                              "new:copy_span_idx"}  # IFEval's, and IFEvalG's copying instructions  # fmt: skip
     rng = random.Random(0)
     for cid in sorted(IFEVAL_SAMPLED):
         sampler = samplers()[cid]

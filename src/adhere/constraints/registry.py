@@ -14,10 +14,10 @@ from adhere.registry import Registry
 
 def _load_builtins_modules() -> None:
     # Importing the family modules runs their decorators. Cheap: no data is read at import.
-    from adhere.constraints import ifbench, ifeval  # noqa: F401
+    from adhere.constraints import ifbench, ifeval, ifevalg  # noqa: F401
 
 
-#: The constraint classes by id: adhere's IFEval and IFBench families, then plugins'.
+#: The constraint classes by id: adhere's IFEval, IFBench and IFEvalG families, then plugins'.
 CONSTRAINTS: Registry[type[Constraint]] = Registry("constraint id", _load_builtins_modules, ConstraintError)
 
 C = TypeVar("C", bound=type[Constraint])

@@ -14,6 +14,8 @@ import functools
 from adhere.constraints.base import AllBut
 
 _NAMED: dict[str, frozenset[str]] = {}  # registered ids only: a class never changes once registered
+#: Benchmarks whose ids make one conflict universe (IFEvalG adds its instructions to IFEval's).
+_FAMILIES = {"ifeval": ("ifeval", "ifevalg"), "ifevalg": ("ifeval", "ifevalg")}
 
 
 def _named(cid: str) -> frozenset[str]:
@@ -26,7 +28,12 @@ def _named(cid: str) -> frozenset[str]:
         return frozenset()
     cls = CONSTRAINTS.get(cid)
     spec = cls.conflicts_with
-    named = frozenset(builtin_ids(cls.benchmark)) - spec.allowed if isinstance(spec, AllBut) else frozenset(spec)
+    if isinstance(spec, AllBut):
+        # IFEvalG's table is IFEval's ids and its own: "everything" there spans both families.
+        families = _FAMILIES.get(cls.benchmark, (cls.benchmark,))
+        named = frozenset().union(*(builtin_ids(b) for b in families)) - spec.allowed
+    else:
+        named = frozenset(spec)
     _NAMED[cid] = named
     return named
 
@@ -47,7 +54,7 @@ def conflict_table() -> dict[str, frozenset[str]]:
     from adhere.constraints.registry import builtin_ids
 
     every = builtin_ids("ifeval")
-    table = {cid: set(_named(cid)) | {cid} for cid in every}
+    table = {cid: (set(_named(cid)) & set(every)) | {cid} for cid in every}
     for cid in every:
         for other in list(table[cid]):
             table.setdefault(other, set()).add(cid)
