@@ -989,21 +989,6 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _expand_ids(text: str) -> tuple[str, ...]:
-    """``--ids`` values: constraint ids, or a family name (ifeval, ifevalg) for its samplable ids."""
-    from adhere.constraints.registry import builtin_ids
-    from adhere.constraints.sampling import samplers
-
-    out: list[str] = []
-    for item in (i.strip() for i in text.split(",")):
-        if item in ("ifeval", "ifevalg"):
-            family = [cid for cid in builtin_ids(item) if cid in samplers()]
-            out += [cid for cid in family if cid not in out]
-        elif item and item not in out:
-            out.append(item)
-    return tuple(out)
-
-
 def _synth(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -1014,7 +999,7 @@ def _synth(args: argparse.Namespace) -> int:
 
     from adhere.settings import from_arguments
 
-    ids = _expand_ids(args.ids) if args.ids else None
+    ids = tuple(i.strip() for i in args.ids.split(",") if i.strip()) if args.ids else None
     config = from_arguments(SynthConfig, args, ids=ids, weights=parse_weights(args.weights))
     if args.ngram < 3:
         from adhere.errors import InputError

@@ -19,14 +19,31 @@ from adhere.constraints.ifeval.conflicts import conflicts
 from adhere.constraints.registry import CONSTRAINTS, build, builtin_ids
 from adhere.errors import InputError
 
-__all__ = ["STAND_IN", "check_pool", "default_pool", "parse_weights", "prompt_bound", "quote_prompt", "sample_compatible",
-           "sample_constraint", "samplers"]  # fmt: skip
+__all__ = ["FAMILIES", "STAND_IN", "check_pool", "default_pool", "expand_families", "parse_weights", "prompt_bound",
+           "quote_prompt", "sample_compatible", "sample_constraint", "samplers"]  # fmt: skip
 
 
 def samplers() -> dict[str, Callable[[random.Random], dict[str, Any]]]:
     """Every samplable id's kwargs sampler (``Constraint.sample_kwargs``), plugins' included.
     Left out of IFEval's: detectable_format:constrained_response, which fixes the whole answer."""
     return {cid: cls.sample_kwargs for cid, cls in CONSTRAINTS.items() if cls.sample_kwargs is not None}
+
+
+#: Family names ``--ids`` takes for all of a family's samplable ids.
+FAMILIES = ("ifeval", "ifevalg")
+
+
+def expand_families(ids: Sequence[str]) -> tuple[str, ...]:
+    """``ids`` with each family name (``ifeval``, ``ifevalg``) replaced by the family's samplable
+    ids, in order, each id once."""
+    from adhere.constraints.registry import builtin_ids
+
+    out: list[str] = []
+    for item in ids:
+        for cid in ([c for c in builtin_ids(item) if c in samplers()] if item in FAMILIES else [item]):
+            if cid not in out:
+                out.append(cid)
+    return tuple(out)
 
 
 def prompt_bound() -> frozenset[str]:

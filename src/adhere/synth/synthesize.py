@@ -43,8 +43,8 @@ class SynthConfig:
     min_constraints: int = setting(1, "fewest constraints per prompt")
     max_constraints: int = setting(3, "most constraints per prompt")
     skill_mix: bool = setting(False, "also ask for two sampled skills per prompt (Instruct-SkillMix)")
-    ids: tuple[str, ...] | None = setting(None, "constraint ids to draw from (default: every samplable IFEval id, "
-                                          "repeating the request too)")  # fmt: skip
+    ids: tuple[str, ...] | None = setting(None, "constraint ids to draw from, or a family: ifeval, ifevalg (default: "
+                                          "every samplable IFEval id, repeating the request too)")  # fmt: skip
     require: tuple[str, ...] = setting((), "constraint ids every prompt carries (with sampled kwargs)")
     # e.g. to give a model more practice at what it fails most
     weights: tuple[tuple[str, float], ...] = setting((), "constraint id -> how many times as often as the others "
@@ -54,8 +54,10 @@ class SynthConfig:
                             choices=("canonical", "varied"))  # fmt: skip
 
     def pool(self) -> tuple[str, ...]:
-        """The ids drawn from."""
-        return self.ids or tuple(default_pool(quoting=True))
+        """The ids drawn from (a family name in ``ids``, ifeval or ifevalg, stands for its ids)."""
+        from adhere.constraints.sampling import expand_families
+
+        return expand_families(self.ids) if self.ids else tuple(default_pool(quoting=True))
 
     def validate(self) -> None:
         if self.count < 1:
