@@ -104,3 +104,37 @@ def test_the_cli_takes_the_phrasing_and_the_card_records_it(tmp_path):
     assert card["config"]["phrasing"] == "varied"
     bad = subprocess.run([*cli, "--phrasing", "loose"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--phrasing: invalid choice: 'loose'" in bad.stderr
+
+
+# --- probe sets: wordings held out of training ------------------------------------------------
+
+
+def test_probe_wordings_are_held_out_of_every_training_wording():
+    from adhere.synth.phrasings import probe_wordings
+
+    rng = random.Random(5)
+    assert {id_ for id_ in ids("ifeval") if get(id_).probe_wordings} == set(SAMPLED)
+    for id_ in SAMPLED:
+        for _ in range(10):
+            constraint = build(id_, samplers()[id_](rng))
+            held_out = probe_wordings(constraint)
+            assert held_out and not set(held_out) & set(wordings(constraint)), id_
+            for text in held_out:
+                assert "{" not in text or id_ == "detectable_format:json_format", text  # every placeholder filled
+
+
+def test_a_probe_set_asks_in_held_out_words_only():
+    from adhere.synth.phrasings import probe_wordings
+
+    config = SynthConfig(count=200, seed=99, phrasing="probe")
+    rows = synthesize(config, builtin_seeds())
+    assert [r["instruction_id_list"] for r in rows] == [
+        r["instruction_id_list"] for r in synthesize(SynthConfig(count=200, seed=99), builtin_seeds())
+    ]  # the same draws as any phrasing: only the words change
+    for row in rows:
+        for constraint in constraints_of(row, row["key"])[1]:
+            trained = [w for w in wordings(constraint) if w in row["prompt"]]
+            assert not trained, (constraint.id, trained)
+            assert any(w in row["prompt"] for w in probe_wordings(constraint)), constraint.id
+    with pytest.raises(Exception, match="needs held-out wordings"):
+        SynthConfig(count=5, ids=("ifevalg",), phrasing="probe").validate()

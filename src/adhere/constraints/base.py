@@ -84,6 +84,9 @@ class Constraint:
     quotes_prompt: ClassVar[str | None] = None
     #: Other wordings of ``template`` for ``--phrasing varied`` (same ``{kwarg}`` placeholders).
     other_wordings: ClassVar[tuple[str, ...]] = ()
+    #: Wordings kept out of training, for ``--phrasing probe``: a probe set asks for the same
+    #: checks in words no training prompt used, so a gain that only learnt the words shows.
+    probe_wordings: ClassVar[tuple[str, ...]] = ()
     #: ``--repair``: the smallest edit ``(text, constraint) -> text or None`` that makes an answer
     #: follow it (a staticmethod); None: not repairable.
     repair_edit: ClassVar[Any] = None

@@ -16,13 +16,23 @@ import string
 
 from adhere.constraints.base import Constraint
 
-PHRASINGS = ("canonical", "varied")
+PHRASINGS = ("canonical", "varied", "probe")
 
 
 def wordings(constraint: Constraint) -> list[str]:
     """Every way to word ``constraint``: its own sentence (``describe()``) first, then the alternatives."""
     rendered = [constraint.describe()]
     for template in type(constraint).other_wordings:
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        rendered.append(template.format(**{name: _render(constraint, name) for name in names}))
+    return rendered
+
+
+def probe_wordings(constraint: Constraint) -> list[str]:
+    """The constraint's held-out wordings (``Constraint.probe_wordings``), never used by
+    ``canonical`` or ``varied``: a probe set's."""
+    rendered = []
+    for template in type(constraint).probe_wordings:
         names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
         rendered.append(template.format(**{name: _render(constraint, name) for name in names}))
     return rendered

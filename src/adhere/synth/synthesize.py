@@ -30,7 +30,7 @@ from adhere.constraints.sampling import (
 )
 from adhere.errors import InputError
 from adhere.settings import setting
-from adhere.synth.phrasings import PHRASINGS, phrase
+from adhere.synth.phrasings import PHRASINGS, phrase, probe_wordings
 from adhere.synth.seeds import SKILLS
 
 
@@ -50,8 +50,9 @@ class SynthConfig:
     weights: tuple[tuple[str, float], ...] = setting((), "constraint id -> how many times as often as the others "
                                                      "it is drawn")  # fmt: skip
     phrasing: str = setting("canonical", "canonical: each instruction in its checker's own sentence (IFEval's); "
-                            "varied: that or another wording of it, drawn per instruction",
-                            choices=("canonical", "varied"))  # fmt: skip
+                            "varied: that or another wording of it, drawn per instruction; probe: a held-out wording "
+                            "no training prompt uses (probe sets)",
+                            choices=("canonical", "varied", "probe"))  # fmt: skip
 
     def pool(self) -> tuple[str, ...]:
         """The ids drawn from (a family name in ``ids``, ifeval or ifevalg, stands for its ids)."""
@@ -70,6 +71,13 @@ class SynthConfig:
         check_pool(self.pool(), self.require, dict(self.weights))
         if self.phrasing not in PHRASINGS:
             raise InputError(f"--phrasing must be one of {', '.join(PHRASINGS)}, got {self.phrasing!r}")
+        if self.phrasing == "probe":
+            from adhere.constraints.registry import get
+
+            bare = [cid for cid in self.pool() if not get(cid).probe_wordings]
+            if bare:
+                raise InputError(f"--phrasing probe needs held-out wordings, which {', '.join(bare[:4])}"
+                                 f"{' ...' if len(bare) > 4 else ''} do not declare; leave them out of --ids")  # fmt: skip
         if len(self.require) > self.max_constraints:
             raise InputError(
                 f"{len(self.require)} required constraints do not fit in --max-constraints {self.max_constraints}"
@@ -84,9 +92,11 @@ def synthesize(config: SynthConfig, seeds: Sequence[str]) -> list[dict[str, Any]
     rng = random.Random(config.seed)
     # Wordings come from their own generator, so a seed draws the same tasks and constraints
     # whatever the phrasing.
-    wording = random.Random(f"{config.seed}:phrasing") if config.phrasing == "varied" else None
+    wording = random.Random(f"{config.seed}:phrasing") if config.phrasing != "canonical" else None
 
     def sentence(c: Constraint) -> str:
+        if config.phrasing == "probe":
+            return wording.choice(probe_wordings(c))
         return phrase(c, wording) if wording is not None else c.describe()
 
     rows = []

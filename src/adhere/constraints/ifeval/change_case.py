@@ -32,6 +32,7 @@ class CapitalWordFrequency(Constraint):
         "Use words written entirely in capital letters {capital_relation} {capital_frequency} times in your answer.",
         "The number of all-caps words in your reply should be {capital_relation} {capital_frequency}.",
     )
+    probe_wordings = ("Include {capital_relation} {capital_frequency} words spelled in all capitals.",)
     repair_edit = staticmethod(edits.capital_words)
     repair_rank = 130
     conflicts_with = ("change_case:english_lowercase", "change_case:english_capital")
@@ -57,6 +58,7 @@ class EnglishCapital(Constraint):
         "Respond in English and in ALL CAPS, from the first word to the last.",
         "Your reply must be in English and entirely in uppercase letters.",
     )
+    probe_wordings = ("Reply in English, with every letter capitalized.",)
     repair_edit = staticmethod(edits.uppercase)
     repair_rank = 150
 
@@ -81,6 +83,7 @@ class EnglishLowercase(Constraint):
         "Respond in English and do not use a single capital letter anywhere.",
         "Your reply must be in English and entirely in lowercase, with no capitals at all.",
     )
+    probe_wordings = ("Reply in English, with every letter in lowercase.",)
     repair_edit = staticmethod(edits.lowercase)
     repair_rank = 140
     conflicts_with = ("change_case:english_capital",)

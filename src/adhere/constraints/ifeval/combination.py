@@ -25,6 +25,7 @@ class TwoResponses(Constraint):
         "Write two different answers, separated by a line of six asterisks (******) and by nothing else.",
         "Provide two distinct responses, with ****** between them as the only separator.",
     )
+    probe_wordings = ("Give me two separate answers, divided by six asterisks (******) and by nothing else.",)
     conflicts_with = AllBut(
         "keywords:forbidden_words", "keywords:existence", "language:response_language",
         "detectable_format:title", "punctuation:no_comma",
@@ -72,6 +73,7 @@ class RepeatPrompt(Constraint):
             "then answer it."
         ),
     )
+    probe_wordings = ("Echo my request verbatim first (leaving out this sentence, with nothing before it), and only then answer it.",)  # fmt: skip
     repair_edit = staticmethod(edits.prepend_request)
     repair_rank = 80
     conflicts_with = AllBut("keywords:existence", "detectable_format:title", "punctuation:no_comma")

@@ -38,6 +38,7 @@ class NumberOfPlaceholders(Constraint):
         "Include at least {num_placeholders} placeholders in square brackets, like [name].",
         "Your answer should have {num_placeholders} or more bracketed placeholders such as [date].",
     )
+    probe_wordings = ("Leave at least {num_placeholders} fill-in-the-blank spots written in square brackets, for example [city].",)  # fmt: skip
     repair_edit = staticmethod(edits.placeholders)
     repair_rank = 90
 
@@ -85,6 +86,7 @@ class Postscript(Constraint):
         "End your answer with a postscript that begins with {postscript_marker}",
         "Add a postscript at the very end, starting with {postscript_marker}",
     )
+    probe_wordings = ("Finish with a postscript that opens with {postscript_marker}",)
     repair_edit = staticmethod(edits.add_postscript)
     repair_rank = 100
 

@@ -46,6 +46,7 @@ class NumberOfBullets(Constraint):
             "like:\n* first point\n* second point"
         ),
     )
+    probe_wordings = ("Present exactly {num_bullets} points as a markdown list whose items start with *.",)
     repair_edit = staticmethod(edits.bullets)
     repair_rank = 50
 
@@ -96,6 +97,7 @@ class NumberOfHighlights(Constraint):
         "Highlight at least {num_highlights} parts of your answer with markdown, e.g. *important part*.",
         "Use markdown to emphasize {num_highlights} or more sections, like *this one*.",
     )
+    probe_wordings = ("Mark at least {num_highlights} passages in markdown italics, like *this passage*.",)
     repair_edit = staticmethod(edits.highlights)
     repair_rank = 120
 
@@ -147,6 +149,7 @@ class MultipleSections(Constraint):
         ),
         "Organize the response into {num_sections} parts, each introduced by a line such as {section_spliter} 1.",
     )
+    probe_wordings = ("Break the answer into {num_sections} sections, each headed by {section_spliter} and its number.",)  # fmt: skip
     repair_edit = staticmethod(edits.sections)
     repair_rank = 40
     conflicts_with = ("language:response_language", "detectable_format:number_highlighted_sections")
@@ -180,6 +183,7 @@ class JsonFormat(Constraint):
         "Format your entire answer as JSON; wrapping it in markdown code ticks is fine.",
         "Your whole reply must be valid JSON, with nothing outside it.",
     )
+    probe_wordings = ("Return everything as JSON; markdown code fences around it are allowed.",)
     repair_edit = staticmethod(edits.json_object)
     repair_rank = 180
     conflicts_with = AllBut("keywords:forbidden_words", "keywords:existence")
@@ -217,6 +221,7 @@ class Title(Constraint):
         "Give your answer a title in double angular brackets, like <<my title>>.",
         "Start with a title wrapped in << and >>, for example <<a day at sea>>.",
     )
+    probe_wordings = ("Include a title inside double angle brackets, such as <<the title>>.",)
     repair_edit = staticmethod(edits.title)
     repair_rank = 70
 

@@ -48,6 +48,7 @@ class KeywordExistence(Constraint):
         "Make sure to use {keywords} in your answer.",
         "Your response must include {keywords}.",
     )
+    probe_wordings = ("Work {keywords} into your answer.",)
 
     def _validate(self) -> None:
         _nonempty(self, "keywords", self.keywords)
@@ -80,6 +81,7 @@ class KeywordFrequency(Constraint):
         "Use the word {keyword} {relation} {frequency} times in your answer.",
         "The word {keyword} should occur {relation} {frequency} times in your reply.",
     )
+    probe_wordings = ("Mention the word {keyword} {relation} {frequency} times.",)
 
     def _validate(self) -> None:
         if not self.keyword.strip():
@@ -113,6 +115,7 @@ class ForbiddenWords(Constraint):
         "Do not use {forbidden_words} anywhere in your answer.",
         "Avoid {forbidden_words} entirely.",
     )
+    probe_wordings = ("Never mention {forbidden_words}.",)
     repair_edit = staticmethod(edits.forbidden)
     repair_rank = 60
 
@@ -152,6 +155,7 @@ class LetterFrequency(Constraint):
         "The letter {letter} must occur {let_relation} {let_frequency} times in your answer.",
         "Use the letter '{letter}' {let_relation} {let_frequency} times in your reply.",
     )
+    probe_wordings = ("Make the letter {letter} show up {let_relation} {let_frequency} times in your answer.",)
 
     def _validate(self) -> None:
         if len(self.letter.strip()) != 1:

@@ -51,6 +51,7 @@ class ResponseLanguage(Constraint):
         "Answer only in {language}; no other language is allowed.",
         "Write your whole response in {language}, and in no other language.",
     )
+    probe_wordings = ("Respond exclusively in {language}.",)
     # Asked in another language, words and phrases given in English cannot be followed.
     conflicts_with = (
         "detectable_format:multiple_sections", "keywords:existence", "keywords:frequency",

@@ -39,6 +39,7 @@ class NumberOfSentences(Constraint):
         "Use {relation} {num_sentences} sentences in your answer.",
         "Your answer should be {relation} {num_sentences} sentences long.",
     )
+    probe_wordings = ("Make your answer {relation} {num_sentences} sentences in length.",)
     repair_edit = staticmethod(edits.cut_to_fit)
     repair_rank = 20
 
@@ -66,6 +67,7 @@ class NumberOfWords(Constraint):
         "Your answer should be {relation} {num_words} words long.",
         "Write {relation} {num_words} words.",
     )
+    probe_wordings = ("Respond in {relation} {num_words} words.",)
     repair_edit = staticmethod(edits.cut_to_fit)
     repair_rank = 10
 
@@ -95,6 +97,7 @@ class NumberOfParagraphs(Constraint):
         "Write exactly {num_paragraphs} paragraphs, with the markdown divider *** between them.",
         "Your answer should have {num_paragraphs} paragraphs, separated by lines of ***.",
     )
+    probe_wordings = ("Structure the answer as {num_paragraphs} paragraphs divided by *** lines.",)
     repair_edit = staticmethod(edits.paragraphs)
     repair_rank = 30
     conflicts_with = ("length_constraints:nth_paragraph_first_word", "length_constraints:number_sentences")
@@ -144,6 +147,7 @@ class NthParagraphFirstWord(Constraint):
             "{nth_paragraph} must start with the word {first_word}."
         ),
     )
+    probe_wordings = ("Use {num_paragraphs} paragraphs separated by single blank lines, paragraph number {nth_paragraph} opening with the word {first_word}.",)  # fmt: skip
     conflicts_with = ("length_constraints:number_paragraphs",)
 
     def _validate(self) -> None:

@@ -19,6 +19,7 @@ class NoComma(Constraint):
         "Do not use any commas in your answer.",
         "Write your response without a single comma.",
     )
+    probe_wordings = ("Avoid commas completely in what you write.",)
     repair_edit = staticmethod(edits.no_comma)
     repair_rank = 160
 

@@ -30,6 +30,7 @@ class EndPhrase(Constraint):
         "End your answer with the exact phrase {end_phrase} and write nothing after it.",
         "Close your response with exactly these words, with nothing after them: {end_phrase}",
     )
+    probe_wordings = ("Make {end_phrase} the very last words of your answer, with nothing after them.",)
     repair_edit = staticmethod(edits.add_end_phrase)
     repair_rank = 110
 
@@ -55,6 +56,7 @@ class Quotation(Constraint):
         "Put your whole answer inside double quotation marks.",
         "Enclose the entire response in double quotes.",
     )
+    probe_wordings = ("Surround your entire reply with double quotes.",)
     repair_edit = staticmethod(edits.quote)
     repair_rank = 170
     conflicts_with = ("detectable_format:title",)
