@@ -149,6 +149,7 @@ def test_grpo_trains_on_verifiable_prompts_with_the_verifiers_as_reward(tmp_path
     result = train(TrainConfig(kind="grpo", data=str(data), out=str(out), batch_size=2, num_generations=2, max_steps=1,
                                max_completion_length=8, logging_steps=1, reward="all"))  # fmt: skip
     assert result["kind"] == "grpo" and result["steps"] == 1 and (out / "final" / "adapter_config.json").exists()
+    assert result["generation"] == "transformers"  # auto, on a machine without a GPU
     logged = [row for row in read_jsonl(out / "log.jsonl") if "rewards/all_instructions_reward/mean" in row]
     assert logged and 0.0 <= logged[0]["rewards/all_instructions_reward/mean"] <= 1.0
 
@@ -159,11 +160,19 @@ def test_grpo_trains_on_verifiable_prompts_with_the_verifiers_as_reward(tmp_path
         ({"num_generations": 1}, "num_generations must be at least 2"),
         ({"num_generations": 3, "batch_size": 4}, r"batch_size x grad_accum \(4\) must be a multiple of num_generations \(3\)"),
         ({"sft_weight": 1.0}, "does not apply to GRPO"),
+        # this machine has no CUDA GPU: vLLM sampling is refused before any work
+        ({"generation": "vllm"}, "generation vllm needs a CUDA GPU and the vllm package"),
+        ({"generation": "nope"}, "generation must be auto, transformers or vllm"),
     ],
 )
 def test_grpo_settings_it_cannot_honour_are_one_line(settings, message):
     with pytest.raises(InputError, match=message):
         TrainConfig(kind="grpo", data="x", out="y", **settings)
+
+
+def test_generation_is_grpos_setting():
+    with pytest.raises(InputError, match="does not apply to SFT"):
+        TrainConfig(kind="sft", data="x", out="y", generation="transformers")
 
 
 def test_grpo_rows_need_their_instructions(tmp_path):

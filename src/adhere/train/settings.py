@@ -35,6 +35,9 @@ class TrainSettings:
     num_generations: int = setting(4, "GRPO: answers sampled per prompt, the group each is compared with")
     max_completion_length: int = setting(256, "GRPO: most tokens per sampled answer")
     temperature: float = setting(1.0, "GRPO: sampling temperature of the answers")
+    generation: str = setting("auto", "GRPO: what samples the answers while training: transformers, vllm (TRL's, in "
+                              "this process, on a CUDA GPU) or auto (vllm where a CUDA GPU and vLLM are there)",
+                              choices=("auto", "transformers", "vllm"))  # fmt: skip
     save_steps: int = setting(50, "checkpoint every this many steps (a killed run resumes from the last)")
     logging_steps: int = setting(5, "log the loss every this many steps")
     seed: int = setting(0, "training seed")

@@ -48,6 +48,13 @@ class TrainConfig(TrainSettings):
         if self.kind != "dpo" and self.sft_weight:
             raise InputError(f"sft_weight adds a supervised loss to DPO's; it does not apply to {self.kind.upper()} (drop it)")
         self.check()
+        if self.generation not in ("auto", "transformers", "vllm"):
+            raise InputError(f"generation must be auto, transformers or vllm, got {self.generation!r}")
+        if self.kind != "grpo" and self.generation != "auto":
+            raise InputError(f"generation picks what samples GRPO's answers; it does not apply to {self.kind.upper()}")
+        if self.generation == "vllm" and not _vllm_usable():
+            raise InputError("generation vllm needs a CUDA GPU and the vllm package (pip install 'adhere[vllm]'); "
+                             "on this machine use generation transformers (or auto)")  # fmt: skip
         if self.kind == "grpo":
             if self.num_generations < 2:
                 raise InputError(f"GRPO compares each answer with the others of its group: num_generations must be at "
@@ -55,6 +62,11 @@ class TrainConfig(TrainSettings):
             if (self.batch_size * self.grad_accum) % self.num_generations:
                 raise InputError(f"GRPO samples whole groups: batch_size x grad_accum ({self.batch_size * self.grad_accum}) "
                                  f"must be a multiple of num_generations ({self.num_generations})")  # fmt: skip
+
+    @property
+    def use_vllm(self) -> bool:
+        """Whether GRPO's answers are sampled by vLLM (TRL's colocated engine)."""
+        return self.kind == "grpo" and (self.generation == "vllm" or (self.generation == "auto" and _vllm_usable()))
 
     @property
     def lr(self) -> float:
@@ -66,7 +78,7 @@ class TrainConfig(TrainSettings):
     def resumable_fields(self) -> dict[str, Any]:
         """What must match for a rerun to continue an existing run (not its length)."""
         data = dataclasses.asdict(self)
-        for name in ("epochs", "max_steps", "save_steps", "logging_steps", "gradient_checkpointing"):
+        for name in ("epochs", "max_steps", "save_steps", "logging_steps", "gradient_checkpointing", "generation"):
             data.pop(name)
         data["learning_rate"] = self.lr
         return data
@@ -204,8 +216,9 @@ def _train(config: TrainConfig, trl: Any, rows: list[dict[str, Any]]) -> dict[st
         from adhere.train.rewards import REWARDS
 
         common.pop("max_length")  # GRPO bounds the sampled answers instead
+        sampling = {"use_vllm": True, "vllm_mode": "colocate"} if config.use_vllm else {}
         args = trl.GRPOConfig(**common, num_generations=config.num_generations, temperature=config.temperature,
-                              max_completion_length=config.max_completion_length)  # fmt: skip
+                              max_completion_length=config.max_completion_length, **sampling)  # fmt: skip
         trainer = trl.GRPOTrainer(model=model, reward_funcs=[REWARDS[config.reward]], args=args, train_dataset=dataset,
                                   processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])  # fmt: skip
     else:
@@ -223,6 +236,7 @@ def _train(config: TrainConfig, trl: Any, rows: list[dict[str, Any]]) -> dict[st
         "resumed_from_step": resumed_step, "train_loss": output.training_loss, "seconds_this_run": round(time.monotonic() - started, 1),
         "adapter": not config.full, "precision": "bf16 mixed" if args.bf16 else "fp32", "final": str(final),
         "gradient_checkpointing": bool(args.gradient_checkpointing),
+        **({"generation": "vllm" if config.use_vllm else "transformers"} if config.kind == "grpo" else {}),
     }  # fmt: skip
     write_json(out / "result.json", result)
     return result
@@ -268,3 +282,16 @@ def _has_accelerator() -> bool:
     import torch
 
     return torch.cuda.is_available() or (hasattr(torch.backends, "mps") and torch.backends.mps.is_available())
+
+
+def _vllm_usable() -> bool:
+    """A CUDA GPU and the vllm package, both there (found without importing vLLM)."""
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is None:
+        return False
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
