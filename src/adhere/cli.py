@@ -677,6 +677,9 @@ def _eval_pairwise(args: argparse.Namespace, generation: Any) -> int:
               "generator_1": str(ref.get("generator") or "reference"), "dataset": ref.get("dataset"),
               "output_2": output, "generator_2": generator}
              for ref, output in zip(references, outputs) if output is not None]  # fmt: skip
+    if not pairs:
+        raise ModelCallsFailedError(f"no output to judge: the model's {len(references)} calls all failed; see "
+                                    f"{out}/outputs/responses.jsonl")  # fmt: skip
     backend = load_backend(args.judge, **judge_options)
     columns = (TextColumn("judging"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with progress_bar(columns, err, quiet=False) as bar:
