@@ -30,6 +30,15 @@ def relation(rng: random.Random) -> str:
     return rng.choice(_RELATIONS)
 
 
+def a_word(field: str):
+    """The draw of a constraint whose one kwarg ``field`` is a word of ``WORDS``."""
+
+    def draw(rng: random.Random) -> dict[str, object]:
+        return {field: rng.choice(WORDS)}
+
+    return draw
+
+
 def no_kwargs(rng: random.Random) -> dict[str, object]:
     """The draw of a constraint without kwargs."""
     return {}

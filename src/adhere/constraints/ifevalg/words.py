@@ -60,9 +60,7 @@ class WordOnce(Constraint):
 
     keyword: str
 
-    @staticmethod
-    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
-        return {"keyword": rng.choice(draws.WORDS)}
+    sample_kwargs = staticmethod(draws.a_word("keyword"))
 
     other_wordings = ("Use the word {keyword} exactly once in your answer.",)
     conflicts_with = ("keywords:word_once",)
@@ -210,9 +208,7 @@ class FirstWordSent(Constraint):
 
     first_word: str
 
-    @staticmethod
-    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
-        return {"first_word": rng.choice(draws.WORDS)}
+    sample_kwargs = staticmethod(draws.a_word("first_word"))
 
     other_wordings = ("Begin every sentence with the word {first_word}.",)
     conflicts_with = ("first_word:first_word_sent", "first_word:first_word_answer")
@@ -235,9 +231,7 @@ class FirstWordAnswer(Constraint):
 
     first_word: str
 
-    @staticmethod
-    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
-        return {"first_word": rng.choice(draws.WORDS)}
+    sample_kwargs = staticmethod(draws.a_word("first_word"))
 
     other_wordings = ("Start your answer with the word {first_word}.",)
     conflicts_with = ("first_word:first_word_sent", "first_word:first_word_answer")
@@ -258,9 +252,7 @@ class LastWordSent(Constraint):
 
     last_word: str
 
-    @staticmethod
-    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
-        return {"last_word": rng.choice(draws.WORDS)}
+    sample_kwargs = staticmethod(draws.a_word("last_word"))
 
     other_wordings = ("End every sentence with the word {last_word}, before its punctuation.",)
     conflicts_with = ("last_word:last_word_sent",)
@@ -285,9 +277,7 @@ class LastWordAnswer(Constraint):
 
     last_word: str
 
-    @staticmethod
-    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
-        return {"last_word": rng.choice(draws.WORDS)}
+    sample_kwargs = staticmethod(draws.a_word("last_word"))
 
     other_wordings = ("End your answer with the word {last_word}.",)
     conflicts_with = ("last_word:last_word_answer",)
