@@ -7,7 +7,8 @@ import re
 from typing import Any
 
 from adhere.constraints import draws
-from adhere.constraints.base import Constraint, Relation, Verdict, compare
+from adhere.constraints.base import Constraint, Verdict
+from adhere.constraints.ifeval.keywords import KeywordFrequency
 from adhere.constraints.ifevalg.sentences import split_into_sentences
 from adhere.constraints.kwarg_patterns import kwarg_pattern, require_pattern
 from adhere.constraints.registry import constraint
@@ -74,32 +75,15 @@ class WordOnce(Constraint):
 
 
 @constraint("keywords:word_count_different_numbers", benchmark="ifevalg")
-class WordCountDifferentNumbers(Constraint):
-    """``keyword`` less than / at least ``frequency`` times. The sentence the reference writes
-    leaves the relation out ("should appear 3 times"); the check applies it."""
+class WordCountDifferentNumbers(KeywordFrequency):
+    """IFEval's ``keywords:frequency`` check (the reference's class is the same code) under another
+    sentence, which leaves the relation out ("should appear 3 times"); the check applies it."""
 
     template = "In your response, the word {keyword} should appear {frequency} times."
 
-    keyword: str
-    frequency: int
-    relation: Relation
-
-    @staticmethod
-    def sample_kwargs(rng: random.Random) -> dict[str, Any]:
-        return {"keyword": rng.choice(draws.WORDS), "frequency": rng.randint(1, 3), "relation": draws.relation(rng)}
-
     other_wordings = ("The word {keyword} must appear {relation} {frequency} times in your answer.",)
+    probe_wordings = ()
     conflicts_with = ("keywords:word_count_different_numbers",)
-
-    def _validate(self) -> None:
-        _keyword(self, "keyword")
-        if self.frequency < 0:
-            self._fail("frequency", f"must be >= 0, got {self.frequency}")
-
-    def _check(self, view: TextView) -> Verdict:
-        found = _count(self.keyword, view.text)
-        return Verdict(compare(self.relation, found, self.frequency),
-                       f"expected {self.keyword.strip()!r} {self.relation} {self.frequency} times, found {found}")  # fmt: skip
 
 
 @constraint("keywords:exclude_word_harder", benchmark="ifevalg")
