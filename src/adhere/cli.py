@@ -454,6 +454,33 @@ def progress_bar(columns: Sequence[Any], err: Any, quiet: bool = False) -> Any:
     return Progress(*columns, console=err, transient=True, disable=quiet or not err.is_interactive)
 
 
+def judged_calls(spec: str, options: dict, label: str, total: int, err: Any,
+                 work: Callable[[Any, Callable], Any]) -> tuple[Any, str]:  # fmt: skip
+    """Open the model ``spec`` (a judge or a decomposer), check it answers, run ``work(backend,
+    advance)`` under a progress bar of ``total`` calls labelled ``label``, close it: ``(what work
+    returned, the backend's identity)``. One place for what every judged command does."""
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    from adhere.models.base import load_backend
+
+    backend = load_backend(spec, **options)
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with progress_bar(columns, err) as bar:
+        task = bar.add_task(label, total=total)
+
+        async def run() -> Any:
+            try:
+                if hasattr(backend, "check"):
+                    await backend.check()
+                return await work(backend, lambda cached: bar.advance(task))
+            finally:
+                await backend.aclose()
+
+        return asyncio.run(run()), backend.identity()
+
+
 @contextlib.contextmanager
 def generation_bar(err: Any, out: Any, label: str) -> Iterator[tuple[Callable[[int], None], Callable[[int, int], None]]]:
     """A progress bar for a generation run on ``err`` (a rich Console): ``(progress, on_start)``."""
@@ -624,13 +651,11 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _eval_pairwise(args: argparse.Namespace, generation: Any) -> int:
     """``adhere eval alpaca-eval``: the model's outputs (made, or given) judged against the reference's."""
-    import asyncio
     import json
     import re
     from pathlib import Path
 
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from adhere.bench.failures import FailurePolicy, ModelCallsFailedError
     from adhere.bench.judging import (PairwiseJudge, generate_outputs, hub_reference, judge_pairs, match_outputs,
@@ -638,7 +663,6 @@ def _eval_pairwise(args: argparse.Namespace, generation: Any) -> int:
     from adhere.bench.pairwise import winrate
     from adhere.errors import InputError
     from adhere.jsonl import atomic_write
-    from adhere.models.base import load_backend
     from adhere.models.cache import ResponseCache
 
     if not args.judge:
@@ -680,20 +704,8 @@ def _eval_pairwise(args: argparse.Namespace, generation: Any) -> int:
     if not pairs:
         raise ModelCallsFailedError(f"no output to judge: the model's {len(references)} calls all failed; see "
                                     f"{out}/outputs/responses.jsonl")  # fmt: skip
-    backend = load_backend(args.judge, **judge_options)
-    columns = (TextColumn("judging"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with progress_bar(columns, err, quiet=False) as bar:
-        task = bar.add_task("judge", total=len(pairs))
-
-        async def run() -> list:
-            try:
-                if hasattr(backend, "check"):
-                    await backend.check()
-                return await judge_pairs(judge, backend, pairs, cache, lambda cached: bar.advance(task))
-            finally:
-                await backend.aclose()
-
-        rows = asyncio.run(run())
+    rows, identity = judged_calls(args.judge, judge_options, "judging", len(pairs), err,
+                                  lambda backend, advance: judge_pairs(judge, backend, pairs, cache, advance))
     out.mkdir(parents=True, exist_ok=True)
     with atomic_write(out / "annotations.json") as handle:
         json.dump(rows, handle, ensure_ascii=False, indent=1)
@@ -705,7 +717,7 @@ def _eval_pairwise(args: argparse.Namespace, generation: Any) -> int:
     if not judged:
         raise ModelCallsFailedError(f"no judgment has a preference ({len(failed)} failed; first: "
                                     f"{failed[0]['error'] if failed else 'none'}); wrote {out}/annotations.json")  # fmt: skip
-    result = {"judge": args.judge, "judge_identity": backend.identity(), "failed_judgments": len(failed),
+    result = {"judge": args.judge, "judge_identity": identity, "failed_judgments": len(failed),
               "instructions": len(references), "outputs_missing": len(references) - len(pairs), **winrate(rows)}  # fmt: skip
     with atomic_write(out / "winrate.json") as handle:
         json.dump(result, handle, ensure_ascii=False, indent=1)
@@ -723,13 +735,11 @@ def _eval_pairwise(args: argparse.Namespace, generation: Any) -> int:
 
 
 def _judge_check(args: argparse.Namespace) -> int:
-    import asyncio
     import json
     import re
     from pathlib import Path
 
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
     from adhere.bench.failures import ModelCallsFailedError
@@ -738,7 +748,6 @@ def _judge_check(args: argparse.Namespace) -> int:
     from adhere.bench.scoring import _run_dir_files
     from adhere.errors import InputError
     from adhere.jsonl import atomic_write
-    from adhere.models.base import load_backend
     from adhere.models.cache import ResponseCache
 
     if args.limit is not None and args.limit < 1:
@@ -755,26 +764,15 @@ def _judge_check(args: argparse.Namespace) -> int:
     out = Path(args.out_dir or f"runs/judge-check-{slug}")
     cache = None if args.no_cache else ResponseCache(args.cache)
     err = Console(stderr=True)
-    backend = load_backend(args.judge, **judge_options)
-    columns = (TextColumn("judging"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with progress_bar(columns, err, quiet=False) as bar:
-        task = bar.add_task("judge", total=len(questions))
-
-        async def run() -> list:
-            try:
-                if hasattr(backend, "check"):
-                    await backend.check()
-                return await judge_requirements(judge, backend, questions, cache, lambda cached: bar.advance(task))
-            finally:
-                await backend.aclose()
-
-        rows = asyncio.run(run())
+    rows, identity = judged_calls(args.judge, judge_options, "judging", len(questions), err,
+                                  lambda backend, advance: judge_requirements(judge, backend, questions, cache,
+                                                                              advance))  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     with atomic_write(out / "judgments.jsonl") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     failed = [r for r in rows if r["error"] and r["answer"] is None]
-    result = {"judge": args.judge, "judge_identity": backend.identity(), "responses": str(args.responses),
+    result = {"judge": args.judge, "judge_identity": identity, "responses": str(args.responses),
               "prompts": len({r["key"] for r in rows}), "failed_calls": len(failed), "overall": agreement(rows),
               "by_instruction_id": agreement_by_id(rows)}  # fmt: skip
     with atomic_write(out / "judge_check.json") as handle:
@@ -807,13 +805,11 @@ def _judge_check(args: argparse.Namespace) -> int:
 
 def _eval_requirements(args: argparse.Namespace, generation: Any) -> int:
     """``adhere eval requirements``: the model answers each row; the judge checks each requirement."""
-    import asyncio
     import json
     import re
     from pathlib import Path
 
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from adhere.bench.decomposed import REQUIREMENT_ID, decompose, read_rows, verdict_rows
     from adhere.bench.failures import FailurePolicy, ModelCallsFailedError
@@ -823,7 +819,6 @@ def _eval_requirements(args: argparse.Namespace, generation: Any) -> int:
     from adhere.bench.scoring import write_scores
     from adhere.errors import InputError
     from adhere.jsonl import atomic_write
-    from adhere.models.base import load_backend
     from adhere.models.cache import ResponseCache
     from adhere.report.terminal import print_summary
 
@@ -852,26 +847,14 @@ def _eval_requirements(args: argparse.Namespace, generation: Any) -> int:
                                      progress, failures, on_start, benchmark="requirements",
                                      keys=[r["key"] for r in rows])  # fmt: skip
     by_key = {row["key"]: response for row, response in zip(rows, responses)}
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-
-    async def with_backend(spec: str, options: dict, work: Any) -> Any:
-        backend = load_backend(spec, **options)
-        try:
-            if hasattr(backend, "check"):
-                await backend.check()
-            return await work(backend)
-        finally:
-            await backend.aclose()
 
     decomposition: dict = {}
     undivided = [row for row in rows if row["requirements"] is None]
     if undivided:
         spec = args.decomposer or args.judge
         options = model_options(spec, args.judge_options if spec == args.judge else [])
-        with progress_bar(columns, err, quiet=False) as bar:
-            task = bar.add_task("decomposing", total=len(undivided))
-            decomposition = asyncio.run(with_backend(spec, options, lambda b: decompose(
-                b, undivided, cache, lambda cached: bar.advance(task))))  # fmt: skip
+        decomposition, _ = judged_calls(spec, options, "decomposing", len(undivided), err,
+                                        lambda backend, advance: decompose(backend, undivided, cache, advance))
         with atomic_write(out / "decomposition.jsonl") as handle:
             for row in undivided:
                 handle.write(json.dumps({"key": row["key"], "decomposer": spec, **decomposition[row["key"]]},
@@ -882,10 +865,8 @@ def _eval_requirements(args: argparse.Namespace, generation: Any) -> int:
                   "requirement": requirement}
                  for row in rows if by_key[row["key"]] is not None
                  for index, requirement in enumerate(row["requirements"])]  # fmt: skip
-    with progress_bar(columns, err, quiet=False) as bar:
-        task = bar.add_task("judging", total=len(questions))
-        judgments = asyncio.run(with_backend(args.judge, judge_options, lambda b: judge_requirements(
-            judge, b, questions, cache, lambda cached: bar.advance(task))))  # fmt: skip
+    judgments, _ = judged_calls(args.judge, judge_options, "judging", len(questions), err,
+                                lambda backend, advance: judge_requirements(judge, backend, questions, cache, advance))
     with atomic_write(out / "judgments.jsonl") as handle:
         for judgment in judgments:
             handle.write(json.dumps({k: v for k, v in judgment.items() if k not in ("request", "response")},
