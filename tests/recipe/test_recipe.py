@@ -323,3 +323,79 @@ def test_rounds_start_from_the_previous_rounds_model_and_may_replay_its_rows(tmp
 def test_bad_rounds_are_one_line(tmp_path, change, message):
     with pytest.raises(InputError, match=message):
         load_recipe(recipe_file(tmp_path, ROUNDS.replace(*change)))
+
+
+def test_a_recipe_extends_another_and_keeps_its_stage_keys(tmp_path):
+    """A recipe that extends the default adds stages to it, overrides parameters, drops stages; the
+    stages it keeps have the keys they have in the default, so a run of the default goes on."""
+    child = recipe_file(tmp_path, """
+[recipe]
+extends = "default"
+drop = ["eval-round2"]
+description = "the default, then DPO"
+[params]
+eval_limit = 7
+beta = 0.2
+[stages.pairs-round2]
+kind = "make-pairs"
+answers = "answers-round2"
+[stages.train-dpo]
+kind = "train"
+method = "dpo"
+data = "pairs-round2"
+model = "model-round2"
+beta = "${beta}"
+[stages.model-dpo]
+kind = "export"
+train = "train-dpo"
+[stages.eval-dpo]
+kind = "evaluate"
+model = "model-dpo"
+limit = "${eval_limit}"
+""")
+    recipe, default = load_recipe(child), load_recipe("default", {"eval_limit": 7})
+    assert recipe.name == "r" and recipe.description == "the default, then DPO" and recipe.baseline == "eval-base"
+    assert "eval-round2" not in recipe.stages and recipe.stages["eval-dpo"].limit == 7
+    assert recipe.params == {**default.params, "beta": 0.2} and recipe.stages["train-dpo"].beta == 0.2
+    ws = Workspace(out=tmp_path / "out", data=DATA)
+    from adhere.recipe.engine import plan_keys
+
+    keys, default_keys = plan_keys(ws, recipe), plan_keys(ws, default)
+    assert all(keys[name] == default_keys[name] for name in default.stages if name != "eval-round2")
+    # a stage of the child replaces the parent's of that name whole
+    replaced = load_recipe(recipe_file(tmp_path, '[recipe]\nextends = "default"\n[stages.eval-base]\nkind = "evaluate"\n'
+                                       'limit = 3\n', "s.toml"))  # fmt: skip
+    assert replaced.stages["eval-base"].limit == 3 and replaced.stages["eval-base"].max_tokens != 256
+
+
+def test_a_recipe_extends_a_file_beside_it_and_chains(tmp_path):
+    recipe_file(tmp_path, GOOD, "base.toml")
+    recipe_file(tmp_path, '[recipe]\nextends = "base.toml"\n[params]\nlimit = 4\n', "mid.toml")
+    (tmp_path / "sub").mkdir()
+    top = recipe_file(tmp_path, '[recipe]\nextends = "../mid.toml"\ndrop = ["pairs"]\n', "sub/top.toml")
+    recipe = load_recipe(top)
+    assert recipe.name == "top" and "pairs" not in recipe.stages and recipe.stages["eval-model"].limit == 4
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"a.toml": '[recipe]\nextends = "b.toml"\n', "b.toml": '[recipe]\nextends = "a.toml"\n'},
+         r"^\S*b.toml \[recipe\] extends: a cycle \(\S*a.toml -> \S*b.toml -> \S*a.toml\); a recipe cannot"),
+        ({"a.toml": '[recipe]\nextends = "defualt"\n'}, r"a.toml \[recipe\] extends: unknown recipe 'defualt' \(did you mean 'default'\?\)"),
+        ({"a.toml": '[recipe]\nextends = "gone.toml"\n'}, r"a.toml \[recipe\] extends: .*gone.toml: no such recipe file"),
+        ({"a.toml": '[recipe]\nextends = 3\n'}, r"a.toml \[recipe\] extends: a built-in recipe's name or a .toml file; got 3"),
+        ({"a.toml": '[recipe]\nextends = "default"\ndrop = ["eval-rund2"]\n'},
+         r"a.toml \[recipe\] drop: builtin:default has no stage 'eval-rund2' \(did you mean 'eval-round2'\?\)"),
+        ({"a.toml": '[recipe]\ndrop = ["x"]\n' + GOOD}, r"a.toml \[recipe\] drop: only a recipe that extends another"),
+        ({"a.toml": '[recipe]\nextends = "default"\ndrop = ["eval-base"]\n'},
+         r"a.toml \[recipe\] baseline: 'eval-base' is not an evaluate stage"),
+        ({"a.toml": '[recipe]\nextend = "default"\n' + GOOD.replace("[params]", "[params]", 1)},
+         r"a.toml \[recipe\]: unknown key 'extend' \(did you mean 'extends'\?\)"),
+    ],
+)
+def test_bad_extends_are_one_line(tmp_path, files, message):
+    for name, text in files.items():
+        recipe_file(tmp_path, text, name)
+    with pytest.raises(InputError, match=message):
+        load_recipe(str(tmp_path / "a.toml"))

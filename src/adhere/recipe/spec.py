@@ -103,12 +103,66 @@ def recipe_text(name_or_path: str) -> tuple[str, str]:
 
 def load_recipe(name_or_path: str, overrides: dict[str, Any] | None = None) -> Recipe:
     """Read, check and order a recipe; ``overrides`` set its parameters (``--set``)."""
-    text, source = recipe_text(name_or_path)
+    data, source = _read(name_or_path, ())
+    return parse_recipe(data, source, overrides or {})
+
+
+_HEAD_KEYS = ("name", "description", "baseline", "extends", "drop")
+
+
+def _read(name_or_path: str, chain: tuple[str, ...]) -> tuple[dict[str, Any], str]:
+    """A recipe's tables with what it ``extends`` merged in: the parent's parameters, stages and
+    rounds first; the recipe's own parameters override the parent's values, a stage of its own
+    replaces the parent's stage of that name whole, its ``[rounds]`` replace the parent's, and
+    ``drop`` lists parent stages to leave out. ``extends`` names a built-in recipe, or a file
+    (relative to the recipe that names it)."""
+    try:
+        text, source = recipe_text(name_or_path)
+    except InputError as error:
+        if not chain:
+            raise
+        raise InputError(f"{chain[-1]} [recipe] extends: {error}") from None
+    if source in chain:
+        raise InputError(f"{chain[-1]} [recipe] extends: a cycle ({' -> '.join([*chain, source])}); a recipe cannot "
+                         "extend itself through others")  # fmt: skip
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"{source}: not valid TOML: {error}") from None
-    return parse_recipe(data, source, overrides or {})
+    head = data.get("recipe", {})
+    if not isinstance(head, dict) or "extends" not in head:
+        if isinstance(head, dict) and "drop" in head:
+            raise InputError(f"{source} [recipe] drop: only a recipe that extends another drops its stages; add "
+                             "extends = NAME")  # fmt: skip
+        return data, source
+    parent_name = head["extends"]
+    if not isinstance(parent_name, str) or not parent_name:
+        raise InputError(f"{source} [recipe] extends: a built-in recipe's name or a .toml file; got {parent_name!r}")
+    if not source.startswith("builtin:") and ("/" in parent_name or parent_name.endswith(".toml")):
+        parent_name = str(Path(source).parent / parent_name)
+    elif source.startswith("builtin:") and parent_name not in builtin_names():
+        raise InputError(f"{source} [recipe] extends: {parent_name!r} is not a built-in recipe")
+    parent, parent_source = _read(parent_name, (*chain, source))
+    drop = head.get("drop", [])
+    if not isinstance(drop, list) or not all(isinstance(n, str) for n in drop):
+        raise InputError(f"{source} [recipe] drop: a list of stage names of {parent_source}; got {drop!r}")
+    parent_stages = parent.get("stages", {}) if isinstance(parent.get("stages", {}), dict) else {}
+    for name in drop:
+        if name not in parent_stages:
+            raise InputError(f"{source} [recipe] drop: {parent_source} has no stage {name!r}"
+                             f"{closest(name, parent_stages)}")  # fmt: skip
+    merged = {key: value for key, value in parent.items() if key not in ("recipe", "params", "stages")}
+    parent_head = parent.get("recipe", {}) if isinstance(parent.get("recipe", {}), dict) else {}
+    own_head = {k: v for k, v in head.items() if k not in ("extends", "drop")}
+    merged["recipe"] = {**{k: v for k, v in parent_head.items() if k != "name"}, **own_head}
+    merged["params"] = {**_table(parent.get("params", {}), f"{parent_source} [params]"),
+                        **_table(data.get("params", {}), f"{source} [params]")}  # fmt: skip
+    merged["stages"] = {**{n: t for n, t in parent_stages.items() if n not in drop},
+                        **_table(data.get("stages", {}), f"{source} [stages]")}  # fmt: skip
+    for key, value in data.items():
+        if key not in ("recipe", "params", "stages"):
+            merged[key] = value
+    return merged, source
 
 
 def parse_recipe(data: dict[str, Any], source: str, overrides: dict[str, Any]) -> Recipe:
@@ -117,9 +171,13 @@ def parse_recipe(data: dict[str, Any], source: str, overrides: dict[str, Any]) -
             raise InputError(f"{source}: unknown table [{key}]{closest(key, ['recipe', 'params', 'stages', 'rounds'])}; "
                              "a recipe has [recipe], [params], [stages.NAME] and [rounds] tables")  # fmt: skip
     head = _table(data.get("recipe", {}), f"{source} [recipe]")
+    if "extends" in head or "drop" in head:
+        raise InputError(f"{source} [recipe]: extends and drop are resolved when a recipe is read from its file "
+                         "(load_recipe), not in parsed tables")  # fmt: skip
     for key in head:
-        if key not in ("name", "description", "baseline"):
-            raise InputError(f"{source} [recipe]: unknown key {key!r}{closest(key, ['name', 'description', 'baseline'])}")
+        if key not in _HEAD_KEYS:
+            raise InputError(f"{source} [recipe]: unknown key {key!r}{closest(key, _HEAD_KEYS)}; valid keys: "
+                             f"{', '.join(_HEAD_KEYS)}")  # fmt: skip
     params = dict(_table(data.get("params", {}), f"{source} [params]"))
     for key, value in overrides.items():
         if key not in params:
