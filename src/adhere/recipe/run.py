@@ -3,7 +3,7 @@
 A recipe (``adhere/recipes/*.toml``, or any TOML file) names the stages: synthesize verifiable
 prompts decontaminated against IFEval and IFBench, answer and verify them, make SFT rows or
 preference pairs, mix them, train (LoRA SFT or DPO), export a GGUF for llama.cpp, and evaluate.
-``default`` is the recipe that measured +10.5 points of IFEval prompt strict on the bundled model
+``default`` is the recipe that measured +11.5 points of IFEval prompt strict on the bundled model
 (docs/experiments.md). See ``adhere.recipe`` for the format and how a run resumes.
 """
 
