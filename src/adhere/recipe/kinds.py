@@ -293,7 +293,9 @@ class Train(Stage, TrainSettings):
         self.config()  # the trainer's own checks
 
     def describe(self) -> str:
-        return f"{self.method.upper()} {self.model} on {self.data} ({self.epochs:g} epochs)"
+        length = (f"{self.max_steps} steps" if self.max_steps > 0
+                  else f"{self.epochs:g} epoch{'' if self.epochs == 1 else 's'}")  # fmt: skip
+        return f"{self.method.upper()} {self.model} on {self.data} ({length})"
 
     def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
         from adhere.train.trainer import train
