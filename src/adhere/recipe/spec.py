@@ -129,9 +129,9 @@ def _read(name_or_path: str, chain: tuple[str, ...]) -> tuple[dict[str, Any], st
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"{source}: not valid TOML: {error}") from None
-    head = data.get("recipe", {})
-    if not isinstance(head, dict) or "extends" not in head:
-        if isinstance(head, dict) and "drop" in head:
+    head = _table(data.get("recipe", {}), f"{source} [recipe]")
+    if "extends" not in head:
+        if "drop" in head:
             raise InputError(f"{source} [recipe] drop: only a recipe that extends another drops its stages; add "
                              "extends = NAME")  # fmt: skip
         return data, source
@@ -146,23 +146,20 @@ def _read(name_or_path: str, chain: tuple[str, ...]) -> tuple[dict[str, Any], st
     drop = head.get("drop", [])
     if not isinstance(drop, list) or not all(isinstance(n, str) for n in drop):
         raise InputError(f"{source} [recipe] drop: a list of stage names of {parent_source}; got {drop!r}")
-    parent_stages = parent.get("stages", {}) if isinstance(parent.get("stages", {}), dict) else {}
+    parent_stages = _table(parent.get("stages", {}), f"{parent_source} [stages]")
     for name in drop:
         if name not in parent_stages:
             raise InputError(f"{source} [recipe] drop: {parent_source} has no stage {name!r}"
                              f"{closest(name, parent_stages)}")  # fmt: skip
-    merged = {key: value for key, value in parent.items() if key not in ("recipe", "params", "stages")}
-    parent_head = parent.get("recipe", {}) if isinstance(parent.get("recipe", {}), dict) else {}
-    own_head = {k: v for k, v in head.items() if k not in ("extends", "drop")}
-    merged["recipe"] = {**{k: v for k, v in parent_head.items() if k != "name"}, **own_head}
-    merged["params"] = {**_table(parent.get("params", {}), f"{parent_source} [params]"),
-                        **_table(data.get("params", {}), f"{source} [params]")}  # fmt: skip
-    merged["stages"] = {**{n: t for n, t in parent_stages.items() if n not in drop},
-                        **_table(data.get("stages", {}), f"{source} [stages]")}  # fmt: skip
-    for key, value in data.items():
-        if key not in ("recipe", "params", "stages"):
-            merged[key] = value
-    return merged, source
+    parent_head = _table(parent.get("recipe", {}), f"{parent_source} [recipe]")
+    # Every other table ([rounds]) of the recipe's own replaces the parent's.
+    return {**parent, **data,
+            "recipe": {**{k: v for k, v in parent_head.items() if k != "name"},
+                       **{k: v for k, v in head.items() if k not in ("extends", "drop")}},
+            "params": {**_table(parent.get("params", {}), f"{parent_source} [params]"),
+                       **_table(data.get("params", {}), f"{source} [params]")},
+            "stages": {**{n: t for n, t in parent_stages.items() if n not in drop},
+                       **_table(data.get("stages", {}), f"{source} [stages]")}}, source  # fmt: skip
 
 
 def parse_recipe(data: dict[str, Any], source: str, overrides: dict[str, Any]) -> Recipe:
