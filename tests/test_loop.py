@@ -78,10 +78,17 @@ def test_a_loop_killed_while_training_resumes_and_reports(tmp_path):
         runs = summary["benchmarks"][benchmark]["runs"]
         assert [run["name"] for run in runs] == ["eval-base", "eval-model"] and all(run["prompts"] == 3 for run in runs)
         assert summary["benchmarks"][benchmark]["comparisons"][0]["b"] == "eval-model"
+        # Where the change comes from: every instruction of the 3 prompts counted once per id.
+        per_id = summary["benchmarks"][benchmark]["comparisons"][0]["per_id"]
+        verdicts = read_jsonl(out / "eval-model" / benchmark / "verdicts.jsonl")
+        assert sum(e["n"] for e in per_id) == sum(len(row["instruction_id_list"]) for row in verdicts)
+        assert all(isinstance(run["cut_off"], int) for run in runs)
+        assert f"eval-model vs eval-base, {benchmark} per instruction id (" in done.stdout
         config = json.loads((out / "eval-model" / benchmark / "config.json").read_text())
         assert config["model"] == f"gguf:{out.absolute() / 'model' / 'model.gguf'}"
     page = (out / "report.html").read_text()
     assert "Accuracy by model" in page and "What each stage made" in page and "8 steps on" in page
+    assert "Where the changes come from" in page
     assert (out / "report-ifeval.html").exists() and (out / "report-ifbench.html").exists()
 
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)

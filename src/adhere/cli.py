@@ -1093,7 +1093,7 @@ def _loop(args: argparse.Namespace) -> int:
     from adhere.recipe import loop
     from adhere.models.cache import ResponseCache
     from adhere.recipe import Reporter
-    from adhere.report.loop import headline_rows, headline_text
+    from adhere.report.loop import change_rows, change_text, headline_rows, headline_text
     from adhere.settings import parse_assignments
 
     params = parse_assignments(args.params, "--set", "PARAM=VALUE")
@@ -1132,6 +1132,8 @@ def _loop(args: argparse.Namespace) -> int:
     console = Console()
     for row in headline_rows(summary):
         console.print(headline_text(row), soft_wrap=True, highlight=False)
+    for row in change_rows(summary):
+        console.print(change_text(row), soft_wrap=True, highlight=False)
     err.print(f"wrote {args.out_dir}/report.html and loop.json (total {summary['total_seconds'] / 60:.1f} min)", soft_wrap=True)
     return 0
 

@@ -399,3 +399,30 @@ def test_bad_extends_are_one_line(tmp_path, files, message):
         recipe_file(tmp_path, text, name)
     with pytest.raises(InputError, match=message):
         load_recipe(str(tmp_path / "a.toml"))
+
+
+@pytest.mark.parametrize("name", [n for n in builtin_names() if n.startswith("default-") or n == "ood"])
+def test_a_shipped_recipe_built_on_the_default_keeps_the_default_s_stage_keys(tmp_path, name):
+    """So that it runs in a folder where the default ran, doing only what it adds or changes."""
+    from adhere.recipe.engine import plan_keys
+
+    recipe, default = load_recipe(name), load_recipe("default")
+    ws = Workspace(out=tmp_path / "out", data=DATA)
+    keys, default_keys = plan_keys(ws, recipe), plan_keys(ws, default)
+    changed = {n for n in recipe.stages if n not in default.stages or recipe.stages[n] != default.stages[n]}
+    for name, stage in recipe.stages.items():  # in order: what reads a changed stage changes too
+        if any(ref in changed for refs in stage.references().values() for ref in refs):
+            changed.add(name)
+    kept = [n for n in default.stages if n in recipe.stages and n not in changed]
+    assert "answers-focus" in kept and all(keys[n] == default_keys[n] for n in kept)
+    assert all(keys[n] != default_keys[n] for n in changed if n in default.stages)
+
+
+def test_the_probe_set_is_held_out_from_every_training_prompt_set():
+    recipe = load_recipe("default-probes")
+    probes = recipe.stages["probes"]
+    assert probes.phrasing == "probe" and probes.min_constraints == probes.max_constraints == 1
+    training = {n for n, s in recipe.stages.items() if s.kind == "synth" and n != "probes"}
+    assert set(probes.decontaminate) == training | {"ifeval", "ifbench"}
+    assert [s.model for s in recipe.stages.values() if s.kind == "evaluate" and s.benchmarks == ("probes",)] == [
+        "base", "model-round2"]

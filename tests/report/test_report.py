@@ -267,3 +267,66 @@ def test_the_loop_page_shows_how_many_sampled_answers_were_cut_off():
     # A run from before the count existed shows no made-up number.
     older = render_loop_html(_loop_summary({"rows": 658, "repaired": 390}))
     assert "of 2000" not in older and "390 repaired" in older
+
+
+def test_a_comparison_counts_each_instruction_id_followed_before_and_after(two_runs, tmp_path):
+    result = adhere("report", *two_runs, "--out", tmp_path / "r.html", "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr
+    changes = json.loads((tmp_path / "r.json").read_text())["comparisons"][0]["per_id"]
+    expected: dict[str, list[int]] = {}
+    for side, run in enumerate(two_runs):
+        for row in read_jsonl(run / "verdicts.jsonl"):
+            for level in ("strict", "loose"):
+                for cid, ok in zip(row["instruction_id_list"], row[level]["follow_instruction_list"]):
+                    counts = expected.setdefault(cid, [0, 0, 0, 0, 0])
+                    counts[2 * side + (level == "loose")] += ok
+                    counts[4] += side == 0 and level == "strict"
+    got = {e["id"]: [e["a_strict"], e["a_loose"], e["b_strict"], e["b_loose"], e["n"]] for e in changes}
+    assert got == expected
+    # Largest strict gain first: cutting responses to their first line only loses, so the last is the worst.
+    deltas = [e["b_strict"] - e["a_strict"] for e in changes]
+    assert deltas == sorted(deltas, reverse=True) and deltas[-1] < -5
+    worst = changes[-1]
+    named = f"{worst['id']} {worst['a_strict']}→{worst['b_strict']} of {worst['n']}"
+    line = next(line for line in result.stdout.splitlines() if line.startswith("per instruction id (strict): "))
+    assert f"; down {named}" in line and f"fell by more than 5: " in line and named in line.split("fell by")[1]
+    assert "<h4>Per instruction id" in (tmp_path / "r.html").read_text()
+
+
+def _with_changes(summary, per_id, cut_off=(30, 12)):
+    for data in summary["benchmarks"].values():
+        data["comparisons"][0].update(a="eval-base", b="eval-model", per_id=per_id)
+        for run, count in zip(data["runs"], cut_off):
+            run["cut_off"] = count
+    return summary
+
+
+def test_the_loop_names_where_a_change_comes_from_and_every_id_that_collapses():
+    from adhere.report.html import render_loop_html
+    from adhere.report.loop import change_rows, change_text
+
+    def entry(cid, n, strict, loose):
+        return {"id": cid, "n": n, "a_strict": strict[0], "b_strict": strict[1], "a_loose": loose[0], "b_loose": loose[1]}
+
+    per_id = [entry("startend:quotation", 41, (0, 14), (0, 14)), entry("startend:end_checker", 26, (9, 11), (9, 12)),
+              entry("length_constraints:number_words", 52, (16, 10), (16, 17)),
+              entry("length_constraints:number_sentences", 20, (10, 5), (10, 12))]  # fmt: skip
+    summary = _with_changes(_loop_summary({"rows": 1}), per_id)
+    ifeval, ifbench = change_rows(summary)
+    # IFEval in strict: number_words falls by 6 (more than 5: named), number_sentences by 5 (not).
+    assert [m["id"] for m in ifeval["fell"]] == ["length_constraints:number_words"]
+    assert [(f["id"], f["n"], f["a"], f["b"]) for f in ifeval["families"]] == [
+        ("startend", 67, 9, 25), ("length_constraints", 72, 26, 15)]
+    assert change_text(ifeval) == (
+        "  eval-model vs eval-base, ifeval per instruction id (strict): "
+        "up startend:quotation 0→14 of 41, startend:end_checker 9→11 of 26; "
+        "down length_constraints:number_words 16→10 of 52, length_constraints:number_sentences 10→5 of 20; "
+        "fell by more than 5: length_constraints:number_words 16→10 of 52; "
+        "cut off at the token limit: eval-base 30 of 10, eval-model 12 of 10")
+    # IFBench's headline is loose: there nothing fell.
+    assert ifbench["strictness"] == "loose" and ifbench["fell"] == []
+    page = render_loop_html(summary)
+    assert "Where the changes come from" in page and "<code>length_constraints:number_words</code> (-6)" in page
+    # A summary from before per-id changes were kept has no such section, and no error.
+    assert change_rows(_loop_summary({"rows": 1})) == []
+    assert "Where the changes come from" not in render_loop_html(_loop_summary({"rows": 1}))

@@ -21,6 +21,70 @@ def _outcomes(run: Run, pairs: list[tuple[str, int]]) -> Outcomes:
     )
 
 
+def per_id_changes(a: Run, b: Run, pairs: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    """Per instruction id, over the prompts both runs answered: how many of its n instructions each
+    run followed (strict and loose), largest strict change first: where a change comes from."""
+    counts: dict[str, dict[str, Any]] = {}
+    for side, run in (("a", a), ("b", b)):
+        by_pair = {(json.dumps(r.key), r.sample): r for r in run.results}
+        for pair in pairs:
+            r = by_pair[pair]
+            for cid, strict, loose in zip(r.instruction_id_list, r.strict, r.loose):
+                entry = counts.setdefault(cid, {"id": cid, "n": 0, **dict.fromkeys(("a_strict", "b_strict", "a_loose", "b_loose"), 0)})
+                entry["n"] += side == "a"
+                entry[f"{side}_strict"] += bool(strict)
+                entry[f"{side}_loose"] += bool(loose)
+    return sorted(counts.values(), key=lambda e: (-(e["b_strict"] - e["a_strict"]), e["id"]))
+
+
+#: The accuracy each benchmark's headline is stated in (IFEval strict, IFBench loose); a probe
+#: set (prompts a recipe synthesized) is read as IFEval is.
+HEADLINE = {"ifeval": "prompt_level_strict", "ifbench": "prompt_level_loose"}
+
+
+def headline(benchmark: str) -> str:
+    return HEADLINE.get(benchmark, "prompt_level_strict")
+
+
+def strictness(benchmark: str) -> str:
+    """strict or loose: the verdicts a benchmark's headline counts."""
+    return "loose" if headline(benchmark) == "prompt_level_loose" else "strict"
+
+
+#: A model that follows an instruction id more than this many times fewer than the baseline, on
+#: the same prompts, is named as a collapse of that id.
+COLLAPSE = 5
+
+
+def id_moves(per_id: list[dict[str, Any]], side: str = "strict") -> dict[str, Any]:
+    """A comparison's per-id counts (:func:`per_id_changes`) in one strictness: every id's followed
+    count before (a) and after (b), largest gain first; the same per family (the id's part before
+    the colon); and the ids that fell by more than :data:`COLLAPSE`."""
+    moves = [{"id": e["id"], "n": e["n"], "a": e[f"a_{side}"], "b": e[f"b_{side}"]} for e in per_id]
+    moves = [{**m, "delta": m["b"] - m["a"]} for m in moves]
+    moves.sort(key=lambda m: (-m["delta"], m["id"]))
+    families: dict[str, dict[str, Any]] = {}
+    for m in moves:
+        name = m["id"].split(":")[0]
+        family = families.setdefault(name, {"id": name, "n": 0, "a": 0, "b": 0})
+        for key in ("n", "a", "b"):
+            family[key] += m[key]
+    rollup = sorted(({**f, "delta": f["b"] - f["a"]} for f in families.values()), key=lambda f: (-f["delta"], f["id"]))
+    return {"moves": moves, "families": rollup, "fell": [m for m in moves if m["delta"] < -COLLAPSE]}
+
+
+def _move(m: dict[str, Any]) -> str:
+    return f"{m['id']} {m['a']}→{m['b']} of {m['n']}"
+
+
+def moves_text(moves: dict[str, Any], top: int = 3) -> str:
+    """:func:`id_moves` in one line: the largest gains and losses and every collapse."""
+    up = [_move(m) for m in moves["moves"] if m["delta"] > 0][:top]
+    down = [_move(m) for m in reversed(moves["moves"]) if m["delta"] < 0][:top]
+    fell = ", ".join(_move(m) for m in moves["fell"]) or "none"
+    return f"up {', '.join(up) or 'none'}; down {', '.join(down) or 'none'}; fell by more than {COLLAPSE}: {fell}"
+
+
 def _failures(run: Run) -> tuple[list[dict[str, Any]], int]:
     failed = [r for r in run.results if not all(r.loose) or not all(r.strict)]
     shown = []
@@ -119,5 +183,6 @@ def build_report(runs: list[Run]) -> dict[str, Any]:
         for run in runs[1:]:
             comparison = paired_comparison(base, _outcomes(run, pairs))
             notes = comparability(runs[0].config, run.config)
-            report["comparisons"].append({"a": runs[0].name, "b": run.name, **comparison, "notes": notes})
+            report["comparisons"].append({"a": runs[0].name, "b": run.name, **comparison, "notes": notes,
+                                          "per_id": per_id_changes(runs[0], run, pairs)})  # fmt: skip
     return report

@@ -157,6 +157,7 @@ def _comparisons(report: dict[str, Any]) -> str:
             '<th class="num">95% CI</th><th class="num">p (paired bootstrap)</th>'
             '<th class="num">p (McNemar)</th></tr>' + "".join(rows) + "</table>"
             + "".join(f'<p class="note">Note: {_e(note)}</p>' for note in comp.get("notes", []))
+            + _comparison_per_id(report["benchmark"], comp)
         )
     parts.append(
         '<p class="muted">Bold: p &lt; 0.05 by the paired bootstrap (green: better than the first run, '
@@ -164,6 +165,16 @@ def _comparisons(report: dict[str, Any]) -> str:
         "passed only by the first run vs only by the second).</p>"
     )
     return "".join(parts)
+
+
+def _comparison_per_id(benchmark: str, comp: dict[str, Any]) -> str:
+    from adhere.report.compare import COLLAPSE, id_moves, strictness
+
+    if not comp.get("per_id"):
+        return ""
+    side = strictness(benchmark)
+    return _changes_section({"a": comp["a"], "b": comp["b"], "benchmark": benchmark, "strictness": side, "cut_off": {},
+                             **id_moves(comp["per_id"], side)}, COLLAPSE, heading=False)  # fmt: skip
 
 
 def _per_id(report: dict[str, Any]) -> str:
@@ -256,10 +267,37 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
 
 
+def _moves_table(moves: list[dict[str, Any]], a: str, b: str, first: str) -> str:
+    rows = "".join(
+        f'<tr><td><code>{_e(m["id"])}</code></td><td class="num">{m["n"]}</td><td class="num">{m["a"]}</td>'
+        f'<td class="num">{m["b"]}</td><td class="num{" sig" if m["delta"] > 0 else " worse" if m["delta"] < 0 else ""}">'
+        f'{m["delta"]:+d}</td></tr>'
+        for m in moves
+    )
+    return (f'<table class="changes"><tr><th>{first}</th><th class="num">n</th><th class="num">{_e(a)}</th>'
+            f'<th class="num">{_e(b)}</th><th class="num">change</th></tr>{rows}</table>')  # fmt: skip
+
+
+def _changes_section(row: dict[str, Any], collapse: int, heading: bool = True) -> str:
+    fell = ", ".join(f'<code>{_e(m["id"])}</code> ({m["delta"]:+d})' for m in row["fell"]) or "none"
+    cut = ", ".join(f"{_e(name)} {count} of {prompts}" for name, (count, prompts) in row["cut_off"].items()
+                    if count is not None)  # fmt: skip
+    title = (f'<h3>{_e(row["b"])} vs {_e(row["a"])} on {_e(row["benchmark"])} <span class="muted">({row["strictness"]})'
+             "</span></h3>") if heading else f'<h4>Per instruction id <span class="muted">({row["strictness"]})</span></h4>'  # fmt: skip
+    return (
+        title + f'<p>Ids followed more than {collapse} times fewer: {fell}.'
+        + (f" Answers cut off at the token limit: {cut}." if cut else "") + "</p>"
+        + _moves_table(row["families"], row["a"], row["b"], "family")
+        + f"<details><summary>every instruction id</summary>{_moves_table(row['moves'], row['a'], row['b'], 'instruction id')}"
+        "</details>"
+    )
+
+
 def render_loop_html(summary: dict[str, Any]) -> str:
     """The page of an ``adhere loop`` run: each evaluated model's accuracies beside the baseline's,
     the significance of each change, what each stage made, and the wall time of every stage."""
-    from adhere.report.loop import headline_rows, made_rows
+    from adhere.report.compare import COLLAPSE
+    from adhere.report.loop import change_rows, headline_rows, made_rows
 
     recipe = summary["recipe"]
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -295,6 +333,11 @@ def render_loop_html(summary: dict[str, Any]) -> str:
     made = "".join(f'<tr><td><code>{_e(name)}</code></td><td>{_e(kind)}</td><td>{_e(text)}</td>'
                    f'<td class="num">{_duration(summary["seconds"].get(name, 0.0))}</td></tr>'
                    for name, kind, text in made_rows(summary))  # fmt: skip
+    changes = "".join(_changes_section(row, COLLAPSE) for row in change_rows(summary))
+    if changes:
+        changes = ("<h2>Where the changes come from</h2><p class=\"muted\">Per instruction id and per family (the id's "
+                   "part before the colon): how many of its instructions each model followed, on the same prompts, in "
+                   f"the benchmark's headline strictness; largest gain first.</p>{changes}")  # fmt: skip
     links = " · ".join(f'<a href="report-{_e(b)}.html">{_e(b)}: every metric, per instruction, failures</a>' for b in benchmarks)
     params = ", ".join(f"{k}={v}" for k, v in recipe["params"].items()) or "none"
     title = f"adhere loop: {recipe['name']} on {summary['model']}"
@@ -308,6 +351,7 @@ def render_loop_html(summary: dict[str, Any]) -> str:
         '<p class="muted">Intervals: percentile bootstrap over prompts; changes are paired over the same prompts '
         "(bootstrap interval of the difference; exact McNemar test on prompts that flipped). "
         "Green or red: the interval excludes zero.</p>"
+        f"{changes}"
         '<h2>What each stage made</h2><table id="stages"><tr><th>stage</th><th>kind</th><th>made</th>'
         f'<th class="num">wall time</th></tr>{made}</table>'
         f'<p class="muted">Recipe {_e(recipe["source"])} · parameters: {_e(params)}</p></body></html>\n'

@@ -7,17 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from adhere.jsonl import atomic_write, write_json
+from adhere.report.compare import headline, id_moves, moves_text, strictness
 
 _SHORT = {"prompt_level_strict": "prompt strict", "prompt_level_loose": "prompt loose"}
-#: The accuracy each benchmark's headline is stated in (IFEval strict, IFBench loose); a probe
-#: set (prompts a recipe synthesized) is read as IFEval is.
-HEADLINE = {"ifeval": "prompt_level_strict", "ifbench": "prompt_level_loose"}
-
-
-def headline(benchmark: str) -> str:
-    return HEADLINE.get(benchmark, "prompt_level_strict")
-
-
 def build_loop_summary(run: Any) -> dict[str, Any]:
     """What ``loop.json`` holds for a recipe run (``adhere.recipe.RecipeRun``): each benchmark's
     evaluations against the baseline, what each stage made and how long it took. Writes
@@ -43,7 +35,7 @@ def build_loop_summary(run: Any) -> dict[str, Any]:
             handle.write(render_html(report))
         summary["benchmarks"][benchmark] = {
             "headline": headline(benchmark),
-            "runs": [{key: r[key] for key in ("name", "prompts", "accuracy", "confidence_intervals")}
+            "runs": [{key: r[key] for key in ("name", "prompts", "accuracy", "confidence_intervals", "cut_off")}
                      for r in report["runs"]],
             "comparisons": report["comparisons"],
         }  # fmt: skip
@@ -108,6 +100,33 @@ def headline_text(row: dict[str, Any]) -> str:
             text += ")"
         parts.append(text)
     return f"{row['name']}: " + "; ".join(parts)
+
+
+def change_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Where each change comes from: per benchmark and model compared with the baseline, every
+    instruction id's followed count before and after in the benchmark's headline strictness
+    (:func:`adhere.report.compare.id_moves`) and the answers cut off at the token limit."""
+    rows = []
+    for benchmark, data in summary["benchmarks"].items():
+        side = strictness(benchmark)
+        runs = {r["name"]: r for r in data["runs"]}
+        for comp in data["comparisons"]:
+            if "per_id" not in comp:  # a summary written before per-id changes were kept
+                continue
+            rows.append({"benchmark": benchmark, "a": comp["a"], "b": comp["b"], "strictness": side,
+                         **id_moves(comp["per_id"], side),
+                         "cut_off": {name: (runs[name].get("cut_off"), runs[name]["prompts"]) for name in (comp["a"], comp["b"])}})  # fmt: skip
+    return rows
+
+
+def change_text(row: dict[str, Any]) -> str:
+    """A row of :func:`change_rows` as one line: the largest gains and losses, the collapses, the
+    cut-off answers."""
+    parts = [moves_text(row)]
+    cut = [f"{name} {count} of {prompts}" for name, (count, prompts) in row["cut_off"].items() if count is not None]
+    if cut:
+        parts.append("cut off at the token limit: " + ", ".join(cut))
+    return f"  {row['b']} vs {row['a']}, {row['benchmark']} per instruction id ({row['strictness']}): " + "; ".join(parts)
 
 
 def made_rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -9,6 +9,7 @@ from rich.console import Console, Group
 from rich.table import Table
 
 from adhere.bench.summary import Summary, Tally
+from adhere.report.compare import id_moves, moves_text, strictness
 
 
 def _pct(tally: Tally) -> str:
@@ -112,6 +113,10 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
                 "" if mcnemar is None else f"{mcnemar['p']:.3f}",
             )
         console.print(diff)
+        if comp.get("per_id"):
+            side = strictness(report["benchmark"])
+            console.print(f"per instruction id ({side}): {moves_text(id_moves(comp['per_id'], side))}", soft_wrap=True,
+                          highlight=False)  # fmt: skip
         for note in comp.get("notes", []):
             console.print(f"[yellow]note:[/yellow] {comp['b']} vs {comp['a']}: {note}", soft_wrap=True)
 
