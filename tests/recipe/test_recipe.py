@@ -410,9 +410,9 @@ def test_a_shipped_recipe_built_on_the_default_keeps_the_default_s_stage_keys(tm
     ws = Workspace(out=tmp_path / "out", data=DATA)
     keys, default_keys = plan_keys(ws, recipe), plan_keys(ws, default)
     changed = {n for n in recipe.stages if n not in default.stages or recipe.stages[n] != default.stages[n]}
-    for name, stage in recipe.stages.items():  # in order: what reads a changed stage changes too
+    for stage_name, stage in recipe.stages.items():  # in order: what reads a changed stage changes too
         if any(ref in changed for refs in stage.references().values() for ref in refs):
-            changed.add(name)
+            changed.add(stage_name)
     kept = [n for n in default.stages if n in recipe.stages and n not in changed]
     assert "answers-focus" in kept and all(keys[n] == default_keys[n] for n in kept)
     assert all(keys[n] != default_keys[n] for n in changed if n in default.stages)

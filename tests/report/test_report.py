@@ -289,7 +289,7 @@ def test_a_comparison_counts_each_instruction_id_followed_before_and_after(two_r
     worst = changes[-1]
     named = f"{worst['id']} {worst['a_strict']}→{worst['b_strict']} of {worst['n']}"
     line = next(line for line in result.stdout.splitlines() if line.startswith("per instruction id (strict): "))
-    assert f"; down {named}" in line and f"fell by more than 5: " in line and named in line.split("fell by")[1]
+    assert f"; down {named}" in line and "fell by more than 5: " in line and named in line.split("fell by")[1]
     assert "<h4>Per instruction id" in (tmp_path / "r.html").read_text()
 
 
