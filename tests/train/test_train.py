@@ -182,3 +182,21 @@ def test_grpo_rows_need_their_instructions(tmp_path):
     result = subprocess.run([sys.executable, "-m", "adhere.cli", "train", "grpo", str(path), "--out-dir", str(tmp_path / "o"),
                              "--reward", "most"], capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 2 and "invalid choice: 'most'" in result.stderr
+
+
+def test_precision_is_fp32_on_a_cpu_unless_bf16_is_asked_for_where_it_is_fast(monkeypatch):
+    from adhere.train import trainer
+
+    # auto: fp32 on a CPU, AMX or not (the default recipe was measured so); bf16 on a GPU with it
+    assert not TrainConfig(kind="sft", data="x", out="y").bf16
+    monkeypatch.setattr(trainer, "_fast_bf16", lambda: True)
+    assert TrainConfig(kind="sft", data="x", out="y", precision="bf16").bf16
+    assert not TrainConfig(kind="sft", data="x", out="y", precision="fp32").bf16
+    monkeypatch.setattr(trainer, "_gpu_bf16", lambda: True)
+    assert TrainConfig(kind="sft", data="x", out="y").bf16
+    # a CPU without AMX or AVX512-BF16 would run bf16 as a scalar loop: one line before any work
+    monkeypatch.setattr(trainer, "_fast_bf16", lambda: False)
+    with pytest.raises(InputError, match="precision bf16 needs a GPU with bf16 or a CPU with AMX or AVX512-BF16"):
+        TrainConfig(kind="sft", data="x", out="y", precision="bf16")
+    with pytest.raises(InputError, match="precision must be auto, fp32 or bf16, got 'fp16'"):
+        TrainConfig(kind="dpo", data="x", out="y", precision="fp16")

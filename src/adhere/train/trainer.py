@@ -52,6 +52,11 @@ class TrainConfig(TrainSettings):
             raise InputError(f"generation must be auto, transformers or vllm, got {self.generation!r}")
         if self.kind != "grpo" and self.generation != "auto":
             raise InputError(f"generation picks what samples GRPO's answers; it does not apply to {self.kind.upper()}")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise InputError(f"precision must be auto, fp32 or bf16, got {self.precision!r}")
+        if self.precision == "bf16" and not _fast_bf16():
+            raise InputError("precision bf16 needs a GPU with bf16 or a CPU with AMX or AVX512-BF16, which this machine "
+                             "lacks (its bf16 products would run as a scalar loop, about 100x slower); use fp32 or auto")  # fmt: skip
         if self.generation == "vllm" and not _vllm_usable():
             raise InputError("generation vllm needs a CUDA GPU and the vllm package (pip install 'adhere[vllm]'); "
                              "on this machine use generation transformers (or auto)")  # fmt: skip
@@ -62,6 +67,11 @@ class TrainConfig(TrainSettings):
             if (self.batch_size * self.grad_accum) % self.num_generations:
                 raise InputError(f"GRPO samples whole groups: batch_size x grad_accum ({self.batch_size * self.grad_accum}) "
                                  f"must be a multiple of num_generations ({self.num_generations})")  # fmt: skip
+
+    @property
+    def bf16(self) -> bool:
+        """Whether training runs in bf16 mixed precision: asked for, or (auto) on a GPU that has it."""
+        return self.precision == "bf16" or (self.precision == "auto" and _gpu_bf16())
 
     @property
     def use_vllm(self) -> bool:
@@ -203,7 +213,7 @@ def _train(config: TrainConfig, trl: Any, rows: list[dict[str, Any]]) -> dict[st
         per_device_train_batch_size=config.batch_size, gradient_accumulation_steps=config.grad_accum,
         learning_rate=config.lr, lr_scheduler_type="cosine", warmup_steps=0.05, logging_steps=config.logging_steps,
         save_steps=config.save_steps, save_total_limit=2, seed=config.seed, report_to=[], max_length=config.max_length,
-        use_cpu=not _has_accelerator(), dataloader_num_workers=0, bf16=_bf16(), fp16=False,
+        use_cpu=not _has_accelerator(), dataloader_num_workers=0, bf16=config.bf16, fp16=False,
         gradient_checkpointing=config.checkpointing,
     )  # fmt: skip
     dataset = datasets.Dataset.from_list(rows)
@@ -269,13 +279,28 @@ def _complete(state: Path) -> bool:
         return False
 
 
-def _bf16() -> bool:
-    """Mixed bf16 only on a GPU that has it. TRL turns bf16 on by default, and on a CPU without
-    bf16 instructions (no AVX512-BF16/AMX, as here) torch's bf16 matrix products fall back to a
-    scalar loop: a LoRA step measured 200 s instead of a few seconds in fp32."""
+def _gpu_bf16() -> bool:
+    """A GPU with bf16: where ``precision = "auto"`` trains in bf16 mixed precision. Not a CPU,
+    even one with AMX: the default recipe was measured in fp32 there (``precision = "bf16"`` asks)."""
     import torch
 
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+def _fast_bf16() -> bool:
+    """Whether bf16 matrix products are fast here: a GPU with bf16, or a CPU with AMX or
+    AVX512-BF16. Without them torch's bf16 products on a CPU fall back to a scalar loop: a LoRA
+    step measured 200 s instead of a few seconds in fp32 (an AVX2 machine). With AMX, a matrix
+    product of the bundled model's shapes ran 6.5x as fast in bf16 as in fp32 (2 cores)."""
+    import torch
+
+    if _gpu_bf16():
+        return True
+    if _has_accelerator():
+        return False
+    cpu = getattr(torch, "cpu", None)
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(cpu, name, lambda: False)() for name in checks)
 
 
 def _has_accelerator() -> bool:
