@@ -10,6 +10,8 @@ from adhere.jsonl import atomic_write, write_json
 from adhere.report.compare import headline, id_moves, moves_text, strictness
 
 _SHORT = {"prompt_level_strict": "prompt strict", "prompt_level_loose": "prompt loose"}
+
+
 def build_loop_summary(run: Any) -> dict[str, Any]:
     """What ``loop.json`` holds for a recipe run (``adhere.recipe.RecipeRun``): each benchmark's
     evaluations against the baseline, what each stage made and how long it took. Writes

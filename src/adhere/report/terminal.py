@@ -9,7 +9,6 @@ from rich.console import Console, Group
 from rich.table import Table
 
 from adhere.bench.summary import Summary, Tally
-from adhere.report.compare import id_moves, moves_text, strictness
 
 
 def _pct(tally: Tally) -> str:
@@ -114,6 +113,8 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
             )
         console.print(diff)
         if comp.get("per_id"):
+            from adhere.report.compare import id_moves, moves_text, strictness
+
             side = strictness(report["benchmark"])
             console.print(f"per instruction id ({side}): {moves_text(id_moves(comp['per_id'], side))}", soft_wrap=True,
                           highlight=False)  # fmt: skip
