@@ -330,3 +330,12 @@ def test_the_loop_names_where_a_change_comes_from_and_every_id_that_collapses():
     # A summary from before per-id changes were kept has no such section, and no error.
     assert change_rows(_loop_summary({"rows": 1})) == []
     assert "Where the changes come from" not in render_loop_html(_loop_summary({"rows": 1}))
+
+
+def test_the_per_id_table_shows_each_change_signed_and_no_change_as_0():
+    from adhere.report.html import _moves_table
+
+    table = _moves_table([{"id": "x:a", "n": 5, "a": 1, "b": 3, "delta": 2}, {"id": "x:b", "n": 4, "a": 2, "b": 2, "delta": 0},
+                          {"id": "x:c", "n": 9, "a": 7, "b": 1, "delta": -6}], "base", "model", "id")  # fmt: skip
+    cells = re.findall(r'<td class="num[^"]*">([^<]*)</td></tr>', table)
+    assert cells == ["+2", "0", "-6"] and table.count("<tr>") == 4

@@ -268,14 +268,14 @@ def _duration(seconds: float) -> str:
 
 
 def _moves_table(moves: list[dict[str, Any]], a: str, b: str, first: str) -> str:
-    rows = "".join(
-        f'<tr><td><code>{_e(m["id"])}</code></td><td class="num">{m["n"]}</td><td class="num">{m["a"]}</td>'
-        f'<td class="num">{m["b"]}</td><td class="num{" sig" if m["delta"] > 0 else " worse" if m["delta"] < 0 else ""}">'
-        f'{m["delta"]:+d}</td></tr>'
-        for m in moves
-    )
+    rows = []
+    for m in moves:
+        delta = m["delta"]
+        css = " sig" if delta > 0 else " worse" if delta < 0 else ""
+        rows.append(f'<tr><td><code>{_e(m["id"])}</code></td><td class="num">{m["n"]}</td><td class="num">{m["a"]}</td>'
+                    f'<td class="num">{m["b"]}</td><td class="num{css}">{f"{delta:+d}" if delta else "0"}</td></tr>')  # fmt: skip
     return (f'<table class="changes"><tr><th>{first}</th><th class="num">n</th><th class="num">{_e(a)}</th>'
-            f'<th class="num">{_e(b)}</th><th class="num">change</th></tr>{rows}</table>')  # fmt: skip
+            f'<th class="num">{_e(b)}</th><th class="num">change</th></tr>{"".join(rows)}</table>')  # fmt: skip
 
 
 def _changes_section(row: dict[str, Any], collapse: int, heading: bool = True) -> str:
