@@ -1,8 +1,8 @@
 """Training speed on the bundled model: gradient checkpointing on against off, or fp32 against bf16.
 
-``--compare checkpointing`` (the default): TRL turns gradient checkpointing on by default: the backward pass recomputes each layer's
-activations instead of keeping them, which saves memory and costs about one more forward pass per
-step. ``adhere train`` leaves it off on a CPU (``--gradient-checkpointing`` turns it back on).
+``--compare checkpointing`` (the default): TRL turns gradient checkpointing on by default: the
+backward pass recomputes each layer's activations instead of keeping them, which saves memory and
+costs about one more forward pass per step. ``adhere train`` leaves it off on a CPU (``--gradient-checkpointing`` turns it back on).
 This runs the same LoRA SFT and DPO steps both ways, side by side (alternating, best of
 --repeat, each in a fresh process), on rows built from IFEval's prompts and the reference GPT-4
 answers in ../shared (SFT: the answer; DPO: the answer against its first half; the content only
@@ -100,6 +100,7 @@ def main() -> None:
             print(f"{kind}: {args.steps} steps of batch 4, up to {args.max_length} tokens: {args.compare} {first} "
                   f"{a['seconds_per_step']:.2f} s/step (loss {a['loss']:.4f}), {second} {b['seconds_per_step']:.2f} s/step "
                   f"(loss {b['loss']:.4f}); {second} is {a['seconds_per_step'] / b['seconds_per_step']:.2f}x as fast")  # fmt: skip
+
 
 if __name__ == "__main__":
     main()

@@ -8,12 +8,16 @@ import re
 from typing import Any
 
 from adhere.bench.stats import METRICS, Outcomes, paired_comparison
-from adhere.report.runs import MAX_FAILURES, Run, shared_keys
+from adhere.report.runs import MAX_FAILURES, PromptResult, Run, shared_keys
 
 
-def _outcomes(run: Run, pairs: list[tuple[str, int]]) -> Outcomes:
+def _chosen(run: Run, pairs: list[tuple[str, int]]) -> list[PromptResult]:
+    """The run's results for these (key, sample) pairs, in their order."""
     by_pair = {(json.dumps(r.key), r.sample): r for r in run.results}
-    chosen = [by_pair[p] for p in pairs]
+    return [by_pair[p] for p in pairs]
+
+
+def _outcomes(chosen: list[PromptResult]) -> Outcomes:
     return Outcomes(
         [len(r.instruction_id_list) for r in chosen],
         [sum(r.strict) for r in chosen],
@@ -21,14 +25,13 @@ def _outcomes(run: Run, pairs: list[tuple[str, int]]) -> Outcomes:
     )
 
 
-def per_id_changes(a: Run, b: Run, pairs: list[tuple[str, int]]) -> list[dict[str, Any]]:
-    """Per instruction id, over the prompts both runs answered: how many of its n instructions each
-    run followed (strict and loose), largest strict change first: where a change comes from."""
+def per_id_changes(a: list[PromptResult], b: list[PromptResult]) -> list[dict[str, Any]]:
+    """Per instruction id, over the same prompts (:func:`_chosen` of two runs): how many of its n
+    instructions each run followed (strict and loose), largest strict change first: where a change
+    comes from."""
     counts: dict[str, dict[str, Any]] = {}
-    for side, run in (("a", a), ("b", b)):
-        by_pair = {(json.dumps(r.key), r.sample): r for r in run.results}
-        for pair in pairs:
-            r = by_pair[pair]
+    for side, chosen in (("a", a), ("b", b)):
+        for r in chosen:
             for cid, strict, loose in zip(r.instruction_id_list, r.strict, r.loose):
                 entry = counts.setdefault(cid, {"id": cid, "n": 0, **dict.fromkeys(("a_strict", "b_strict", "a_loose", "b_loose"), 0)})
                 entry["n"] += side == "a"
@@ -71,6 +74,13 @@ def id_moves(per_id: list[dict[str, Any]], side: str = "strict") -> dict[str, An
             family[key] += m[key]
     rollup = sorted(({**f, "delta": f["b"] - f["a"]} for f in families.values()), key=lambda f: (-f["delta"], f["id"]))
     return {"moves": moves, "families": rollup, "fell": [m for m in moves if m["delta"] < -COLLAPSE]}
+
+
+def comparison_moves(benchmark: str, comp: dict[str, Any]) -> dict[str, Any]:
+    """A comparison of a report (``per_id`` kept) as :func:`id_moves` in the benchmark's headline
+    strictness, with who is compared on what."""
+    side = strictness(benchmark)
+    return {"a": comp["a"], "b": comp["b"], "benchmark": benchmark, "strictness": side, **id_moves(comp["per_id"], side)}
 
 
 def _move(m: dict[str, Any]) -> str:
@@ -179,10 +189,12 @@ def build_report(runs: list[Run]) -> dict[str, Any]:
             }
         )
     if len(runs) > 1:
-        base = _outcomes(runs[0], pairs)
+        first = _chosen(runs[0], pairs)
+        base = _outcomes(first)
         for run in runs[1:]:
-            comparison = paired_comparison(base, _outcomes(run, pairs))
+            chosen = _chosen(run, pairs)
+            comparison = paired_comparison(base, _outcomes(chosen))
             notes = comparability(runs[0].config, run.config)
             report["comparisons"].append({"a": runs[0].name, "b": run.name, **comparison, "notes": notes,
-                                          "per_id": per_id_changes(runs[0], run, pairs)})  # fmt: skip
+                                          "per_id": per_id_changes(first, chosen)})  # fmt: skip
     return report

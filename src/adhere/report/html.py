@@ -168,13 +168,11 @@ def _comparisons(report: dict[str, Any]) -> str:
 
 
 def _comparison_per_id(benchmark: str, comp: dict[str, Any]) -> str:
-    from adhere.report.compare import COLLAPSE, id_moves, strictness
+    from adhere.report.compare import comparison_moves
 
     if not comp.get("per_id"):
         return ""
-    side = strictness(benchmark)
-    return _changes_section({"a": comp["a"], "b": comp["b"], "benchmark": benchmark, "strictness": side, "cut_off": {},
-                             **id_moves(comp["per_id"], side)}, COLLAPSE, heading=False)  # fmt: skip
+    return _changes_section({**comparison_moves(benchmark, comp), "cut_off": {}}, heading=False)
 
 
 def _per_id(report: dict[str, Any]) -> str:
@@ -278,14 +276,16 @@ def _moves_table(moves: list[dict[str, Any]], a: str, b: str, first: str) -> str
             f'<th class="num">{_e(b)}</th><th class="num">change</th></tr>{"".join(rows)}</table>')  # fmt: skip
 
 
-def _changes_section(row: dict[str, Any], collapse: int, heading: bool = True) -> str:
+def _changes_section(row: dict[str, Any], heading: bool = True) -> str:
+    from adhere.report.compare import COLLAPSE
+
     fell = ", ".join(f'<code>{_e(m["id"])}</code> ({m["delta"]:+d})' for m in row["fell"]) or "none"
     cut = ", ".join(f"{_e(name)} {count} of {prompts}" for name, (count, prompts) in row["cut_off"].items()
                     if count is not None)  # fmt: skip
     title = (f'<h3>{_e(row["b"])} vs {_e(row["a"])} on {_e(row["benchmark"])} <span class="muted">({row["strictness"]})'
              "</span></h3>") if heading else f'<h4>Per instruction id <span class="muted">({row["strictness"]})</span></h4>'  # fmt: skip
     return (
-        title + f'<p>Ids followed more than {collapse} times fewer: {fell}.'
+        title + f'<p>Ids followed more than {COLLAPSE} times fewer: {fell}.'
         + (f" Answers cut off at the token limit: {cut}." if cut else "") + "</p>"
         + _moves_table(row["families"], row["a"], row["b"], "family")
         + f"<details><summary>every instruction id</summary>{_moves_table(row['moves'], row['a'], row['b'], 'instruction id')}"
@@ -296,7 +296,6 @@ def _changes_section(row: dict[str, Any], collapse: int, heading: bool = True) -
 def render_loop_html(summary: dict[str, Any]) -> str:
     """The page of an ``adhere loop`` run: each evaluated model's accuracies beside the baseline's,
     the significance of each change, what each stage made, and the wall time of every stage."""
-    from adhere.report.compare import COLLAPSE
     from adhere.report.loop import change_rows, headline_rows, made_rows
 
     recipe = summary["recipe"]
@@ -333,7 +332,7 @@ def render_loop_html(summary: dict[str, Any]) -> str:
     made = "".join(f'<tr><td><code>{_e(name)}</code></td><td>{_e(kind)}</td><td>{_e(text)}</td>'
                    f'<td class="num">{_duration(summary["seconds"].get(name, 0.0))}</td></tr>'
                    for name, kind, text in made_rows(summary))  # fmt: skip
-    changes = "".join(_changes_section(row, COLLAPSE) for row in change_rows(summary))
+    changes = "".join(_changes_section(row) for row in change_rows(summary))
     if changes:
         changes = ("<h2>Where the changes come from</h2><p class=\"muted\">Per instruction id and per family (the id's "
                    "part before the colon): how many of its instructions each model followed, on the same prompts, in "

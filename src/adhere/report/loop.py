@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from adhere.jsonl import atomic_write, write_json
-from adhere.report.compare import headline, id_moves, moves_text, strictness
+from adhere.report.compare import comparison_moves, headline, moves_text
 
 _SHORT = {"prompt_level_strict": "prompt strict", "prompt_level_loose": "prompt loose"}
 
@@ -107,16 +107,14 @@ def headline_text(row: dict[str, Any]) -> str:
 def change_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """Where each change comes from: per benchmark and model compared with the baseline, every
     instruction id's followed count before and after in the benchmark's headline strictness
-    (:func:`adhere.report.compare.id_moves`) and the answers cut off at the token limit."""
+    (:func:`adhere.report.compare.comparison_moves`) and the answers cut off at the token limit."""
     rows = []
     for benchmark, data in summary["benchmarks"].items():
-        side = strictness(benchmark)
         runs = {r["name"]: r for r in data["runs"]}
         for comp in data["comparisons"]:
             if "per_id" not in comp:  # a summary written before per-id changes were kept
                 continue
-            rows.append({"benchmark": benchmark, "a": comp["a"], "b": comp["b"], "strictness": side,
-                         **id_moves(comp["per_id"], side),
+            rows.append({**comparison_moves(benchmark, comp),
                          "cut_off": {name: (runs[name].get("cut_off"), runs[name]["prompts"]) for name in (comp["a"], comp["b"])}})  # fmt: skip
     return rows
 

@@ -113,10 +113,10 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
             )
         console.print(diff)
         if comp.get("per_id"):
-            from adhere.report.compare import id_moves, moves_text, strictness
+            from adhere.report.compare import comparison_moves, moves_text
 
-            side = strictness(report["benchmark"])
-            console.print(f"per instruction id ({side}): {moves_text(id_moves(comp['per_id'], side))}", soft_wrap=True,
+            moves = comparison_moves(report["benchmark"], comp)
+            console.print(f"per instruction id ({moves['strictness']}): {moves_text(moves)}", soft_wrap=True,
                           highlight=False)  # fmt: skip
         for note in comp.get("notes", []):
             console.print(f"[yellow]note:[/yellow] {comp['b']} vs {comp['a']}: {note}", soft_wrap=True)
