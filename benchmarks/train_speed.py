@@ -2,12 +2,13 @@
 
 ``--compare checkpointing`` (the default): TRL turns gradient checkpointing on by default: the
 backward pass recomputes each layer's activations instead of keeping them, which saves memory and
-costs about one more forward pass per step. ``adhere train`` leaves it off on a CPU (``--gradient-checkpointing`` turns it back on).
-This runs the same LoRA SFT and DPO steps both ways, side by side (alternating, best of
---repeat, each in a fresh process), on rows built from IFEval's prompts and the reference GPT-4
-answers in ../shared (SFT: the answer; DPO: the answer against its first half; the content only
-has to be realistic in length). Prints seconds per step, the ratio, and
-the training loss of each run: the two ways compute the same gradients, so the losses must agree.
+costs about one more forward pass per step. ``adhere train`` leaves it off on a CPU
+(``--gradient-checkpointing`` turns it back on). This runs the same LoRA SFT and DPO steps both
+ways, side by side (alternating, best of --repeat, each in a fresh process), on rows built from
+IFEval's prompts and the reference GPT-4 answers in ../shared (SFT: the answer; DPO: the answer
+against its first half; the content only has to be realistic in length). Prints seconds per step,
+the ratio, and the training loss of each run: the two ways compute the same gradients, so the
+losses must agree.
 
 ``--compare precision``: the same steps in fp32 (``precision = "fp32"``, the CPU's default) and in bf16
 mixed precision (``precision = "bf16"``, which a CPU has only with AMX or AVX512-BF16); the losses
