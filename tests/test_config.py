@@ -6,16 +6,13 @@ from __future__ import annotations
 import pytest
 
 from adhere.cli import _parser, main
-from adhere.config import apply_config, effective_config
+from adhere.config import effective_config, parse_arguments
 from tests.conftest import IFEVAL
 
 
 def parse(argv):
     parser = _parser()
-    args = parser.parse_args(argv)
-    if args.config:
-        apply_config(parser, args, argv)
-    return parser, args
+    return parser, parse_arguments(parser, argv)
 
 
 def test_the_file_fills_what_the_flags_leave(tmp_path):
@@ -86,6 +83,30 @@ def test_command_toml_reruns_the_same_command(tmp_path):
     config.write_text(text)
     _, again = parse(["score", str(responses), "--config", str(config)])
     assert {k: v for k, v in vars(again).items() if k != "config"} == {k: v for k, v in vars(args).items() if k != "config"}
+
+
+def test_a_required_option_may_come_from_the_file(tmp_path, capsys):
+    """``adhere loop`` requires --out-dir: its command.toml, which names it, reruns the loop with
+    nothing else given; a flag still overrides the file; a file without it leaves it required."""
+    config = tmp_path / "command.toml"
+    config.write_text(f'out_dir = "{tmp_path / "run"}"\nrecipe = "default"\ndry_run = true\n')
+    _, args = parse(["loop", "--config", str(config)])
+    assert (args.out_dir, args.dry_run) == (str(tmp_path / "run"), True)
+    _, args = parse(["loop", "--config", str(config), "--out-dir", str(tmp_path / "other")])
+    assert args.out_dir == str(tmp_path / "other")
+    assert main(["loop", "--config", str(config)]) == 0
+    assert "stages to run" in capsys.readouterr().out
+    assert not (tmp_path / "run").exists()  # a dry run writes nothing
+    config.write_text('recipe = "default"\n')
+    with pytest.raises(SystemExit) as exited:
+        parse(["loop", "--config", str(config)])
+    assert exited.value.code == 2
+    assert "required: --out-dir" in capsys.readouterr().err
+    # the requirement is only lifted for the one parse: the parser still requires it afterwards
+    parser = _parser()
+    parse_arguments(parser, ["loop", "--out-dir", "x", "--config", str(config)])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["loop"])
 
 
 @pytest.mark.parametrize(

@@ -1399,15 +1399,18 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from adhere.config import parse_arguments
+
     parser = _parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parse_arguments(parser, argv)
+    except AdhereError as error:  # the --config file itself
+        print(f"adhere: error: {error}", file=sys.stderr)
+        return error.exit_code
     handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "train": _train, "export": _export, "loop": _loop, "recipes": _recipes, "constraints": _constraints, "push": _push, "winrate": _winrate, "judge-check": _judge_check}
     args.write_config = lambda folder: _write_config(parser, args, folder)
     try:
-        if args.config:
-            from adhere.config import apply_config
-
-            apply_config(parser, args, list(sys.argv[1:] if argv is None else argv))
         return handlers[args.command](args)
     except AdhereError as error:
         print(f"adhere: error: {error}", file=sys.stderr)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +32,27 @@ def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.Argume
     raise KeyError(command)
 
 
+@contextmanager
+def _optional(actions: list[argparse.Action]) -> Iterator[None]:
+    """``actions`` not required while the block parses (argparse checks them as it parses)."""
+    saved = [action.required for action in actions]
+    try:
+        for action in actions:
+            action.required = False
+        yield
+    finally:
+        for action, required in zip(actions, saved):
+            action.required = required
+
+
 def _given(sub: argparse.ArgumentParser, argv: list[str]) -> set[str]:
     """The options ``argv`` gave explicitly: parsed again with every default suppressed."""
     saved = {action: action.default for action in sub._actions}  # noqa: SLF001
     try:
         for action in sub._actions:  # noqa: SLF001
             action.default = argparse.SUPPRESS
-        namespace, _ = sub.parse_known_args(argv)
+        with _optional([action for action in sub._actions if action.option_strings]):  # noqa: SLF001
+            namespace, _ = sub.parse_known_args(argv)
     finally:
         for action, default in saved.items():
             action.default = default
@@ -73,15 +89,42 @@ def _convert_one(action: argparse.Action, value: Any, where: str) -> Any:
     return value
 
 
-def apply_config(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> None:
-    """Fill ``args`` from ``args.config`` where ``argv`` did not give the option."""
-    path = Path(args.config)
+def _read(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"--config {path}: no such file") from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise InputError(f"{path}: not valid TOML: {error}") from None
+
+
+def parse_arguments(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """``parser.parse_args(argv)`` with ``--config FILE.toml`` applied: an option the command
+    requires (``adhere loop --out-dir``) may come from the file, so a run's ``command.toml`` reruns
+    it with nothing else given; one the file lacks is still required on the command line."""
+    sub_parsers = [sub for action in parser._actions if isinstance(action, argparse._SubParsersAction)  # noqa: SLF001
+                   for sub in action.choices.values()]  # fmt: skip
+    options = [action for sub in sub_parsers for action in sub._actions  # noqa: SLF001
+               if action.option_strings and action.required]  # fmt: skip
+    with _optional(options):  # first only the command and its --config file
+        first, _ = parser.parse_known_args(argv)
+    if not getattr(first, "config", None):
+        return parser.parse_args(argv)
+    data = _read(Path(first.config))
+    sub = _subparser(parser, first.command)
+    with _optional([action for action in options if action in sub._actions and action.dest in data]):  # noqa: SLF001
+        args = parser.parse_args(argv)
+    apply_config(parser, args, argv, data)
+    return args
+
+
+def apply_config(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str],
+                 data: dict[str, Any] | None = None) -> None:  # fmt: skip
+    """Fill ``args`` from ``args.config`` (already read: ``data``) where ``argv`` did not give the
+    option."""
+    path = Path(args.config)
+    if data is None:
+        data = _read(path)
     sub = _subparser(parser, args.command)
     position = argv.index(args.command) if args.command in argv else 0
     given = _given(sub, argv[position + 1:])
