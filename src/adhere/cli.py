@@ -203,6 +203,13 @@ def _parser() -> argparse.ArgumentParser:
                        "samplable IFEval id, repeating the request too)")  # fmt: skip
     synth.add_argument("--weight", action="append", default=[], metavar="ID=W", dest="weights",
                        help="draw this constraint id W times as often as the others (repeatable)")  # fmt: skip
+    synth.add_argument("--focus", metavar="RUN_DIR",
+                       help="draw each constraint id more often the more of its instructions this run's answers "
+                       "failed (strict): a run directory of adhere eval on training prompts, not on a benchmark "
+                       "the model is measured on; --weight overrides it per id")  # fmt: skip
+    synth.add_argument("--focus-weight", type=float, metavar="W",
+                       help="with --focus: the weight of an id every answer failed (one every answer followed keeps "
+                       "1; default 6)")  # fmt: skip
     synth.add_argument("--seeds", help="task seeds: a JSONL file (a 'task' or 'prompt' field per row) or hf:NAME[:SPLIT[:FIELD]]")
     synth.add_argument(
         "--decontaminate", action="append", default=[], metavar="PROMPTS.jsonl",
@@ -985,6 +992,18 @@ def _synth(args: argparse.Namespace) -> int:
 
     ids = tuple(i.strip() for i in args.ids.split(",") if i.strip()) if args.ids else None
     config = from_arguments(SynthConfig, args, ids=ids, weights=parse_weights(args.weights))
+    if args.focus:
+        from pathlib import Path
+
+        from adhere.synth.focus import FOCUS_WEIGHT, focus_weights
+
+        strength = FOCUS_WEIGHT if args.focus_weight is None else args.focus_weight
+        weights = focus_weights(Path(args.focus), config.pool(), strength, dict(config.weights))
+        config = from_arguments(SynthConfig, args, ids=ids, weights=tuple(weights.items()))
+    elif args.focus_weight is not None:
+        from adhere.errors import InputError
+
+        raise InputError("--focus-weight applies with --focus RUN_DIR only; add --focus or drop it")
     if args.ngram < 3:
         from adhere.errors import InputError
 

@@ -102,6 +102,12 @@ def test_stages_run_after_what_they_read_whatever_the_file_order(tmp_path):
          r"grpo trains on verifiable prompts \(a synth stage\), and 's' makes sft"),
         ('[stages.p]\nkind = "synth"\n[stages.t]\nkind = "train"\nmethod = "grpo"\ndata = "p"\nnum_generations = 1', {},
          r"num_generations must be at least 2"),
+        ('[stages.p]\nkind = "synth"\n[stages.q]\nkind = "synth"\nfocus = "p"', {},
+         r"\[stages.q\] focus: 'p' is a synth stage \(it makes prompts\); this takes answers"),
+        ('[stages.p]\nkind = "synth"\n[stages.a]\nkind = "answer"\nprompts = "p"\n[stages.q]\nkind = "synth"\n'
+         'focus = "a"\nfocus_weight = 0.5', {}, r"\[stages.q\]: focus_weight must be a number of at least 1, got 0.5"),
+        ('[stages.a]\nkind = "answer"\nprompts = "ifeval"\n[stages.q]\nkind = "synth"\nfocus = "a"', {},
+         r"\[stages.q\] focus: 'a' answers ifeval, a benchmark; focus on answers to training prompts"),
     ],
 )
 def test_a_bad_recipe_is_one_line_naming_the_file_and_key(tmp_path, text, overrides, message):
@@ -259,6 +265,80 @@ def test_a_key_holds_only_settings_that_differ_from_their_defaults(tmp_path):
     plain = keys('[stages.p]\nkind = "synth"\ncount = 5\n')
     assert keys('[stages.p]\nkind = "synth"\ncount = 5\nseed = 0\nphrasing = "canonical"\n') == plain
     assert keys('[stages.p]\nkind = "synth"\ncount = 5\nseed = 1\n') != plain
+
+
+def test_an_unset_reference_is_not_in_the_key(tmp_path):
+    """A reference setting added to adhere later (synth's focus), left unset, leaves the keys of
+    stages made before it as they were: this synth stage's key is the one adhere had before."""
+    from adhere.recipe.engine import plan_keys
+
+    recipe = load_recipe(recipe_file(tmp_path, '[stages.p]\nkind = "synth"\ncount = 5\n'))
+    assert plan_keys(Workspace(out=tmp_path, data=DATA), recipe) == {"p": "b5be4c2df5c7e2e8"}
+
+
+def _verdicts(folder, rows):
+    folder.mkdir(parents=True)
+    lines = [json.dumps({"key": n, "instruction_id_list": ids, "strict": {"follow_instruction_list": ok}})
+             for n, (ids, ok) in enumerate(rows)]  # fmt: skip
+    (folder / "verdicts.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_a_synth_stage_draws_more_of_what_an_answer_stage_failed(tmp_path):
+    """focus: the ids the answers failed are drawn more often (here lowercase, failed every time,
+    at 6x, and a comma-free answer followed every time at 1x); the weights are in the result and
+    the prompts' card; weights given by hand override the derived ones."""
+    import collections
+
+    lower, comma, title = "change_case:english_lowercase", "punctuation:no_comma", "detectable_format:title"
+    text = ('[stages.p]\nkind = "synth"\n[stages.a]\nkind = "answer"\nprompts = "p"\n'
+            '[stages.q]\nkind = "synth"\ncount = 300\nseed = 3\nfocus = "a"\ndecontaminate = []\n'
+            f'weights = {{ "{title}" = 2 }}\n'
+            '[stages.r]\nkind = "synth"\ncount = 300\nseed = 3\ndecontaminate = []\n')  # fmt: skip
+    recipe = load_recipe(recipe_file(tmp_path, text))
+    ws = Workspace(out=tmp_path / "run", data=DATA, recipe=recipe)
+    _verdicts(ws.folder("a") / "run", [([lower, comma], [False, True]), ([lower], [False]), ([comma], [True])])
+    drawn = {}
+    for name in ("q", "r"):
+        result = recipe.stages[name].run(ws, ws.folder(name))
+        rows = [json.loads(line) for line in (ws.folder(name) / "prompts.jsonl").read_text().splitlines()]
+        drawn[name] = collections.Counter(cid for row in rows for cid in row["instruction_id_list"])
+    assert result.get("focus_weights") is None
+    weights = recipe.stages["q"].run(ws, ws.folder("q"))["focus_weights"]
+    assert weights == {lower: 6.0, title: 2}  # no_comma, always followed, keeps 1 (not listed)
+    assert drawn["q"][lower] > 3 * drawn["r"][lower] and drawn["q"][title] > drawn["r"][title]
+    card = json.loads((ws.folder("q") / "prompts.card.json").read_text())
+    assert card["config"]["weights"] == weights
+
+
+def test_focus_weights_are_refused_from_a_run_that_cannot_give_them(tmp_path):
+    from adhere.synth.focus import focus_weights
+
+    with pytest.raises(InputError, match=r"has no verdicts.jsonl; give a run directory of adhere eval"):
+        focus_weights(tmp_path / "none", ["punctuation:no_comma"], 6)
+    _verdicts(tmp_path / "run", [(["punctuation:no_comma"], [False])])
+    with pytest.raises(InputError, match=r"carry none of the constraint ids drawn from"):
+        focus_weights(tmp_path / "run", ["change_case:english_lowercase"], 6)
+    with pytest.raises(InputError, match=r"focus_weight must be a number of at least 1, got 0"):
+        focus_weights(tmp_path / "run", ["punctuation:no_comma"], 0)
+    (tmp_path / "run" / "verdicts.jsonl").write_text('{"key": 1}\n')
+    with pytest.raises(InputError, match=r"line 1 is not a verdict row of adhere eval"):
+        focus_weights(tmp_path / "run", ["punctuation:no_comma"], 6)
+
+
+def test_adhere_synth_focus_draws_from_a_runs_failures(tmp_path, capsys):
+    import collections
+
+    lower = "change_case:english_lowercase"
+    _verdicts(tmp_path / "run", [([lower], [False])])
+    out = tmp_path / "p.jsonl"
+    assert main(["synth", "--out", str(out), "--count", "200", "--focus", str(tmp_path / "run")]) == 0
+    card = json.loads((tmp_path / "p.card.json").read_text())
+    assert card["config"]["weights"] == {lower: 6.0}
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    drawn = collections.Counter(cid for row in rows for cid in row["instruction_id_list"])
+    assert drawn[lower] == max(drawn.values())
+    assert main(["synth", "--out", str(out), "--focus-weight", "3"]) == 2
+    assert "--focus-weight applies with --focus RUN_DIR only" in capsys.readouterr().err
 
 
 ROUNDS = """

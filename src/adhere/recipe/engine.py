@@ -180,6 +180,8 @@ def plan_keys(ws: Workspace, recipe: Recipe) -> dict[str, str]:
     for name, stage in recipe.stages.items():
         inputs = {}
         for field, refs in stage.references().items():
+            if getattr(stage, field) is None:  # an optional reference left unset, as a setting at its default
+                continue
             inputs[field] = [keys[ref] if ref in recipe.stages else _external(ws, recipe, ref) for ref in refs]
         material = {"version": KEY_VERSION, "kind": stage.kind, "settings": changed_table(stage), "inputs": inputs}
         keys[name] = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]

@@ -23,6 +23,7 @@ from adhere.models.config import GenerationConfig
 from adhere.models.reasoning import ReasoningSettings
 from adhere.registry import Registry
 from adhere.settings import required, setting
+from adhere.synth.focus import FOCUS_WEIGHT
 from adhere.synth.settings import RowSettings
 from adhere.synth.synthesize import SynthConfig
 from adhere.train.settings import TrainSettings
@@ -134,38 +135,58 @@ class Synth(Stage, SynthConfig):
     """Synthesize verifiable prompts (adhere synth; the same settings), decontaminated against evaluation prompts."""
 
     product: ClassVar[str] = "prompts"
-    refs: ClassVar[tuple[Ref, ...]] = (Ref("decontaminate", ("prompts",), many=True),)
+    refs: ClassVar[tuple[Ref, ...]] = (Ref("decontaminate", ("prompts",), many=True), Ref("focus", ("answers",)))
 
     decontaminate: tuple[str, ...] = setting(BENCHMARKS, "prompts a task must not share an n-gram with: "
                                              "benchmarks or synth stages")  # fmt: skip
     ngram: int = setting(8, "decontamination n-gram length")
+    focus: str | None = setting(None, "an answer stage: each constraint id drawn more often the more of its "
+                                "instructions those answers failed (strict), up to focus_weight times as often; "
+                                "weights given by hand override it")  # fmt: skip
+    focus_weight: float = setting(FOCUS_WEIGHT, "with focus: the weight of an id every answer failed (one every answer "
+                                  "followed keeps 1)")  # fmt: skip
 
-    def config(self) -> Any:
+    def config(self, weights: dict[str, float] | None = None) -> Any:
         from adhere.synth.synthesize import SynthConfig
 
-        return SynthConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(SynthConfig)})
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(SynthConfig)}
+        if weights is not None:
+            fields["weights"] = tuple(weights.items())
+        return SynthConfig(**fields)
 
     def check(self) -> None:
         _positive(count=self.count)
         if self.ngram < 3:
             raise InputError(f"ngram must be at least 3, got {self.ngram}")
+        if not 1 <= self.focus_weight < float("inf"):
+            raise InputError(f"focus_weight must be a number of at least 1, got {self.focus_weight}")
         self.config().validate()
 
     def describe(self) -> str:
-        return f"synthesize {self.count} prompts (seed {self.seed}, {self.phrasing})"
+        focus = f", more of what {self.focus} failed" if self.focus else ""
+        return f"synthesize {self.count} prompts (seed {self.seed}, {self.phrasing}{focus})"
 
     def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
         from adhere.synth.seeds import builtin_seeds
         from adhere.synth.synthesize import write_prompts
 
+        weights = None
+        if self.focus is not None:
+            from adhere.synth.focus import focus_weights
+
+            weights = focus_weights(ws.folder(self.focus) / "run", self.config().pool(), self.focus_weight,
+                                    dict(self.weights))  # fmt: skip
         against = [pair for name in self.decontaminate for pair in ws.prompts_of(name)]
-        kept, dropped, card = write_prompts(self.config(), list(builtin_seeds()), "builtin", folder / "prompts.jsonl",
-                                            against=against, against_names=list(self.decontaminate),
-                                            ngram=self.ngram)  # fmt: skip
+        kept, dropped, card = write_prompts(self.config(weights), list(builtin_seeds()), "builtin",
+                                            folder / "prompts.jsonl", against=against,
+                                            against_names=list(self.decontaminate), ngram=self.ngram)  # fmt: skip
         if not kept:
             raise AdhereError(f"{folder.name}: decontamination dropped every prompt; raise count or change seed")
-        return {"prompts": len(kept), "dropped_by_decontamination": len(dropped), "prompts_checked": len(against),
-                "card": card.name}  # fmt: skip
+        result = {"prompts": len(kept), "dropped_by_decontamination": len(dropped), "prompts_checked": len(against),
+                  "card": card.name}  # fmt: skip
+        if weights is not None:
+            result["focus_weights"] = weights
+        return result
 
 
 @stage_kind("answer")

@@ -339,6 +339,11 @@ def _check_references(stages: dict[str, Stage], source: str) -> None:
                                      f"this takes {' or '.join(ref.accepts)}")  # fmt: skip
             if name in stage.references()[ref.field]:
                 raise InputError(f"{source} [stages.{name}] {ref.field}: a stage cannot read itself")
+        focus = getattr(stage, "focus", None) if stage.kind == "synth" else None
+        if focus is not None and stages[focus].prompts in BENCHMARKS:  # type: ignore[attr-defined]
+            raise InputError(f"{source} [stages.{name}] focus: {focus!r} answers {stages[focus].prompts}, a "  # type: ignore[attr-defined]
+                             "benchmark; focus on answers to training prompts (a synth stage's), or the data is "
+                             "tuned to the test")  # fmt: skip
         if stage.kind == "train":
             wanted = {"sft": "sft", "dpo": "pairs", "grpo": "prompts"}[stage.method]  # type: ignore[attr-defined]
             target = stages.get(stage.data)  # type: ignore[attr-defined]

@@ -1,0 +1,61 @@
+"""Draw more often what a model fails: weights for synthesis from a run's verdicts.
+
+A run of ``adhere eval`` (or a recipe's answer stage) verified a model's answers; for each
+constraint id of the pool, the share of its instructions those answers failed (strict) sets its
+weight, ``1 + (strength - 1) * failed / seen``: an id the model always fails is drawn ``strength``
+times as often as one it always follows, an id the run never asked for keeps weight 1. Weights
+given by hand override the derived ones, id by id.
+
+Point it at answers to training prompts (the model's own practice), not at a benchmark it will be
+measured on: that would tune the data to the test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from adhere.errors import InputError
+from adhere.jsonl import split_lines
+
+#: The weight of an id every answer failed, unless told otherwise (the default recipe's focus set
+#: draws its three ids 6 times as often by hand).
+FOCUS_WEIGHT = 6.0
+
+
+def failure_counts(run: Path) -> dict[str, tuple[int, int]]:
+    """id -> (instructions failed (strict), instructions seen) over a run's ``verdicts.jsonl``."""
+    path = run / "verdicts.jsonl"
+    if not path.is_file():
+        raise InputError(f"focus: {run} has no verdicts.jsonl; give a run directory of adhere eval (or an "
+                         "answer stage) that has finished")  # fmt: skip
+    counts: dict[str, list[int]] = {}
+    for number, line in enumerate(split_lines(path.read_text(encoding="utf-8")), 1):
+        try:
+            row = json.loads(line)
+            ids, followed = row["instruction_id_list"], row["strict"]["follow_instruction_list"]
+        except (ValueError, KeyError, TypeError):
+            raise InputError(f"focus: {path} line {number} is not a verdict row of adhere eval") from None
+        for cid, ok in zip(ids, followed):
+            seen = counts.setdefault(cid, [0, 0])
+            seen[0] += not ok
+            seen[1] += 1
+    return {cid: (failed, seen) for cid, (failed, seen) in counts.items()}
+
+
+def focus_weights(run: Path, pool: Iterable[str], strength: float,
+                  given: Mapping[str, float] | None = None) -> dict[str, float]:  # fmt: skip
+    """The pool's ids weighted by how often the run's answers failed them (see the module), with
+    ``given`` weights kept as given; refused when the run asked for none of the pool's ids."""
+    if not 1 <= strength < float("inf"):
+        raise InputError(f"focus_weight must be a number of at least 1, got {strength}")
+    counts = failure_counts(run)
+    pool = list(pool)
+    shared = [cid for cid in pool if cid in counts]
+    if not shared:
+        raise InputError(f"focus: the answers in {run} carry none of the constraint ids drawn from; "
+                         "point focus at answers to prompts of the same ids")  # fmt: skip
+    weights = {cid: round(1 + (strength - 1) * counts[cid][0] / counts[cid][1], 4) for cid in shared}
+    weights.update(given or {})
+    return {cid: weight for cid, weight in sorted(weights.items()) if weight != 1}
