@@ -232,6 +232,21 @@ def test_temporary_files_of_killed_writers_are_removed_and_live_ones_kept(tmp_pa
     assert remove_stale_temporaries(tmp_path) == 0
 
 
+@pytest.mark.parametrize("torn", [b'{"key": 2, "sam', b"x" * 70000])
+def test_a_row_appended_after_a_torn_line_starts_a_line_of_its_own(tmp_path, torn):
+    """A process killed mid-line leaves a torn tail; the next writer may append before reading
+    the rows (25 kills in the test below once met it): the torn tail is cut, not joined to the
+    new row, so the file reads, with every whole row."""
+    run = RunDir(tmp_path / "run")
+    run.start({"model": "x"})
+    whole = b'{"key": 1, "sample": 0, "response": "a", "error": null}\n'
+    run.responses_path.write_bytes(whole + torn)
+    run.append({"key": 3, "sample": 0, "response": "c", "error": None})
+    run.release()
+    assert sorted(key for key, _ in run.finished()) == [1, 3]
+    assert run.responses_path.read_bytes().startswith(whole)
+
+
 def test_killed_writers_leave_no_temporary_files(tmp_path):
     """25 kills at random moments of a run that rewrites its files: afterwards, and after one
     clean run, no temporary file is left and the run's files read."""

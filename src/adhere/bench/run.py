@@ -162,8 +162,8 @@ class RunDir(RowSink):
             raise self._broken
         data = json_line(row).encode("utf-8")
         if self._sink is None:
-            self._sink = os.open(self.responses_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-            self._size = os.fstat(self._sink).st_size
+            self._sink = os.open(self.responses_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+            self._size = _cut_torn_tail(self._sink)
         try:
             written = 0
             while written < len(data):
@@ -195,3 +195,21 @@ class RunDir(RowSink):
             for row in ordered:
                 handle.write(json_line(row))
         return ordered
+
+
+def _cut_torn_tail(fd: int) -> int:
+    """Cut a line a killed process left half written at the end of the open file ``fd`` (so the
+    next row starts on a line of its own, whether or not the rows were read first); its size."""
+    size = os.fstat(fd).st_size
+    end = size
+    while end > 0:
+        start = max(0, end - 65536)
+        block = os.pread(fd, end - start, start)
+        newline = block.rfind(b"\n")
+        if newline >= 0:
+            end = start + newline + 1
+            break
+        end = start
+    if end < size:
+        os.ftruncate(fd, end)
+    return end
