@@ -995,11 +995,10 @@ def _synth(args: argparse.Namespace) -> int:
     if args.focus:
         from pathlib import Path
 
-        from adhere.synth.focus import FOCUS_WEIGHT, focus_weights
+        from adhere.synth.focus import FOCUS_WEIGHT, focused
 
         strength = FOCUS_WEIGHT if args.focus_weight is None else args.focus_weight
-        weights = focus_weights(Path(args.focus), config.pool(), strength, dict(config.weights))
-        config = from_arguments(SynthConfig, args, ids=ids, weights=tuple(weights.items()))
+        config = focused(config, Path(args.focus), strength)
     elif args.focus_weight is not None:
         from adhere.errors import InputError
 

@@ -119,12 +119,10 @@ def parse_arguments(parser: argparse.ArgumentParser, argv: list[str]) -> argpars
 
 
 def apply_config(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str],
-                 data: dict[str, Any] | None = None) -> None:  # fmt: skip
-    """Fill ``args`` from ``args.config`` (already read: ``data``) where ``argv`` did not give the
+                 data: dict[str, Any]) -> None:  # fmt: skip
+    """Fill ``args`` from ``data``, the file ``args.config`` read, where ``argv`` did not give the
     option."""
     path = Path(args.config)
-    if data is None:
-        data = _read(path)
     sub = _subparser(parser, args.command)
     position = argv.index(args.command) if args.command in argv else 0
     given = _given(sub, argv[position + 1:])

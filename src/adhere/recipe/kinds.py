@@ -23,7 +23,7 @@ from adhere.models.config import GenerationConfig
 from adhere.models.reasoning import ReasoningSettings
 from adhere.registry import Registry
 from adhere.settings import required, setting
-from adhere.synth.focus import FOCUS_WEIGHT
+from adhere.synth.focus import FOCUS_WEIGHT, check_strength
 from adhere.synth.settings import RowSettings
 from adhere.synth.synthesize import SynthConfig
 from adhere.train.settings import TrainSettings
@@ -146,20 +146,16 @@ class Synth(Stage, SynthConfig):
     focus_weight: float = setting(FOCUS_WEIGHT, "with focus: the weight of an id every answer failed (one every answer "
                                   "followed keeps 1)")  # fmt: skip
 
-    def config(self, weights: dict[str, float] | None = None) -> Any:
+    def config(self) -> Any:
         from adhere.synth.synthesize import SynthConfig
 
-        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(SynthConfig)}
-        if weights is not None:
-            fields["weights"] = tuple(weights.items())
-        return SynthConfig(**fields)
+        return SynthConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(SynthConfig)})
 
     def check(self) -> None:
         _positive(count=self.count)
         if self.ngram < 3:
             raise InputError(f"ngram must be at least 3, got {self.ngram}")
-        if not 1 <= self.focus_weight < float("inf"):
-            raise InputError(f"focus_weight must be a number of at least 1, got {self.focus_weight}")
+        check_strength(self.focus_weight)
         self.config().validate()
 
     def describe(self) -> str:
@@ -170,22 +166,21 @@ class Synth(Stage, SynthConfig):
         from adhere.synth.seeds import builtin_seeds
         from adhere.synth.synthesize import write_prompts
 
-        weights = None
+        config = self.config()
         if self.focus is not None:
-            from adhere.synth.focus import focus_weights
+            from adhere.synth.focus import focused
 
-            weights = focus_weights(ws.folder(self.focus) / "run", self.config().pool(), self.focus_weight,
-                                    dict(self.weights))  # fmt: skip
+            config = focused(config, ws.folder(self.focus) / "run", self.focus_weight)
         against = [pair for name in self.decontaminate for pair in ws.prompts_of(name)]
-        kept, dropped, card = write_prompts(self.config(weights), list(builtin_seeds()), "builtin",
-                                            folder / "prompts.jsonl", against=against,
-                                            against_names=list(self.decontaminate), ngram=self.ngram)  # fmt: skip
+        kept, dropped, card = write_prompts(config, list(builtin_seeds()), "builtin", folder / "prompts.jsonl",
+                                            against=against, against_names=list(self.decontaminate),
+                                            ngram=self.ngram)  # fmt: skip
         if not kept:
             raise AdhereError(f"{folder.name}: decontamination dropped every prompt; raise count or change seed")
         result = {"prompts": len(kept), "dropped_by_decontamination": len(dropped), "prompts_checked": len(against),
                   "card": card.name}  # fmt: skip
-        if weights is not None:
-            result["focus_weights"] = weights
+        if self.focus is not None:
+            result["focus_weights"] = dict(config.weights)
         return result
 
 

@@ -12,16 +12,27 @@ measured on: that would tune the data to the test.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adhere.errors import InputError
 from adhere.jsonl import split_lines
 
+if TYPE_CHECKING:
+    from adhere.synth.synthesize import SynthConfig
+
 #: The weight of an id every answer failed, unless told otherwise (the default recipe's focus set
 #: draws its three ids 6 times as often by hand).
 FOCUS_WEIGHT = 6.0
+
+
+def check_strength(strength: float) -> None:
+    """Refuse a focus weight below 1 (it would draw the failed ids less often) or not finite."""
+    if not 1 <= strength < float("inf"):
+        raise InputError(f"focus_weight must be a number of at least 1, got {strength}")
 
 
 def failure_counts(run: Path) -> dict[str, tuple[int, int]]:
@@ -48,8 +59,7 @@ def focus_weights(run: Path, pool: Iterable[str], strength: float,
                   given: Mapping[str, float] | None = None) -> dict[str, float]:  # fmt: skip
     """The pool's ids weighted by how often the run's answers failed them (see the module), with
     ``given`` weights kept as given; refused when the run asked for none of the pool's ids."""
-    if not 1 <= strength < float("inf"):
-        raise InputError(f"focus_weight must be a number of at least 1, got {strength}")
+    check_strength(strength)
     counts = failure_counts(run)
     pool = list(pool)
     shared = [cid for cid in pool if cid in counts]
@@ -59,3 +69,9 @@ def focus_weights(run: Path, pool: Iterable[str], strength: float,
     weights = {cid: round(1 + (strength - 1) * counts[cid][0] / counts[cid][1], 4) for cid in shared}
     weights.update(given or {})
     return {cid: weight for cid, weight in sorted(weights.items()) if weight != 1}
+
+
+def focused(config: SynthConfig, run: Path, strength: float) -> SynthConfig:
+    """``config`` drawing by the run's failures over its pool, its own weights kept as given."""
+    weights = focus_weights(run, config.pool(), strength, dict(config.weights))
+    return dataclasses.replace(config, weights=tuple(weights.items()))
