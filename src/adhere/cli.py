@@ -210,6 +210,10 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--focus-weight", type=float, metavar="W",
                        help="with --focus: the weight of an id every answer failed (one every answer followed keeps "
                        "1; default 6)")  # fmt: skip
+    synth.add_argument("--focus-on", choices=("failed", "learnable"),
+                       help="with --focus: failed (every failed instruction counts; the default) or learnable (only "
+                       "as many as a round can turn into rows: all failures of an id with a repair, else its failed "
+                       "share times its passed share)")  # fmt: skip
     synth.add_argument("--seeds", help="task seeds: a JSONL file (a 'task' or 'prompt' field per row) or hf:NAME[:SPLIT[:FIELD]]")
     synth.add_argument(
         "--decontaminate", action="append", default=[], metavar="PROMPTS.jsonl",
@@ -998,11 +1002,12 @@ def _synth(args: argparse.Namespace) -> int:
         from adhere.synth.focus import FOCUS_WEIGHT, focused
 
         strength = FOCUS_WEIGHT if args.focus_weight is None else args.focus_weight
-        config = focused(config, Path(args.focus), strength)
-    elif args.focus_weight is not None:
+        config = focused(config, Path(args.focus), strength, args.focus_on or "failed")
+    elif args.focus_weight is not None or args.focus_on is not None:
         from adhere.errors import InputError
 
-        raise InputError("--focus-weight applies with --focus RUN_DIR only; add --focus or drop it")
+        flag = "--focus-weight" if args.focus_weight is not None else "--focus-on"
+        raise InputError(f"{flag} applies with --focus RUN_DIR only; add --focus or drop it")
     if args.ngram < 3:
         from adhere.errors import InputError
 

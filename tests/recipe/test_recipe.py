@@ -108,6 +108,10 @@ def test_stages_run_after_what_they_read_whatever_the_file_order(tmp_path):
          'focus = "a"\nfocus_weight = 0.5', {}, r"\[stages.q\]: focus_weight must be a number of at least 1, got 0.5"),
         ('[stages.a]\nkind = "answer"\nprompts = "ifeval"\n[stages.q]\nkind = "synth"\nfocus = "a"', {},
          r"\[stages.q\] focus: 'a' answers ifeval, a benchmark; focus on answers to training prompts"),
+        ('[stages.p]\nkind = "synth"\n[stages.a]\nkind = "answer"\nprompts = "p"\n[stages.q]\nkind = "synth"\n'
+         'focus = "a"\nfocus_on = "rows"', {}, r"\[stages.q\] focus_on: must be one of failed, learnable"),
+        ('[stages.q]\nkind = "synth"\nfocus_on = "learnable"', {},
+         r"\[stages.q\]: focus_weight and focus_on apply with focus only; add focus"),
     ],
 )
 def test_a_bad_recipe_is_one_line_naming_the_file_and_key(tmp_path, text, overrides, message):
@@ -325,6 +329,32 @@ def test_focus_weights_are_refused_from_a_run_that_cannot_give_them(tmp_path):
         focus_weights(tmp_path / "run", ["punctuation:no_comma"], 6)
 
 
+def test_learnable_focus_draws_no_more_of_what_a_round_cannot_turn_into_rows(tmp_path):
+    """focus_on = "learnable": an id with a repair edit (lowercase) is weighted by its failures as
+    before; one without (keyword existence, the n-th paragraph's first word) by its failed share
+    times its passed share: existence, failed 3 of 4, 1 + 5 * 3/4 * 1/4; the first word, never
+    passed and never repaired, not drawn more often at all (counting every failure, 6)."""
+    from adhere.synth.focus import focus_weights
+
+    lower, exist, first = ("change_case:english_lowercase", "keywords:existence",
+                           "length_constraints:nth_paragraph_first_word")  # fmt: skip
+    _verdicts(tmp_path / "run", [([lower, exist], [False, False]), ([exist, first], [False, False]),
+                                 ([exist], [True]), ([lower, exist, first], [False, False, False])])  # fmt: skip
+    pool = [lower, exist, first, "punctuation:no_comma"]
+    assert focus_weights(tmp_path / "run", pool, 6) == {exist: 4.75, lower: 6.0, first: 6.0}
+    assert focus_weights(tmp_path / "run", pool, 6, on="learnable") == {exist: 1.9375, lower: 6.0}
+    text = ('[stages.p]\nkind = "synth"\n[stages.a]\nkind = "answer"\nprompts = "p"\n[stages.q]\nkind = "synth"\n'
+            'count = 20\nfocus = "a"\nfocus_on = "learnable"\ndecontaminate = []\n')  # fmt: skip
+    recipe = load_recipe(recipe_file(tmp_path, text))
+    ws = Workspace(out=tmp_path / "loop", data=DATA, recipe=recipe)
+    (ws.folder("a")).mkdir(parents=True)
+    (tmp_path / "run").rename(ws.folder("a") / "run")
+    assert recipe.stages["q"].run(ws, ws.folder("q"))["focus_weights"] == {exist: 1.9375, lower: 6.0}
+    assert "more of what a failed and a round can learn" in recipe.stages["q"].describe()
+    with pytest.raises(InputError, match=r"focus_on must be one of failed, learnable, got 'rows'"):
+        focus_weights(ws.folder("a") / "run", pool, 6, on="rows")
+
+
 def test_adhere_synth_focus_draws_from_a_runs_failures(tmp_path, capsys):
     import collections
 
@@ -339,6 +369,13 @@ def test_adhere_synth_focus_draws_from_a_runs_failures(tmp_path, capsys):
     assert drawn[lower] == max(drawn.values())
     assert main(["synth", "--out", str(out), "--focus-weight", "3"]) == 2
     assert "--focus-weight applies with --focus RUN_DIR only" in capsys.readouterr().err
+    assert main(["synth", "--out", str(out), "--focus-on", "learnable"]) == 2
+    assert "--focus-on applies with --focus RUN_DIR only" in capsys.readouterr().err
+    first = "length_constraints:nth_paragraph_first_word"
+    _verdicts(tmp_path / "run2", [([lower, first], [False, False])])
+    assert main(["synth", "--out", str(out), "--count", "20", "--focus", str(tmp_path / "run2"),
+                 "--focus-on", "learnable"]) == 0  # fmt: skip
+    assert json.loads((tmp_path / "p.card.json").read_text())["config"]["weights"] == {lower: 6.0}
 
 
 ROUNDS = """

@@ -23,7 +23,7 @@ from adhere.models.config import GenerationConfig
 from adhere.models.reasoning import ReasoningSettings
 from adhere.registry import Registry
 from adhere.settings import required, setting
-from adhere.synth.focus import FOCUS_WEIGHT, check_strength
+from adhere.synth.focus import FOCUS_ON, FOCUS_WEIGHT, check_strength
 from adhere.synth.settings import RowSettings
 from adhere.synth.synthesize import SynthConfig
 from adhere.train.settings import TrainSettings
@@ -145,6 +145,9 @@ class Synth(Stage, SynthConfig):
                                 "weights given by hand override it")  # fmt: skip
     focus_weight: float = setting(FOCUS_WEIGHT, "with focus: the weight of an id every answer failed (one every answer "
                                   "followed keeps 1)")  # fmt: skip
+    focus_on: str = setting("failed", "with focus: failed (every failed instruction counts) or learnable (only as "
+                            "many as a round can turn into rows: all failures of an id with a repair, else its failed "
+                            "share times its passed share)", choices=FOCUS_ON)  # fmt: skip
 
     def config(self) -> Any:
         from adhere.synth.synthesize import SynthConfig
@@ -155,11 +158,15 @@ class Synth(Stage, SynthConfig):
         _positive(count=self.count)
         if self.ngram < 3:
             raise InputError(f"ngram must be at least 3, got {self.ngram}")
-        check_strength(self.focus_weight)
+        check_strength(self.focus_weight, self.focus_on)
+        if self.focus is None and (self.focus_weight != FOCUS_WEIGHT or self.focus_on != "failed"):
+            raise InputError("focus_weight and focus_on apply with focus only; add focus = \"ANSWER-STAGE\" or "
+                             "drop them")  # fmt: skip
         self.config().validate()
 
     def describe(self) -> str:
-        focus = f", more of what {self.focus} failed" if self.focus else ""
+        learnable = " and a round can learn" if self.focus_on == "learnable" else ""
+        focus = f", more of what {self.focus} failed{learnable}" if self.focus else ""
         return f"synthesize {self.count} prompts (seed {self.seed}, {self.phrasing}{focus})"
 
     def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
@@ -170,7 +177,7 @@ class Synth(Stage, SynthConfig):
         if self.focus is not None:
             from adhere.synth.focus import focused
 
-            config = focused(config, ws.folder(self.focus) / "run", self.focus_weight)
+            config = focused(config, ws.folder(self.focus) / "run", self.focus_weight, self.focus_on)
         against = [pair for name in self.decontaminate for pair in ws.prompts_of(name)]
         kept, dropped, card = write_prompts(config, list(builtin_seeds()), "builtin", folder / "prompts.jsonl",
                                             against=against, against_names=list(self.decontaminate),

@@ -6,6 +6,13 @@ weight, ``1 + (strength - 1) * failed / seen``: an id the model always fails is 
 times as often as one it always follows, an id the run never asked for keeps weight 1. Weights
 given by hand override the derived ones, id by id.
 
+Drawing an id more often only pays where the round can turn its prompts into training rows: an
+answer that follows it, or a failed one the verifier-guided repairs can edit (``repair_edit``).
+``on="learnable"`` counts the failures that way: an id with a repair edit is weighted as above; one
+without is weighted by its failed share times its passed share (the share of its prompts that give
+rows), so an id the model never passes and nothing repairs (an n-th paragraph's first word, two
+different answers) is not drawn more often for nothing.
+
 Point it at answers to training prompts (the model's own practice), not at a benchmark it will be
 measured on: that would tune the data to the test.
 """
@@ -28,11 +35,26 @@ if TYPE_CHECKING:
 #: draws its three ids 6 times as often by hand).
 FOCUS_WEIGHT = 6.0
 
+#: What counts as a failure worth drawing more of: every failed instruction, or (learnable) only
+#: as much of it as a round can turn into rows (see the module).
+FOCUS_ON = ("failed", "learnable")
 
-def check_strength(strength: float) -> None:
-    """Refuse a focus weight below 1 (it would draw the failed ids less often) or not finite."""
+
+def check_strength(strength: float, on: str = "failed") -> None:
+    """Refuse a focus weight below 1 (it would draw the failed ids less often) or not finite, and
+    a way of counting failures that is not one of ``FOCUS_ON``."""
     if not 1 <= strength < float("inf"):
         raise InputError(f"focus_weight must be a number of at least 1, got {strength}")
+    if on not in FOCUS_ON:
+        raise InputError(f"focus_on must be one of {', '.join(FOCUS_ON)}, got {on!r}")
+
+
+def _learnable_share(cid: str, failed: int, seen: int) -> float:
+    """The share of an id's failures a round can turn into rows: all of them where its class has
+    a repair edit; else its passed share (a prompt of it gives a row only when answered right)."""
+    from adhere.constraints.registry import get
+
+    return 1.0 if get(cid).repair_edit is not None else (seen - failed) / seen
 
 
 def failure_counts(run: Path) -> dict[str, tuple[int, int]]:
@@ -56,22 +78,26 @@ def failure_counts(run: Path) -> dict[str, tuple[int, int]]:
 
 
 def focus_weights(run: Path, pool: Iterable[str], strength: float,
-                  given: Mapping[str, float] | None = None) -> dict[str, float]:  # fmt: skip
+                  given: Mapping[str, float] | None = None, on: str = "failed") -> dict[str, float]:  # fmt: skip
     """The pool's ids weighted by how often the run's answers failed them (see the module), with
     ``given`` weights kept as given; refused when the run asked for none of the pool's ids."""
-    check_strength(strength)
+    check_strength(strength, on)
     counts = failure_counts(run)
     pool = list(pool)
     shared = [cid for cid in pool if cid in counts]
     if not shared:
         raise InputError(f"focus: the answers in {run} carry none of the constraint ids drawn from; "
                          "point focus at answers to prompts of the same ids")  # fmt: skip
-    weights = {cid: round(1 + (strength - 1) * counts[cid][0] / counts[cid][1], 4) for cid in shared}
+    weights = {}
+    for cid in shared:
+        failed, seen = counts[cid]
+        share = failed / seen * (_learnable_share(cid, failed, seen) if on == "learnable" else 1.0)
+        weights[cid] = round(1 + (strength - 1) * share, 4)
     weights.update(given or {})
     return {cid: weight for cid, weight in sorted(weights.items()) if weight != 1}
 
 
-def focused(config: SynthConfig, run: Path, strength: float) -> SynthConfig:
+def focused(config: SynthConfig, run: Path, strength: float, on: str = "failed") -> SynthConfig:
     """``config`` drawing by the run's failures over its pool, its own weights kept as given."""
-    weights = focus_weights(run, config.pool(), strength, dict(config.weights))
+    weights = focus_weights(run, config.pool(), strength, dict(config.weights), on)
     return dataclasses.replace(config, weights=tuple(weights.items()))
