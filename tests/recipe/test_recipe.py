@@ -543,3 +543,28 @@ def test_the_probe_set_is_held_out_from_every_training_prompt_set():
     assert set(probes.decontaminate) == training | {"ifeval", "ifbench"}
     assert [s.model for s in recipe.stages.values() if s.kind == "evaluate" and s.benchmarks == ("probes",)] == [
         "base", "model-round2"]
+
+
+def test_a_probe_set_is_compared_from_the_evaluation_of_the_baselines_model(tmp_path):
+    """A benchmark the baseline did not evaluate (a probe set) is compared too, from the first
+    stage that evaluated the baseline's model on it; one no stage evaluated the baseline's model
+    on is not compared, and neither is an evaluation not yet finished."""
+    text = ('[recipe]\nbaseline = "eval-base"\n'
+            '[stages.p]\nkind = "synth"\n[stages.q]\nkind = "synth"\nseed = 1\n'
+            '[stages.a]\nkind = "answer"\nprompts = "p"\n[stages.s]\nkind = "make-sft"\nanswers = "a"\n'
+            '[stages.t]\nkind = "train"\ndata = "s"\n[stages.m]\nkind = "export"\ntrain = "t"\n'
+            '[stages.eval-base]\nkind = "evaluate"\n[stages.probes-m]\nkind = "evaluate"\nmodel = "m"\n'
+            'benchmarks = ["p", "q"]\n[stages.probes-base]\nkind = "evaluate"\nbenchmarks = ["p"]\n'
+            '[stages.eval-m]\nkind = "evaluate"\nmodel = "m"\n[stages.probes-m2]\nkind = "evaluate"\n'
+            'model = "m"\nbenchmarks = ["p"]\n')  # fmt: skip
+    recipe = load_recipe(recipe_file(tmp_path, text))
+    run = RecipeRun(recipe, Workspace(out=tmp_path / "out", data=DATA))
+    for name in ("eval-base", "probes-m", "probes-base", "eval-m"):  # probes-m2 not finished
+        run.ws.folder(name).mkdir(parents=True)
+        (run.ws.folder(name) / "stage.json").write_text("{}")
+    runs = {benchmark: [name for name, _ in pairs] for benchmark, pairs in run.evaluation_runs().items()}
+    assert runs == {"ifeval": ["eval-base", "eval-m"], "ifbench": ["eval-base", "eval-m"],
+                    "p": ["probes-base", "probes-m"]}  # fmt: skip
+    assert run.evaluation_runs()["p"][1][1] == run.ws.folder("probes-m") / "p"
+    (run.ws.folder("probes-base") / "stage.json").unlink()  # the reference not finished: no comparison
+    assert "p" not in run.evaluation_runs()

@@ -324,18 +324,28 @@ class RecipeRun:
         return write_loop_report(self)
 
     def evaluation_runs(self) -> dict[str, list[tuple[str, Path]]]:
-        """benchmark -> [(evaluate stage, run directory)] of finished evaluations, the baseline
-        first, for the benchmarks the baseline evaluated."""
+        """benchmark -> [(evaluate stage, run directory)] of finished evaluations, the reference
+        first: for a benchmark the baseline evaluated, the baseline; for another one (a probe set),
+        the first stage that evaluated the baseline's model on it (none: not compared)."""
         recipe = self.recipe
         if recipe.baseline is None:
             return {}
-        order = [recipe.baseline] + [n for n, s in recipe.stages.items() if s.kind == "evaluate" and n != recipe.baseline]
+        evaluations = {n: s for n, s in recipe.stages.items() if s.kind == "evaluate"}
+        baseline = evaluations[recipe.baseline]
         out: dict[str, list[tuple[str, Path]]] = {}
-        for benchmark in recipe.stages[recipe.baseline].benchmarks:  # type: ignore[attr-defined]
+        for benchmark in dict.fromkeys(b for s in evaluations.values() for b in s.benchmarks):  # type: ignore[attr-defined]
+            if benchmark in baseline.benchmarks:  # type: ignore[attr-defined]
+                first: str | None = recipe.baseline
+            else:
+                first = next((n for n, s in evaluations.items() if benchmark in s.benchmarks  # type: ignore[attr-defined]
+                              and s.model == baseline.model), None)  # type: ignore[attr-defined]  # fmt: skip
+            if first is None:
+                continue
+            order = [first] + [n for n in evaluations if n != first]
             runs = [(name, self.ws.folder(name) / benchmark) for name in order
-                    if benchmark in recipe.stages[name].benchmarks  # type: ignore[attr-defined]
+                    if benchmark in evaluations[name].benchmarks  # type: ignore[attr-defined]
                     and (self.ws.folder(name) / STATE).exists()]  # fmt: skip
-            if runs and runs[0][0] == recipe.baseline:
+            if runs and runs[0][0] == first:
                 out[benchmark] = runs
         return out
 
