@@ -194,6 +194,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     synth.add_argument("--out", metavar="FILE", required=True, help="JSONL file to write (its card goes beside it)")
     from adhere.settings import add_arguments
+    from adhere.synth.focus import FOCUS_ON, FOCUS_WEIGHT
     from adhere.synth.synthesize import SynthConfig
 
     # SynthConfig's fields; two keep their command-line forms: a comma-separated list, and ID=W.
@@ -209,8 +210,8 @@ def _parser() -> argparse.ArgumentParser:
                        "the model is measured on; --weight overrides it per id")  # fmt: skip
     synth.add_argument("--focus-weight", type=float, metavar="W",
                        help="with --focus: the weight of an id every answer failed (one every answer followed keeps "
-                       "1; default 6)")  # fmt: skip
-    synth.add_argument("--focus-on", choices=("failed", "learnable"),
+                       f"1; default {FOCUS_WEIGHT:g})")  # fmt: skip
+    synth.add_argument("--focus-on", choices=FOCUS_ON,
                        help="with --focus: failed (every failed instruction counts; the default) or learnable (only "
                        "as many as a round can turn into rows: all failures of an id with a repair, else its failed "
                        "share times its passed share)")  # fmt: skip
