@@ -318,7 +318,8 @@ class Train(Stage, TrainSettings):
     def describe(self) -> str:
         length = (f"{self.max_steps} steps" if self.max_steps > 0
                   else f"{self.epochs:g} epoch{'' if self.epochs == 1 else 's'}")  # fmt: skip
-        return f"{self.method.upper()} {self.model} on {self.data} ({length})"
+        weights = "every weight" if self.full else f"LoRA r{self.lora_r}"
+        return f"{self.method.upper()} {self.model} on {self.data} ({length}, {weights})"
 
     def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
         from adhere.train.trainer import train
