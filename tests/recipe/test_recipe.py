@@ -570,10 +570,13 @@ def test_a_probe_set_is_compared_from_the_evaluation_of_the_baselines_model(tmp_
     assert "p" not in run.evaluation_runs()
 
 
-def test_a_train_stages_plan_line_says_whether_it_trains_every_weight_or_an_adapter(tmp_path):
+def test_plan_lines_say_what_a_train_stage_trains_and_a_synth_stages_layout(tmp_path):
     text = ('[stages.p]\nkind = "synth"\n[stages.a]\nkind = "answer"\nprompts = "p"\n[stages.s]\nkind = "make-sft"\n'
             'answers = "a"\n[stages.lora]\nkind = "train"\ndata = "s"\nlora_r = 8\n[stages.full]\nkind = "train"\n'
             'data = "s"\nfull = true\nepochs = 3\n')  # fmt: skip
     recipe = load_recipe(recipe_file(tmp_path, text))
     assert recipe.stages["lora"].describe() == "SFT base on s (1 epoch, LoRA r8)"
     assert recipe.stages["full"].describe() == "SFT base on s (3 epochs, every weight)"
+    assert recipe.stages["p"].describe() == "synthesize 1000 prompts (seed 0, canonical)"
+    layout = load_recipe(recipe_file(tmp_path, '[stages.p]\nkind = "synth"\nlayout = "varied"\n', "l.toml"))
+    assert layout.stages["p"].describe() == "synthesize 1000 prompts (seed 0, canonical, varied layout)"

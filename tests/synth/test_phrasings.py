@@ -138,3 +138,65 @@ def test_a_probe_set_asks_in_held_out_words_only():
             assert any(w in row["prompt"] for w in probe_wordings(constraint)), constraint.id
     with pytest.raises(Exception, match="needs held-out wordings"):
         SynthConfig(count=5, ids=("ifevalg",), phrasing="probe").validate()
+
+
+# --- layouts: where the instructions go ------------------------------------------------------
+
+
+def test_a_varied_layout_keeps_the_draws_and_writes_three_layouts():
+    """--layout varied draws, per prompt, the appended layout, the instructions after a blank
+    line, or the request to repeat written below its instruction; tasks, constraints and
+    wordings are those of the appended layout."""
+    seeds = builtin_seeds()
+    settings = dict(count=300, seed=5, phrasing="varied", weights=(("combination:repeat_prompt", 6.0),))
+    appended = synthesize(SynthConfig(**settings), seeds)
+    varied = synthesize(SynthConfig(**settings, layout="varied"), seeds)
+    assert varied == synthesize(SynthConfig(**settings, layout="varied"), seeds)
+    assert "layout" not in appended[0]["source"]
+    styles = defaultdict(int)
+    for before, row in zip(appended, varied):
+        style = row["source"].pop("layout")
+        styles[style] += 1
+        assert row["source"] == before["source"] and row["instruction_id_list"] == before["instruction_id_list"]
+        task = row["source"]["task"]
+        if style == "appended":
+            assert row == before
+        elif style == "lines":
+            assert row["prompt"] == before["prompt"].replace(task + " ", task + "\n\n", 1)
+            for kwargs, earlier in zip(row["kwargs"], before["kwargs"]):  # a request to repeat: the same change
+                assert kwargs == {k: v.replace(task + " ", task + "\n\n", 1) if k == "prompt_to_repeat" else v
+                                  for k, v in earlier.items()}  # fmt: skip
+        else:
+            index = row["instruction_id_list"].index("combination:repeat_prompt")
+            request = row["kwargs"][index]["prompt_to_repeat"]
+            leading, _, below = row["prompt"].partition("\n\n")
+            assert leading in get("combination:repeat_prompt").leading_wordings and below == request
+            assert request == before["kwargs"][index]["prompt_to_repeat"]  # the same request, placed below
+            constraint = build("combination:repeat_prompt", row["kwargs"][index])
+            assert constraint.check(f"{request}\n\nHere is my answer.").passed
+            assert not constraint.check(f"{leading}\n\n{request}").passed
+    assert set(styles) == {"appended", "lines", "below"} and styles["below"] >= 15
+
+
+def test_the_instructions_of_a_lines_layout_follow_the_task_after_a_blank_line():
+    rows = synthesize(SynthConfig(count=40, seed=2, layout="varied", ids=("punctuation:no_comma",), max_constraints=1), ["Explain how tides work."])
+    lines = [r for r in rows if r["source"]["layout"] == "lines"]
+    assert lines and {r["source"]["layout"] for r in rows} == {"appended", "lines"}  # nothing to place below
+    for row in lines:
+        assert row["prompt"] == "Explain how tides work.\n\n" + get("punctuation:no_comma").template
+
+
+def test_a_probe_set_never_places_the_request_below_in_training_words():
+    rows = synthesize(SynthConfig(count=200, seed=3, phrasing="probe", layout="varied",
+                                  require=("combination:repeat_prompt",)), builtin_seeds())  # fmt: skip
+    assert {r["source"]["layout"] for r in rows} == {"appended", "lines"}
+    leading = get("combination:repeat_prompt").leading_wordings
+    assert leading and not set(leading) & set(get("combination:repeat_prompt").probe_wordings)
+
+
+def test_a_bad_layout_is_one_line():
+    with pytest.raises(Exception, match="--layout must be one of appended, varied, got 'mixed'"):
+        SynthConfig(count=5, layout="mixed").validate()
+    bad = subprocess.run([sys.executable, "-m", "adhere.cli", "synth", "--count", "5", "--out", "/dev/null", "--layout",
+                          "mixed"], capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 2 and "--layout: invalid choice: 'mixed'" in bad.stderr

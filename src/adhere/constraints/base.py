@@ -84,6 +84,9 @@ class Constraint:
     quotes_prompt: ClassVar[str | None] = None
     #: Other wordings of ``template`` for ``--phrasing varied`` (same ``{kwarg}`` placeholders).
     other_wordings: ClassVar[tuple[str, ...]] = ()
+    #: A prompt-bound constraint's wordings written *before* the request it quotes, which then
+    #: follows after a blank line ("repeat the request below"), for ``--layout varied``.
+    leading_wordings: ClassVar[tuple[str, ...]] = ()
     #: Wordings kept out of training, for ``--phrasing probe``: a probe set asks for the same
     #: checks in words no training prompt used, so a gain that only learnt the words shows.
     probe_wordings: ClassVar[tuple[str, ...]] = ()

@@ -167,7 +167,8 @@ class Synth(Stage, SynthConfig):
     def describe(self) -> str:
         learnable = " and a round can learn" if self.focus_on == "learnable" else ""
         focus = f", more of what {self.focus} failed{learnable}" if self.focus else ""
-        return f"synthesize {self.count} prompts (seed {self.seed}, {self.phrasing}{focus})"
+        layout = ", varied layout" if self.layout == "varied" else ""
+        return f"synthesize {self.count} prompts (seed {self.seed}, {self.phrasing}{layout}{focus})"
 
     def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
         from adhere.synth.seeds import builtin_seeds

@@ -33,6 +33,8 @@ from adhere.settings import setting
 from adhere.synth.phrasings import PHRASINGS, phrase, probe_wordings
 from adhere.synth.seeds import SKILLS
 
+LAYOUTS = ("appended", "varied")
+
 
 @dataclasses.dataclass(frozen=True)
 class SynthConfig:
@@ -54,6 +56,12 @@ class SynthConfig:
                             "no training prompt uses (probe sets)",
                             choices=("canonical", "varied", "probe"))  # fmt: skip
 
+    layout: str = setting("appended", "appended: the task, then each instruction's sentence after it (a request to "
+                          "repeat: the whole request, then that sentence on a line of its own); varied: drawn per "
+                          "prompt, that, the instructions after a blank line, or the instruction to repeat written "
+                          "before the request, which follows after a blank line (as in 8 of IFEval's 41)",
+                          choices=("appended", "varied"))  # fmt: skip
+
     def pool(self) -> tuple[str, ...]:
         """The ids drawn from (a family name in ``ids``, ifeval or ifevalg, stands for its ids)."""
         from adhere.constraints.sampling import expand_families
@@ -71,6 +79,8 @@ class SynthConfig:
         check_pool(self.pool(), self.require, dict(self.weights))
         if self.phrasing not in PHRASINGS:
             raise InputError(f"--phrasing must be one of {', '.join(PHRASINGS)}, got {self.phrasing!r}")
+        if self.layout not in LAYOUTS:
+            raise InputError(f"--layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
         if self.phrasing == "probe":
             from adhere.constraints.registry import get
 
@@ -93,6 +103,8 @@ def synthesize(config: SynthConfig, seeds: Sequence[str]) -> list[dict[str, Any]
     # Wordings come from their own generator, so a seed draws the same tasks and constraints
     # whatever the phrasing.
     wording = random.Random(f"{config.seed}:phrasing") if config.phrasing != "canonical" else None
+    # The layout too: appended and varied draw the same tasks, constraints and wordings.
+    layout = random.Random(f"{config.seed}:layout") if config.layout == "varied" else None
 
     def sentence(c: Constraint) -> str:
         if config.phrasing == "probe":
@@ -111,21 +123,41 @@ def synthesize(config: SynthConfig, seeds: Sequence[str]) -> list[dict[str, Any]
             skills = rng.sample(SKILLS, 2)
             parts.append(f"In your answer, {skills[0]} and {skills[1]}.")
         bound_ids = prompt_bound()
-        parts += [sentence(c) for c in constraints if c.id not in bound_ids]
-        request = " ".join(parts)
-        # As in IFEval, the request to repeat is everything before the sentence that asks for it.
+        instructions = [*parts[1:], *(sentence(c) for c in constraints if c.id not in bound_ids)]
+        bound = [c for c in constraints if c.id in bound_ids]
+        style = _draw_layout(layout, bound, config.phrasing) if layout is not None else "appended"
+        request = f"{task}\n\n{' '.join(instructions)}" if style == "lines" and instructions else " ".join([task, *instructions])
+        # As in IFEval, the request to repeat is everything before the sentence that asks for it,
+        # or, written below it, everything after it.
         constraints = [quote_prompt(c, request) for c in constraints]
-        bound = [sentence(c) for c in constraints if c.id in bound_ids]
+        # Worded in every layout, so that each layout words the prompts after it alike.
+        trailing = [sentence(c) for c in constraints if c.id in bound_ids]
+        if style == "below":
+            prompt = "\n\n".join([layout.choice(type(bound[0]).leading_wordings), request])
+        else:
+            prompt = "\n".join([request, *trailing])
+        source = {"task": task, "skills": skills, "generator": "adhere synth", "seed": config.seed}
         rows.append(
             {
                 "key": f"syn-{config.seed}-{number:06d}",
-                "prompt": "\n".join([request, *bound]),
+                "prompt": prompt,
                 "instruction_id_list": [c.id for c in constraints],
                 "kwargs": [c.kwargs() for c in constraints],
-                "source": {"task": task, "skills": skills, "generator": "adhere synth", "seed": config.seed},
+                "source": source if layout is None else {**source, "layout": style},
             }
         )
     return rows
+
+
+def _draw_layout(rng: random.Random, bound: list[Constraint], phrasing: str) -> str:
+    """One prompt's layout under ``--layout varied``: appended, lines (the instructions after a
+    blank line) or, for a prompt quoting its request with leading wordings, below (that
+    instruction first, the request after a blank line; never in a probe set, whose wordings are
+    held out)."""
+    styles = ["appended", "lines"]
+    if len(bound) == 1 and type(bound[0]).leading_wordings and phrasing != "probe":
+        styles.append("below")
+    return rng.choice(styles)
 
 
 def write_prompts(

@@ -73,6 +73,12 @@ class RepeatPrompt(Constraint):
             "then answer it."
         ),
     )
+    leading_wordings = (
+        "Repeat the request below word for word before you answer it, and say nothing before the repeated request.",
+        "First copy the request that follows exactly as it is written, then give your answer. Nothing may come "
+        "before the copy.",
+        "For the request below, start your reply with the request itself, unchanged, and only then answer it.",
+    )
     probe_wordings = ("Echo my request verbatim first (leaving out this sentence, with nothing before it), and only then answer it.",)  # fmt: skip
     repair_edit = staticmethod(edits.prepend_request)
     repair_rank = 80
