@@ -285,6 +285,18 @@ def _parser() -> argparse.ArgumentParser:
                           help="q8_0 (default; keeps what was learned), f16, f32, or lora (an adapter GGUF)")  # fmt: skip
     exporter.add_argument("--base", help="base model the run was trained from (default: from its train_config.json)")
 
+    averager = commands.add_parser(
+        "average", help="a model soup: the uniform average of models trained from one model, for adhere export",
+        description="Average trained models fine-tuned from one model (training folders of adhere train, their "
+        "final/ or checkpoint-N folders; all LoRA adapters or all fully trained) into one training folder that "
+        "adhere export takes. LoRA adapters average exactly into one adapter whose rank is the sum of theirs. "
+        "Models fine-tuned on different rows each gain where they practised and lose a little elsewhere, "
+        "differently; their average keeps more of the gains (docs/experiments.md).",
+    )  # fmt: skip
+    averager.add_argument("runs", metavar="TRAIN_DIR", nargs="+", help="the trained models (at least 2)")
+    _out_dir(averager, required=True, help="the soup's training folder (final/, train_config.json)")
+    averager.add_argument("--base", help="the model they were trained from (default: from their train_config.json)")
+
     looper = commands.add_parser(
         "loop", help="the improvement loop as a recipe: synthesize, answer, verify, train, export, evaluate",
         description="Run a recipe: named stages (synthesize verifiable prompts decontaminated against IFEval and "
@@ -1195,6 +1207,20 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _average(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from adhere.train.average import average
+
+    result = average(args.runs, args.out_dir, base=args.base)
+    what = f"one LoRA adapter of rank {result['rank']}" if result["adapter"] else "one fully trained model"
+    Console(stderr=True).print(
+        f"averaged {result['models']} models trained from {result['base']} into {what} in {result['weights']}; "
+        f"export it with: adhere export {args.out_dir} --out soup.gguf", soft_wrap=True,
+    )  # fmt: skip
+    return 0
+
+
 def _select(args: argparse.Namespace) -> int:
     import json
 
@@ -1432,7 +1458,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AdhereError as error:  # the --config file itself
         print(f"adhere: error: {error}", file=sys.stderr)
         return error.exit_code
-    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "train": _train, "export": _export, "loop": _loop, "recipes": _recipes, "constraints": _constraints, "push": _push, "winrate": _winrate, "judge-check": _judge_check}
+    handlers = {"score": _score, "eval": _eval, "cache": _cache, "report": _report, "synth": _synth, "make-sft": _make_data, "make-pairs": _make_data, "select": _select, "self-instruct": _self_instruct, "train": _train, "export": _export, "average": _average, "loop": _loop, "recipes": _recipes, "constraints": _constraints, "push": _push, "winrate": _winrate, "judge-check": _judge_check}
     args.write_config = lambda folder: _write_config(parser, args, folder)
     try:
         return handlers[args.command](args)

@@ -580,3 +580,36 @@ def test_plan_lines_say_what_a_train_stage_trains_and_a_synth_stages_layout(tmp_
     assert recipe.stages["p"].describe() == "synthesize 1000 prompts (seed 0, canonical)"
     layout = load_recipe(recipe_file(tmp_path, '[stages.p]\nkind = "synth"\nlayout = "varied"\n', "l.toml"))
     assert layout.stages["p"].describe() == "synthesize 1000 prompts (seed 0, canonical, varied layout)"
+
+
+SOUP = ('[stages.p]\nkind = "synth"\n[stages.a]\nkind = "answer"\nprompts = "p"\n[stages.s]\nkind = "make-sft"\n'
+        'answers = "a"\n[stages.ta]\nkind = "train"\ndata = "s"\n[stages.tb]\nkind = "train"\ndata = "s"\nseed = 1\n'
+        '[stages.soup]\nkind = "average"\ninputs = ["ta", "tb"]\n[stages.m]\nkind = "export"\ntrain = "soup"\n')  # fmt: skip
+
+
+def test_an_average_stage_makes_a_soup_of_train_stages_that_an_export_stage_takes(tmp_path):
+    from tests.train.test_average import deltas, lora_run
+
+    recipe = load_recipe(recipe_file(tmp_path, SOUP))
+    assert recipe.stages["soup"].describe() == "average ta + tb (a model soup)"
+    ws = Workspace(out=tmp_path / "loop", data=DATA, recipe=recipe)
+    for seed, name in enumerate(("ta", "tb")):
+        lora_run(ws.folder(name) / "train", seed, 2, 4)
+    result = recipe.stages["soup"].run(ws, ws.folder("soup"))
+    assert result["models"] == 2 and result["rank"] == 4
+    # What the export stage reads: the soup's training folder, naming the base it was trained from.
+    assert set(deltas(ws.folder("soup") / "train" / "final")) == set(deltas(ws.folder("ta") / "train" / "final"))
+    assert json.loads((ws.folder("soup") / "train" / "train_config.json").read_text())["model"] == "local"
+
+
+@pytest.mark.parametrize("change, error", [
+    ('[stages.tb]\nkind = "train"\ndata = "s"\nmodel = "m0"\n[stages.m0]\nkind = "export"\ntrain = "ta"\n',
+     r"\[stages.soup\] inputs: ta trains base and tb trains m0; a soup averages models fine-tuned from one model"),
+    ('[stages.tb]\nkind = "train"\ndata = "s"\nfull = true\n', r"ta is LoRA and tb is every weight"),
+    ('[stages.soup]\nkind = "average"\ninputs = ["ta", "ta"]\n', r"inputs must name at least 2 different stages"),
+    ('[stages.soup]\nkind = "average"\ninputs = ["ta", "s"]\n', r"'s' is a make-sft stage \(it makes sft\); this takes training"),
+])  # fmt: skip
+def test_an_average_of_what_cannot_be_averaged_is_refused_before_any_work(tmp_path, change, error):
+    base = recipe_file(tmp_path, SOUP, "base.toml")
+    with pytest.raises(InputError, match=error):
+        load_recipe(recipe_file(tmp_path, f'[recipe]\nextends = "{base}"\n{change}'))

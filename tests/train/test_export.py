@@ -187,3 +187,43 @@ def test_export_and_lora_from_the_command_line(adapter_run, tmp_path):
     assert refused.returncode == 2
     assert "model options (openai): unknown key 'lora'; valid keys: base_url, api_key_env" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_a_soup_of_two_adapters_exports_as_the_mean_of_their_weights(hf_model, adapter_run, tmp_path):
+    """adhere average then adhere export: llama.cpp runs the base model plus the mean of the two
+    adapters' weight deltas, as transformers computes it with the deltas added by hand."""
+    from peft import LoraConfig, get_peft_model
+
+    from adhere.train.average import average
+    from adhere.train.export import _adapter, _scale
+
+    model, _ = hf_model
+    run, ids, alone = adapter_run
+    torch.manual_seed(1)
+    config = LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj", "v_proj", "down_proj"], init_lora_weights=False,
+                        task_type="CAUSAL_LM")  # fmt: skip
+    peft = get_peft_model(model, config)
+    with torch.no_grad():
+        for name, parameter in peft.named_parameters():
+            if "lora_B" in name:
+                parameter.mul_(0.5)
+    peft.save_pretrained(tmp_path / "other" / "final")
+    peft.unload()
+    (tmp_path / "other" / "train_config.json").write_text(json.dumps({"model": "local"}))
+    result = average([run, tmp_path / "other"], tmp_path / "soup")
+    assert result["rank"] == 6
+    assert export(tmp_path / "soup", tmp_path / "soup.gguf", "f32")["tensors_changed"] == 210
+    state = {name: value.clone() for name, value in model.state_dict().items()}
+    try:
+        with torch.no_grad():
+            weights = dict(model.named_parameters())
+            for folder in (run / "final", tmp_path / "other" / "final"):
+                adapter, pairs = _adapter(folder)
+                for name, (a, b) in pairs.items():
+                    weights[name].add_(torch.from_numpy(_scale(adapter) * (b @ a) / 2))
+            expected = model(torch.tensor([ids])).logits[0].numpy()
+    finally:
+        model.load_state_dict(state)
+    soup = llama_logits(tmp_path / "soup.gguf", ids)
+    assert np.abs(expected - alone).max() > 1  # the mean is neither adapter alone
+    assert np.abs(soup - expected).max() < 0.1  # f32: the same model, up to float rounding

@@ -331,6 +331,30 @@ class Train(Stage, TrainSettings):
         return in_own_process(train, self.config(str(data), str(folder / "train"), ws.model_spec(self.model)))
 
 
+@stage_kind("average")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Average(Stage):
+    """A model soup (adhere average): the uniform average of models trained from one model, exported as a train stage's is."""
+
+    product: ClassVar[str] = "training"
+    refs: ClassVar[tuple[Ref, ...]] = (Ref("inputs", ("training",), many=True),)
+
+    inputs: tuple[str, ...] = required("the train (or average) stages averaged: all fine-tune one model, all LoRA or "
+                                       "all every weight")  # fmt: skip
+
+    def check(self) -> None:
+        if len(set(self.inputs)) < 2:
+            raise InputError(f"inputs must name at least 2 different stages, got {list(self.inputs)}")
+
+    def describe(self) -> str:
+        return f"average {' + '.join(self.inputs)} (a model soup)"
+
+    def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
+        from adhere.train.average import average
+
+        return average([ws.folder(name) / "train" for name in self.inputs], folder / "train")
+
+
 @stage_kind("export")
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Export(Stage):

@@ -344,6 +344,14 @@ def _check_references(stages: dict[str, Stage], source: str) -> None:
             raise InputError(f"{source} [stages.{name}] focus: {focus!r} answers {stages[focus].prompts}, a "  # type: ignore[attr-defined]
                              "benchmark; focus on answers to training prompts (a synth stage's), or the data is "
                              "tuned to the test")  # fmt: skip
+        if stage.kind == "average":
+            trained = {target: _trained_from(stages, target) for target in stage.inputs}  # type: ignore[attr-defined]
+            for what, index in (("trains", 0), ("is", 1)):
+                seen = {target: found[index] for target, found in trained.items()}
+                if len(set(seen.values())) > 1:
+                    listed = " and ".join(f"{t} {what} {v}" for t, v in seen.items())
+                    raise InputError(f"{source} [stages.{name}] inputs: {listed}; a soup averages models fine-tuned "
+                                     "from one model, all LoRA or all fully trained")  # fmt: skip
         if stage.kind == "train":
             wanted = {"sft": "sft", "dpo": "pairs", "grpo": "prompts"}[stage.method]  # type: ignore[attr-defined]
             target = stages.get(stage.data)  # type: ignore[attr-defined]
@@ -352,6 +360,14 @@ def _check_references(stages: dict[str, Stage], source: str) -> None:
                 what = {"sft": "SFT rows", "pairs": "preference pairs", "prompts": "verifiable prompts (a synth stage)"}
                 raise InputError(f"{source} [stages.{name}] data: {stage.method} trains on "  # type: ignore[attr-defined]
                                  f"{what[wanted]}, and {stage.data!r} makes {made}")  # type: ignore[attr-defined]  # fmt: skip
+
+
+def _trained_from(stages: dict[str, Stage], name: str) -> tuple[str, str]:
+    """(the model a train stage, or an average stage's first input, fine-tunes; "LoRA" or "every weight")."""
+    stage = stages[name]
+    while stage.kind == "average":
+        stage = stages[stage.inputs[0]]  # type: ignore[attr-defined]
+    return stage.model, "every weight" if stage.full else "LoRA"  # type: ignore[attr-defined]
 
 
 def _order(stages: dict[str, Stage], source: str) -> list[str]:
