@@ -99,6 +99,9 @@ def test_what_cannot_be_averaged_is_one_clear_error(tmp_path):
     with pytest.raises(InputError, match="holds a training run of adhere train; write the soup to a folder of its own"):
         average([a, tmp_path / "soup"], a)
     assert (a / "final" / "adapter_model.safetensors").read_bytes() == before  # nothing written over
+    (tmp_path / "other" / "final").mkdir(parents=True)  # a model written by something else
+    with pytest.raises(InputError, match="holds a training run"):
+        average([a, tmp_path / "soup"], tmp_path / "other")
     with pytest.raises(InputError, match="does not exist"):
         average([a, tmp_path / "nope"], tmp_path / "soup3")
 

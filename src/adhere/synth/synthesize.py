@@ -60,7 +60,7 @@ class SynthConfig:
                           "repeat: the whole request, then that sentence on a line of its own); varied: drawn per "
                           "prompt, that, the instructions after a blank line, or the instruction to repeat written "
                           "before the request, which follows after a blank line (as in 8 of IFEval's 41)",
-                          choices=("appended", "varied"))  # fmt: skip
+                          choices=LAYOUTS)  # fmt: skip
 
     def pool(self) -> tuple[str, ...]:
         """The ids drawn from (a family name in ``ids``, ifeval or ifevalg, stands for its ids)."""
@@ -126,7 +126,10 @@ def synthesize(config: SynthConfig, seeds: Sequence[str]) -> list[dict[str, Any]
         instructions = [*parts[1:], *(sentence(c) for c in constraints if c.id not in bound_ids)]
         bound = [c for c in constraints if c.id in bound_ids]
         style = _draw_layout(layout, bound, config.phrasing) if layout is not None else "appended"
-        request = f"{task}\n\n{' '.join(instructions)}" if style == "lines" and instructions else " ".join([task, *instructions])
+        if style == "lines" and instructions:
+            request = f"{task}\n\n{' '.join(instructions)}"
+        else:
+            request = " ".join([task, *instructions])
         # As in IFEval, the request to repeat is everything before the sentence that asks for it,
         # or, written below it, everything after it.
         constraints = [quote_prompt(c, request) for c in constraints]

@@ -43,7 +43,8 @@ def average(runs: Sequence[str | Path], out: str | Path, base: str | None = None
                          "adapters and train or average them apart")  # fmt: skip
     out = Path(out)
     saved = out / "train_config.json"
-    if saved.exists() and "averaged" not in json.loads(saved.read_text(encoding="utf-8")):
+    ours = saved.exists() and "averaged" in json.loads(saved.read_text(encoding="utf-8"))
+    if not ours and (saved.exists() or (out / "final").exists()):
         raise InputError(f"{out} holds a training run of adhere train; write the soup to a folder of its own")
     # Written beside, then moved in: a soup cut short leaves the last one whole.
     partial = out / "final.partial"
@@ -86,8 +87,10 @@ def _average_adapters(folders: list[Path], final: Path) -> dict[str, Any]:
     for name in names:
         a_in = next(pairs[name][0].shape[1] for _, pairs in read if name in pairs)
         b_out = next(pairs[name][1].shape[0] for _, pairs in read if name in pairs)
-        # A module one adapter did not train changes nothing there: zero rows keep every module at one rank.
-        parts = [pairs.get(name, (np.zeros((r, a_in), np.float32), np.zeros((b_out, r), np.float32))) for r, pairs in read]
+        # A module one adapter did not train changes nothing there: zero rows keep every module
+        # at one rank.
+        missing = {r: (np.zeros((r, a_in), np.float32), np.zeros((b_out, r), np.float32)) for r, _ in read}
+        parts = [pairs.get(name, missing[r]) for r, pairs in read]
         module = "base_model.model." + name.removesuffix(".weight")
         tensors[f"{module}.lora_A.weight"] = np.concatenate([a for a, _ in parts], axis=0)
         tensors[f"{module}.lora_B.weight"] = np.concatenate([b for _, b in parts], axis=1)
