@@ -597,6 +597,9 @@ def test_an_average_stage_makes_a_soup_of_train_stages_that_an_export_stage_take
         lora_run(ws.folder(name) / "train", seed, 2, 4)
     result = recipe.stages["soup"].run(ws, ws.folder("soup"))
     assert result["models"] == 2 and result["rank"] == 4
+    from adhere.report.loop import _made
+
+    assert _made("average", result) == "2 models averaged into one adapter of rank 4"  # the report's "made" column
     # What the export stage reads: the soup's training folder, naming the base it was trained from.
     assert set(deltas(ws.folder("soup") / "train" / "final")) == set(deltas(ws.folder("ta") / "train" / "final"))
     assert json.loads((ws.folder("soup") / "train" / "train_config.json").read_text())["model"] == "local"

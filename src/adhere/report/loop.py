@@ -165,6 +165,9 @@ def _made(kind: str, result: dict[str, Any]) -> str:
     if kind == "train":
         resumed = f", resumed at step {result['resumed_from_step']}" if result.get("resumed_from_step") else ""
         return f"{result['steps']} steps on {result['rows']} rows, loss {result['train_loss']:.3f}{resumed}"
+    if kind == "average":
+        what = f"one adapter of rank {result['rank']}" if result.get("adapter") else "one fully trained model"
+        return f"{result['models']} models averaged into {what}"
     if kind == "export":
         return f"{result.get('type', 'GGUF')} {result['bytes'] / 2**20:.0f} MiB, {result['tensors_changed']} trained tensors"
     if kind == "evaluate":
