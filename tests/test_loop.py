@@ -55,7 +55,7 @@ def test_a_loop_killed_while_training_resumes_and_reports(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "answers: base answers prompts (best-of-n:2, 48 tokens) (done before)" in done.stderr
-    assert "train: SFT base on rows (8 steps) (resuming)" in done.stderr
+    assert "train: SFT base on rows (8 steps, LoRA r16) (resuming)" in done.stderr
     assert "eval-base: ifeval prompt strict" in done.stdout and "eval-model: ifeval prompt strict" in done.stdout
 
     attempts = read_jsonl(out / "stages.jsonl")
