@@ -95,6 +95,13 @@ def test_what_cannot_be_averaged_is_one_clear_error(tmp_path):
     (full / "train_config.json").write_text(json.dumps({"model": "local"}))
     with pytest.raises(InputError, match="cannot average LoRA adapters .* with fully trained models"):
         average([a, full], tmp_path / "soup2")
+    other = tmp_path / "full2"
+    (other / "final").mkdir(parents=True)
+    save_file({"w": np.zeros((3, 2), np.float32)}, str(other / "final" / "model.safetensors"))
+    (other / "train_config.json").write_text(json.dumps({"model": "local"}))
+    with pytest.raises(InputError, match="holds other tensors than"):
+        average([full, other], tmp_path / "soup2")
+    assert not (tmp_path / "soup2" / "final.partial").exists()  # a refused soup leaves nothing half-written
     before = (a / "final" / "adapter_model.safetensors").read_bytes()
     with pytest.raises(InputError, match="holds a training run of adhere train; write the soup to a folder of its own"):
         average([a, tmp_path / "soup"], a)

@@ -51,7 +51,11 @@ def average(runs: Sequence[str | Path], out: str | Path, base: str | None = None
     if partial.exists():
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
-    summary = _average_adapters(weights, partial) if adapters[0] else _average_full(weights, partial)
+    try:
+        summary = _average_adapters(weights, partial) if adapters[0] else _average_full(weights, partial)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)  # a refused input leaves nothing half-written behind
+        raise
     for name in sorted(p.name for p in weights[0].iterdir() if p.is_file() and p.name not in _WEIGHT_FILES):
         if name.endswith((".json", ".jinja", ".txt", ".model")):
             shutil.copy(weights[0] / name, partial / name)
@@ -76,9 +80,10 @@ def _average_adapters(folders: list[Path], final: Path) -> dict[str, Any]:
     from safetensors.numpy import save_file
 
     k = len(folders)
-    read = []
+    read, configs = [], []
     for folder in folders:
         config, pairs = _adapter(folder)
+        configs.append(config)
         scale = _scale(config)
         read.append((int(config["r"]), {n: (a.astype(np.float32), b.astype(np.float32) * (scale / k))
                                         for n, (a, b) in pairs.items()}))  # fmt: skip
@@ -89,13 +94,13 @@ def _average_adapters(folders: list[Path], final: Path) -> dict[str, Any]:
         b_out = next(pairs[name][1].shape[0] for _, pairs in read if name in pairs)
         # A module one adapter did not train changes nothing there: zero rows keep every module
         # at one rank.
-        missing = {r: (np.zeros((r, a_in), np.float32), np.zeros((b_out, r), np.float32)) for r, _ in read}
-        parts = [pairs.get(name, missing[r]) for r, pairs in read]
+        parts = [pairs[name] if name in pairs else (np.zeros((r, a_in), np.float32), np.zeros((b_out, r), np.float32))
+                 for r, pairs in read]  # fmt: skip
         module = "base_model.model." + name.removesuffix(".weight")
         tensors[f"{module}.lora_A.weight"] = np.concatenate([a for a, _ in parts], axis=0)
         tensors[f"{module}.lora_B.weight"] = np.concatenate([b for _, b in parts], axis=1)
     rank = sum(r for r, _ in read)
-    config = json.loads((folders[0] / "adapter_config.json").read_text(encoding="utf-8"))
+    config = dict(configs[0])
     modules = sorted({name.removesuffix(".weight").rsplit(".", 1)[-1] for name in names})
     # The scales are folded into B, so the soup's scale is 1 (alpha = r).
     config.update(r=rank, lora_alpha=rank, use_rslora=False, target_modules=modules)
