@@ -1047,7 +1047,8 @@ def _make_data(args: argparse.Namespace) -> int:
     settings = from_arguments(RowSettings, args)
     settings.check()
     rows, card, path = write_training_data(args.run, kind, args.out, repair=settings.repair,
-                                           keep_cut_off=settings.keep_cut_off, end_cut_off=settings.end_cut_off)  # fmt: skip
+                                           keep_cut_off=settings.keep_cut_off, end_cut_off=settings.end_cut_off,
+                                           max_repetition=settings.max_repetition)  # fmt: skip
     err = Console(stderr=True)
     err.print(f"wrote {len(rows)} rows to {args.out} and their card to {path}", soft_wrap=True)
     if not rows:

@@ -91,6 +91,8 @@ def test_stages_run_after_what_they_read_whatever_the_file_order(tmp_path):
         ("[params]\nx = 1", {}, r"no stages"),
         ('[stages.p]\nkind = "synth"\n[stages.a]\nkind = "answer"\nprompts = "p"\n[stages.s]\nkind = "make-sft"\n'
          'answers = "a"\nkeep_cut_off = true\nend_cut_off = true', {}, r"pass one of the two"),
+        ('[stages.p]\nkind = "synth"\n[stages.a]\nkind = "answer"\nprompts = "p"\n[stages.s]\nkind = "make-sft"\n'
+         'answers = "a"\nmax_repetition = 1.0', {}, r"\[stages.s\]: max_repetition is a share of repeated word 4-grams"),
         ('[stages.p]\nkind = "synth"\nweights = { "nope:nope" = 2 }', {}, r"\[stages.p\]: .*nope:nope"),
         ('[stages.p]\nkind = "synth"\ndecontaminate = ["ifevl"]', {}, r"no stage 'ifevl' makes it \(did you mean 'ifeval'\?\)"),
         ('[stages.e]\nkind = "evaluate"\nmodel = "mdl"', {}, r"\[stages.e\] model: no stage 'mdl' makes it"),
@@ -580,6 +582,10 @@ def test_plan_lines_say_what_a_train_stage_trains_and_a_synth_stages_layout(tmp_
     assert recipe.stages["p"].describe() == "synthesize 1000 prompts (seed 0, canonical)"
     layout = load_recipe(recipe_file(tmp_path, '[stages.p]\nkind = "synth"\nlayout = "varied"\n', "l.toml"))
     assert layout.stages["p"].describe() == "synthesize 1000 prompts (seed 0, canonical, varied layout)"
+    assert recipe.stages["s"].describe() == "make-sft from a"
+    loops = load_recipe(recipe_file(tmp_path, text.replace('answers = "a"\n', 'answers = "a"\nrepair = true\n'
+                                                           'max_repetition = 0.25\n'), "r.toml"))  # fmt: skip
+    assert loops.stages["s"].describe() == "make-sft from a (repair, max_repetition 0.25)"
 
 
 SOUP = ('[stages.p]\nkind = "synth"\n[stages.a]\nkind = "answer"\nprompts = "p"\n[stages.s]\nkind = "make-sft"\n'

@@ -261,3 +261,72 @@ def test_an_answer_cut_off_right_after_a_sentence_is_never_paired_with_its_endin
     assert got == [("Say hi without commas.", said, "hi, there")]
     assert adhere("make-sft", run, "--out", sft, "--end-cut-off").returncode == 0
     assert [r["provenance"]["origin"] for r in read_jsonl(sft)] == ["ending of greedy", "ending of greedy"]
+
+
+LOOP = "Rain falls on the town. " + "It is a way to share the rain with others. " * 6
+
+
+def test_repetition_is_the_share_of_repeated_word_four_grams():
+    from adhere.improve.repair import repetition
+
+    assert repetition("one two three four five six") == 0.0
+    assert repetition("too short") == 0.0
+    assert repetition("a b c d a b c d") == pytest.approx(1 - 4 / 5)  # (a b c d) repeats; 5 grams, 4 distinct
+    assert repetition(LOOP) > 0.7
+
+
+def test_answers_that_repeat_themselves_are_left_out_above_max_repetition(run, tmp_path):
+    """a: the passing sample loops, the other fails (and repairs into a row that does not loop);
+    b: the only passing answer loops, so no row; pairs reject the loop in place of a lower score."""
+    rows = read_jsonl(run / "responses.jsonl")
+    rows[0]["candidates"] = [candidate("hi, there friend", 0.0, "sample 0"), candidate(LOOP, 1.0, "sample 1")]
+    rows[1]["candidates"] = [candidate(LOOP.replace("town", "sea"), 1.0, "sample 0"),
+                             candidate(LOOP.replace("town", "sea"), 1.0, "sample 1")]  # fmt: skip
+    write_jsonl(run / "responses.jsonl", [rows[0], rows[1]])
+    sft, pairs = tmp_path / "sft.jsonl", tmp_path / "pairs.jsonl"
+
+    assert adhere("make-sft", run, "--out", sft).returncode == 0  # by default the loops are rows
+    assert len(read_jsonl(sft)) == 2
+
+    result = adhere("make-sft", run, "--out", sft, "--repair", "--max-repetition", "0.25")
+    assert result.returncode == 0, result.stderr
+    rows = read_jsonl(sft)
+    assert [(r["messages"][1]["content"], r["provenance"]["origin"]) for r in rows] == [
+        ("hi there friend", "repair of sample 0")]  # fmt: skip
+    card = json.loads((tmp_path / "sft.card.json").read_text())
+    assert card["max_repetition"] == 0.25 and card["repetitive_candidates"] == 3
+    assert card["rejected_all_cut_off_or_repetitive"] == 1
+
+    assert adhere("make-pairs", run, "--out", pairs, "--repair", "--max-repetition", "0.25").returncode == 0
+    (pair,) = read_jsonl(pairs)
+    assert pair["chosen"][0]["content"] == "hi there friend" and pair["rejected"][0]["content"] == "hi, there friend"
+
+
+def test_a_pair_rejects_a_looping_answer_that_passes(run, tmp_path):
+    rows = read_jsonl(run / "responses.jsonl")
+    rows[0]["candidates"] = [candidate("hi there friend", 1.0, "sample 0"), candidate(LOOP, 1.0, "sample 1")]
+    write_jsonl(run / "responses.jsonl", [rows[0]])
+    pairs = tmp_path / "pairs.jsonl"
+    assert adhere("make-pairs", run, "--out", pairs).returncode == 0 and read_jsonl(pairs) == []  # both pass
+    assert adhere("make-pairs", run, "--out", pairs, "--max-repetition", "0.25").returncode == 0
+    (pair,) = read_jsonl(pairs)
+    assert pair["chosen"][0]["content"] == "hi there friend" and pair["rejected"][0]["content"] == LOOP
+
+
+def test_only_looping_answers_pass_warns_why_there_are_no_rows(run, tmp_path):
+    rows = read_jsonl(run / "responses.jsonl")
+    rows[0]["candidates"] = [candidate(LOOP, 1.0, "sample 0")]
+    write_jsonl(run / "responses.jsonl", [rows[0]])
+    result = adhere("make-sft", run, "--out", tmp_path / "sft.jsonl", "--max-repetition", "0.25")
+    assert result.returncode == 0 and read_jsonl(tmp_path / "sft.jsonl") == []
+    assert ("warning: no rows: the answers that passed repeat themselves above max_repetition 0.25 (1 of 1 "
+            "answers); raise it or answer more prompts") in " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize("value", ["1", "-0.1", "1.5"])
+def test_max_repetition_out_of_range_is_one_line_before_any_work(run, tmp_path, value):
+    out = tmp_path / "sft.jsonl"
+    result = adhere("make-sft", run, "--out", out, "--max-repetition", value)
+    assert result.returncode == 2 and not out.exists()
+    assert f"max_repetition is a share of repeated word 4-grams, from 0 up to (not including) 1; got {float(value)}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

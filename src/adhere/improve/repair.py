@@ -31,12 +31,24 @@ def repairable(constraint: Constraint) -> bool:
     return type(constraint).repair_edit is not None
 
 
+def _grams(text: str, n: int) -> list[tuple[str, ...]]:
+    words = text.split()
+    return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+
+
 def degenerate(text: str, n: int = 4, floor: float = 0.6) -> bool:
     """True for text that mostly repeats itself (distinct word n-grams below ``floor``): a
     looping answer edited into a passing one would teach the loop, not the instruction."""
-    words = text.split()
-    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    grams = _grams(text, n)
     return len(grams) >= 16 and len(set(grams)) / len(grams) < floor
+
+
+def repetition(text: str, n: int = 4) -> float:
+    """The share of ``text``'s word n-grams that repeat an earlier one (rep-n of Welleck et al.,
+    2020): 0 for text that never repeats four words in a row, near 1 for a loop; 0 for text of
+    fewer than ``n`` words."""
+    grams = _grams(text, n)
+    return 1 - len(set(grams)) / len(grams) if grams else 0.0
 
 
 def repair(text: str, constraints: Sequence[Constraint], passes: int = 2) -> str | None:

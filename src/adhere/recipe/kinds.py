@@ -238,6 +238,8 @@ class _Rows(Stage, RowSettings):
 
     def describe(self) -> str:
         extras = [name for name in ("repair", "keep_cut_off", "end_cut_off") if getattr(self, name)]
+        if self.max_repetition is not None:
+            extras.append(f"max_repetition {self.max_repetition:g}")
         return f"{self.kind} from {self.answers}" + (f" ({', '.join(extras)})" if extras else "")
 
     def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
@@ -245,10 +247,11 @@ class _Rows(Stage, RowSettings):
 
         rows, card, _ = write_training_data(ws.folder(self.answers) / "run", self.product, folder / "rows.jsonl",
                                             repair=self.repair, keep_cut_off=self.keep_cut_off,
-                                            end_cut_off=self.end_cut_off)  # fmt: skip
+                                            end_cut_off=self.end_cut_off,
+                                            max_repetition=self.max_repetition)  # fmt: skip
         result = {"rows": len(rows), **{key: card.get(key) for key in (
             "candidates", "candidate_pass_rate", "prompt_pass_rate", "repaired", "cut_off_candidates", "ended",
-            "rows_from_endings") if key in card}}  # fmt: skip
+            "rows_from_endings", "repetitive_candidates") if key in card}}  # fmt: skip
         result["contamination"] = ws.check_contamination(folder / "rows.jsonl", self.answers)
         return result
 

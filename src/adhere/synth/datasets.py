@@ -35,6 +35,15 @@ other, which may be the SFT row, the chosen answer or a repair's source. A pair 
 was made from an ending rejects the cut-off answer itself (or the greedy answer, where that is
 worse), so DPO learns to stop where the model looped. The card counts ``ended`` candidates and the ``rows_from_endings``.
 
+With ``max_repetition`` (``--max-repetition``), an answer whose words repeat themselves (the share
+of its word 4-grams that repeat an earlier one, ``adhere.improve.repair.repetition``, above the
+bound) is left out as a cut-off one is: never an SFT row, a chosen answer or a repair's source, but
+a pair may reject it in place of a lower-scoring answer, so DPO learns against the loop. A small
+model's passing answers often loop ("It's a way to share ... It's a way to share ..."); training
+towards them teaches the loop. The card counts ``repetitive_candidates`` and, for SFT, the prompts
+left without a row because every passing answer repeated itself
+(``rejected_passing_only_when_repetitive``).
+
 A ``best-of-n:N+greedy`` run also holds the greedy answer (origin ``greedy``), the one the model
 gives when evaluated. Where it is worse than the chosen answer (it fails a check the chosen one
 passes, or it is cut off), it is the rejected answer: the pair then corrects the model's own
@@ -47,6 +56,7 @@ Prompts that repeat (same text) are kept once; the card counts what was removed.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -56,7 +66,8 @@ from adhere.constraints.rows import constraints_of
 from adhere.errors import InputError
 from adhere.improve.base import GREEDY, Candidate, ranked, score
 from adhere.jsonl import read_run_rows
-from adhere.synth.settings import CUT_OFF_BOTH
+from adhere.improve.repair import repetition
+from adhere.synth.settings import RowSettings
 
 ENDED = "ending of "
 """The origin prefix of a cut-off answer's ending (``end_cut_off``)."""
@@ -120,11 +131,12 @@ def _ended(candidates: list[Candidate], constraints) -> list[Candidate]:
 
 
 def make_training_data(run_dir: str | Path, kind: str, repair: bool = False, keep_cut_off: bool = False,
-                       end_cut_off: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:  # fmt: skip
-    """(rows, card) for ``kind`` "sft" or "pairs"; ``repair``, ``keep_cut_off`` and ``end_cut_off``:
-    see the module's docstring."""
-    if keep_cut_off and end_cut_off:
-        raise InputError(CUT_OFF_BOTH)
+                       end_cut_off: bool = False, max_repetition: float | None = None,
+                       ) -> tuple[list[dict[str, Any]], dict[str, Any]]:  # fmt: skip
+    """(rows, card) for ``kind`` "sft" or "pairs"; ``repair``, ``keep_cut_off``, ``end_cut_off`` and
+    ``max_repetition``: see the module's docstring."""
+    RowSettings(keep_cut_off=keep_cut_off, end_cut_off=end_cut_off, max_repetition=max_repetition).check()
+    trainable = _Trainable(keep_cut_off, max_repetition)
     config, prompts, by_key = _run(run_dir)
     model, strategy = config.get("model"), config.get("strategy")
     rows, seen = [], set()
@@ -149,11 +161,15 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False, kee
             stats["ended"] += len(candidates) - made
         if repair:
             sampled = len(candidates)
-            candidates = _repaired(candidates, constraints, _usable(candidates, keep_cut_off))
+            candidates = _repaired(candidates, constraints, trainable.usable(candidates))
             stats["repaired"] += len(candidates) - sampled
-        usable = _usable(candidates, keep_cut_off)
+        repetitive = [trainable.repeats(c) for c in candidates]
+        if max_repetition is not None:
+            stats["repetitive_candidates"] += sum(repetitive)
+        usable = trainable.usable(candidates)
         if not usable:
-            stats["rejected_all_cut_off"] += 1
+            loops = any(repetitive) and not all(c.cut_off and not keep_cut_off for c in candidates)
+            stats["rejected_all_cut_off_or_repetitive" if loops else "rejected_all_cut_off"] += 1
             continue
         best = usable[0]
         provenance = {"key": prompt["key"], "model": model, "strategy": strategy,
@@ -161,8 +177,13 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False, kee
         user = [{"role": "user", "content": prompt["prompt"]}]
         if kind == "sft":
             if candidates[best].strict < 1.0:
-                cut_off_pass = any(c.strict == 1.0 and c.cut_off for c in candidates)
-                stats["rejected_passing_only_when_cut_off" if cut_off_pass else "rejected_no_passing_candidate"] += 1
+                passing = [i for i, c in enumerate(candidates) if c.strict == 1.0]
+                if any(candidates[i].cut_off for i in passing):
+                    stats["rejected_passing_only_when_cut_off"] += 1
+                elif passing and all(repetitive[i] for i in passing):
+                    stats["rejected_passing_only_when_repetitive"] += 1
+                else:
+                    stats["rejected_no_passing_candidate"] += 1
                 continue
             chosen = candidates[best]
             stats["rows_from_endings"] += ENDED in chosen.origin
@@ -170,7 +191,7 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False, kee
                          "provenance": {**provenance, "origin": chosen.origin, "strict": chosen.strict,
                                         "loose": chosen.loose, "candidates": len(candidates)}})  # fmt: skip
         else:
-            pair = _pair(candidates, best, keep_cut_off)
+            pair = _pair(candidates, best, trainable)
             if pair is None:
                 stats["no_pair"] += 1
                 continue
@@ -195,6 +216,7 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False, kee
         "repair": repair,
         "keep_cut_off": keep_cut_off,
         "end_cut_off": end_cut_off,
+        "max_repetition": max_repetition,
         "rows": len(rows),
         "prompts": len(prompts),
         **dict(stats),
@@ -215,6 +237,9 @@ def why_empty(card: dict[str, Any], tokens: str = "max_tokens") -> str:
         end = "" if card.get("end_cut_off") else " (or end them where they last made sense: end_cut_off)"
         return (f"{cut_off} of {card['candidates']} answers were cut off at the token limit and are left out; "
                 f"raise {tokens}{end}")  # fmt: skip
+    if card.get("repetitive_candidates") and not card["kind"].startswith("preference"):
+        return (f"the answers that passed repeat themselves above max_repetition {card['max_repetition']} "
+                f"({card['repetitive_candidates']} of {card['candidates']} answers); raise it or answer more prompts")
     if card["kind"].startswith("preference") and not card.get("passing_candidates"):
         return "no answer followed every instruction, so there is nothing to prefer; sample more or use --repair"
     if card["kind"].startswith("preference"):
@@ -222,24 +247,40 @@ def why_empty(card: dict[str, Any], tokens: str = "max_tokens") -> str:
     return "no answer followed every instruction: answer more prompts, sample more, or use --repair"
 
 
-def _usable(candidates: list[Candidate], keep_cut_off: bool) -> list[int]:
-    """Indices of the candidates that may be trained towards (an SFT row, a chosen answer, a repair's
-    source), best first by ``ranked``'s rule."""
-    return [i for i in ranked(candidates) if keep_cut_off or not candidates[i].cut_off]
+@dataclasses.dataclass(frozen=True)
+class _Trainable:
+    """Which candidates may be trained towards: complete ones (unless ``keep_cut_off``) that do not
+    repeat themselves above ``max_repetition``."""
+
+    keep_cut_off: bool
+    max_repetition: float | None
+
+    def repeats(self, candidate: Candidate) -> bool:
+        return self.max_repetition is not None and repetition(candidate.text) > self.max_repetition
+
+    def flawed(self, candidate: Candidate) -> bool:
+        """Passing the checks is not enough: it never ends, or it loops."""
+        return (candidate.cut_off and not self.keep_cut_off) or self.repeats(candidate)
+
+    def usable(self, candidates: list[Candidate]) -> list[int]:
+        """Indices of the candidates that may be trained towards (an SFT row, a chosen answer, a
+        repair's source), best first by ``ranked``'s rule."""
+        return [i for i in ranked(candidates) if not self.flawed(candidates[i])]
 
 
-def _pair(candidates: list[Candidate], best: int, keep_cut_off: bool) -> tuple[Candidate, Candidate] | None:
+def _pair(candidates: list[Candidate], best: int, trainable: _Trainable) -> tuple[Candidate, Candidate] | None:
     chosen = candidates[best]
     if chosen.origin.startswith(REPAIRED) and chosen.parent is not None:
         return chosen, _answered(candidates, chosen.parent)  # a minimal edit: the repair against its source
     refinements = any(c.parent is not None and not c.origin.startswith(ENDED) for c in candidates)
     if chosen.strict < 1.0 and not (refinements and chosen.parent is not None):
         return None  # nothing follows every constraint, and no refinement to prefer
-    # Beside the answers that score lower, a cut-off one is worse than a complete chosen answer
-    # that passes: as good by the checks, but it never ends.
+    # Beside the answers that score lower, a cut-off (or looping) one is worse than a complete chosen
+    # answer that passes: as good by the checks, but it never ends (or it loops).
     # An answer cut off right after a sentence is its own ending: never a pair with itself.
-    finishes = chosen.strict == 1.0 and not chosen.cut_off and not keep_cut_off
-    failing = [c for c in candidates if (c.strict < chosen.strict or (finishes and c.cut_off)) and not _same(c, chosen)]
+    finishes = chosen.strict == 1.0 and not trainable.flawed(chosen)
+    failing = [c for c in candidates
+               if (c.strict < chosen.strict or (finishes and trainable.flawed(c))) and not _same(c, chosen)]  # fmt: skip
     if not failing:
         return None
     roots = [c for c in failing if c.parent is None]
@@ -266,13 +307,13 @@ def _answered(candidates: list[Candidate], index: int) -> Candidate:
 
 def write_training_data(
     run_dir: str | Path, kind: str, out: str | Path, repair: bool = False, keep_cut_off: bool = False,
-    end_cut_off: bool = False,
+    end_cut_off: bool = False, max_repetition: float | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any], Path]:
     """``make_training_data`` written to ``out`` (JSONL) with its card beside it: (rows, card, card path)."""
     from adhere.jsonl import atomic_write
     from adhere.synth.card import write_card
 
-    rows, card = make_training_data(run_dir, kind, repair, keep_cut_off, end_cut_off)
+    rows, card = make_training_data(run_dir, kind, repair, keep_cut_off, end_cut_off, max_repetition)
     with atomic_write(out) as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -23,6 +23,13 @@ class RowSettings:
     end_cut_off: bool = setting(False, "also end each cut-off answer where it last made sense and use that ending "
                                 "as a complete candidate (its pair rejects the cut-off answer)")  # fmt: skip
 
+    max_repetition: float | None = setting(None, "leave out answers that repeat themselves: above this share of "
+                                           "repeated word 4-grams (0 to 1, e.g. 0.25) an answer is never trained "
+                                           "towards")  # fmt: skip
+
     def check(self) -> None:
         if self.keep_cut_off and self.end_cut_off:
             raise InputError(CUT_OFF_BOTH)
+        if self.max_repetition is not None and not 0 <= self.max_repetition < 1:
+            raise InputError(f"max_repetition is a share of repeated word 4-grams, from 0 up to (not including) 1; "
+                             f"got {self.max_repetition}")  # fmt: skip
