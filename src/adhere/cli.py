@@ -291,7 +291,8 @@ def _parser() -> argparse.ArgumentParser:
         "final/ or checkpoint-N folders; all LoRA adapters or all fully trained) into one training folder that "
         "adhere export takes. LoRA adapters average exactly into one adapter whose rank is the sum of theirs. "
         "Models fine-tuned from one seed on different rows each gain where they practised and lose a little "
-        "elsewhere, differently; their average kept more of the gains (docs/experiments.md).",
+        "elsewhere, differently; the average of four such models kept more of their gains, the average of two "
+        "did not (docs/experiments.md): evaluate a soup as any other model.",
     )  # fmt: skip
     averager.add_argument("runs", metavar="TRAIN_DIR", nargs="+", help="the trained models (at least 2)")
     _out_dir(averager, required=True, help="the soup's training folder (final/, train_config.json)")
