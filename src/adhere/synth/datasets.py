@@ -40,9 +40,9 @@ of its word 4-grams that repeat an earlier one, ``adhere.improve.repair.repetiti
 bound) is left out as a cut-off one is: never an SFT row, a chosen answer or a repair's source, but
 a pair may reject it in place of a lower-scoring answer, so DPO learns against the loop. A small
 model's passing answers often loop ("It's a way to share ... It's a way to share ..."); training
-towards them teaches the loop. The card counts ``repetitive_candidates`` and, for SFT, the prompts
-left without a row because every passing answer repeated itself
-(``rejected_passing_only_when_repetitive``).
+towards them teaches the loop. The card counts ``repetitive_candidates``, the prompts left with no
+answer to train towards, all cut off or repeating (``rejected_all_cut_off_or_repetitive``), and for
+SFT those whose every passing answer repeated itself (``rejected_passing_only_when_repetitive``).
 
 A ``best-of-n:N+greedy`` run also holds the greedy answer (origin ``greedy``), the one the model
 gives when evaluated. Where it is worse than the chosen answer (it fails a check the chosen one
