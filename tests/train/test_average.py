@@ -36,6 +36,16 @@ def lora_run(folder, seed, r, alpha, modules=(Q, K, V), model="local"):
     return folder
 
 
+def full_run(folder, tensors):
+    """A training folder of adhere train holding a fully trained model of ``tensors``."""
+    final = folder / "final"
+    final.mkdir(parents=True)
+    save_file(tensors, str(final / "model.safetensors"))
+    (final / "config.json").write_text("{}")
+    (folder / "train_config.json").write_text(json.dumps({"model": "local"}))
+    return folder
+
+
 def deltas(folder):
     config, pairs = _adapter(folder)
     return {name: _scale(config) * (b @ a) for name, (a, b) in pairs.items()}
@@ -65,15 +75,9 @@ def test_a_soup_of_adapters_is_the_mean_of_their_weight_deltas(tmp_path):
 
 def test_a_soup_of_fully_trained_models_is_their_mean(tmp_path):
     rng = np.random.default_rng(0)
-    runs = []
-    for name in ("a", "b"):
-        final = tmp_path / name / "final"
-        final.mkdir(parents=True)
-        save_file({"w": rng.normal(size=(3, 4)).astype(np.float32), "b": rng.normal(size=(3,)).astype(np.float32)},
-                  str(final / "model.safetensors"))  # fmt: skip
-        (final / "config.json").write_text("{}")
-        (tmp_path / name / "train_config.json").write_text(json.dumps({"model": "local"}))
-        runs.append(tmp_path / name)
+    runs = [full_run(tmp_path / name, {"w": rng.normal(size=(3, 4)).astype(np.float32),
+                                       "b": rng.normal(size=(3,)).astype(np.float32)})
+            for name in ("a", "b")]  # fmt: skip
     result = average(runs, tmp_path / "soup")
     assert not result["adapter"] and result["tensors"] == 2
     a, b = (load_file(str(run / "final" / "model.safetensors")) for run in runs)
@@ -89,16 +93,10 @@ def test_what_cannot_be_averaged_is_one_clear_error(tmp_path):
     with pytest.raises(InputError, match="cannot average models trained from different bases"):
         average([a, b], tmp_path / "soup")
     average([a, b], tmp_path / "soup", base="local")  # --base: the user says they share one
-    full = tmp_path / "full"
-    (full / "final").mkdir(parents=True)
-    save_file({"w": np.zeros((2, 2), np.float32)}, str(full / "final" / "model.safetensors"))
-    (full / "train_config.json").write_text(json.dumps({"model": "local"}))
+    full = full_run(tmp_path / "full", {"w": np.zeros((2, 2), np.float32)})
     with pytest.raises(InputError, match="cannot average LoRA adapters .* with fully trained models"):
         average([a, full], tmp_path / "soup2")
-    other = tmp_path / "full2"
-    (other / "final").mkdir(parents=True)
-    save_file({"w": np.zeros((3, 2), np.float32)}, str(other / "final" / "model.safetensors"))
-    (other / "train_config.json").write_text(json.dumps({"model": "local"}))
+    other = full_run(tmp_path / "full2", {"w": np.zeros((3, 2), np.float32)})
     with pytest.raises(InputError, match="holds other tensors than"):
         average([full, other], tmp_path / "soup2")
     assert not (tmp_path / "soup2" / "final.partial").exists()  # a refused soup leaves nothing half-written
