@@ -168,7 +168,7 @@ def make_training_data(run_dir: str | Path, kind: str, repair: bool = False, kee
             stats["repetitive_candidates"] += sum(repetitive)
         usable = trainable.usable(candidates)
         if not usable:
-            loops = any(repetitive) and not all(c.cut_off and not keep_cut_off for c in candidates)
+            loops = any(repetitive) and not all(trainable.unfinished(c) for c in candidates)
             stats["rejected_all_cut_off_or_repetitive" if loops else "rejected_all_cut_off"] += 1
             continue
         best = usable[0]
@@ -258,9 +258,13 @@ class _Trainable:
     def repeats(self, candidate: Candidate) -> bool:
         return self.max_repetition is not None and repetition(candidate.text) > self.max_repetition
 
+    def unfinished(self, candidate: Candidate) -> bool:
+        """Cut off at the token limit, and not kept as it is (``keep_cut_off``)."""
+        return candidate.cut_off and not self.keep_cut_off
+
     def flawed(self, candidate: Candidate) -> bool:
         """Passing the checks is not enough: it never ends, or it loops."""
-        return (candidate.cut_off and not self.keep_cut_off) or self.repeats(candidate)
+        return self.unfinished(candidate) or self.repeats(candidate)
 
     def usable(self, candidates: list[Candidate]) -> list[int]:
         """Indices of the candidates that may be trained towards (an SFT row, a chosen answer, a
