@@ -163,6 +163,27 @@ def test_strategy_calls_are_cached_by_content(tmp_path):
     assert second.cost()["uncached_calls"] == 0
 
 
+def test_a_strategy_rows_progress_counts_only_the_tokens_generated_in_this_run(tmp_path):
+    """best-of-n:N+greedy after a plain run finds the greedy answer in the cache: the progress
+    rate (tokens per second of the model) counts the samples' tokens, not the cached answer's."""
+    from adhere.bench.generate import generate_rows
+    from adhere.bench.run import Rows
+
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    row = {"key": 0, "prompt": "Describe the weather."}
+    asyncio.run(generate_rows(Scripted(), [(row, 0)], GenerationConfig(), cache, Rows(), None))  # the plain run
+    seen = []
+    backend = Scripted({0: GOOD, 1: "a b"})
+    sink = Rows()
+    asyncio.run(generate_rows(backend, [(row, 0)], GenerationConfig(), cache, sink,
+                              lambda tokens, cached: seen.append((tokens, cached)),
+                              load_strategy("best-of-n:2+greedy"), {0: NO_COMMA_LOWER}))  # fmt: skip
+    assert [t for _, _, t in backend.asked] == [0.7, 0.7]  # the greedy answer came from the cache
+    (got,) = list(sink)
+    assert got["cost"]["completion_tokens"] == 2 + len(GOOD.split()) + 2  # "Hello, World" + both samples
+    assert seen == [(len(GOOD.split()) + 2, False)]
+
+
 @pytest.mark.parametrize("spec", ["best-of-n:x", "bon:3", "spar:ax2", "best-of-n:0", "best-of-n:0+greedy"])
 def test_bad_strategy_specs(spec):
     with pytest.raises((InputError, ValueError)):

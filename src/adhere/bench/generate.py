@@ -133,7 +133,9 @@ async def generate_rows(
              "cached": cost["uncached_calls"] == 0, "strategy": strategy.name, **result.record()}
         )  # fmt: skip
         if progress:
-            progress(cost["completion_tokens"], cost["uncached_calls"] == 0)
+            # The rate is the model's: a cached call's tokens (best-of-n's greedy answer from an
+            # earlier plain run) took no time here.
+            progress(cost["uncached_completion_tokens"], cost["uncached_calls"] == 0)
 
     async def one(row: dict[str, Any], sample: int) -> None:
         if strategy is not None:

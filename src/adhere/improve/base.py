@@ -72,6 +72,7 @@ class StrategyResult:
             "uncached_calls": sum(not c.cached for c in self.calls),
             "prompt_tokens": sum(c.prompt_tokens for c in self.calls),
             "completion_tokens": sum(c.completion_tokens for c in self.calls),
+            "uncached_completion_tokens": sum(c.completion_tokens for c in self.calls if not c.cached),
             "model_seconds": round(sum(c.latency_s for c in self.calls if not c.cached), 3),
         }
 
