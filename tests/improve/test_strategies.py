@@ -165,8 +165,9 @@ def test_strategy_calls_are_cached_by_content(tmp_path):
 
 def test_a_strategy_rows_progress_counts_only_the_tokens_generated_in_this_run(tmp_path):
     """best-of-n:N+greedy after a plain run finds the greedy answer in the cache: the progress
-    rate (tokens per second of the model) counts the samples' tokens, not the cached answer's."""
-    from adhere.bench.generate import generate_rows
+    rate (tokens per second of the model) counts the samples' tokens, not the cached answer's,
+    here and on Ray (whose driver reads them from the row, ``generated_tokens``)."""
+    from adhere.bench.generate import generate_rows, generated_tokens
     from adhere.bench.run import Rows
 
     cache = ResponseCache(tmp_path / "c.sqlite")
@@ -182,6 +183,8 @@ def test_a_strategy_rows_progress_counts_only_the_tokens_generated_in_this_run(t
     (got,) = list(sink)
     assert got["cost"]["completion_tokens"] == 2 + len(GOOD.split()) + 2  # "Hello, World" + both samples
     assert seen == [(len(GOOD.split()) + 2, False)]
+    # The same count where Ray hands the driver its workers' rows.
+    assert generated_tokens(got) == len(GOOD.split()) + 2
 
 
 @pytest.mark.parametrize("spec", ["best-of-n:x", "bon:3", "spar:ax2", "best-of-n:0", "best-of-n:0+greedy"])

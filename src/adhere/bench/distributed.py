@@ -101,6 +101,8 @@ class RayExecutor:
     def generate(self, options: Any, todo: list[tuple[dict[str, Any], int]], cache: Any, run: Any,
                  progress: Any = None) -> None:  # fmt: skip
         """Generate ``todo`` in the workers, appending each row to ``run`` as it arrives."""
+        from adhere.bench.generate import generated_tokens
+
         if not todo:
             return
         ray = self._ray
@@ -124,7 +126,7 @@ class RayExecutor:
                     row = json.loads(text)
                     run.append(row)
                     if progress:
-                        progress(row.get("completion_tokens") or 0, bool(row.get("cached")))
+                        progress(generated_tokens(row), bool(row.get("cached")))
         except Exception as error:  # a Ray error wraps the worker's own
             raise _worker_error(error) from None
 

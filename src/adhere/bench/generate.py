@@ -50,6 +50,14 @@ def with_cached(progress: Progress | None) -> Callable[[int, bool], None] | None
     return lambda tokens, cached: progress(tokens)
 
 
+def generated_tokens(row: dict[str, Any]) -> int:
+    """The completion tokens the model generated for a run row in this run, what a progress rate
+    counts: a strategy's calls found in the cache (best-of-n's greedy answer from an earlier plain
+    run) took no time here."""
+    cost = row.get("cost") or {}
+    return cost.get("uncached_completion_tokens", row.get("completion_tokens") or 0)
+
+
 @dataclasses.dataclass
 class EvalOptions:
     """What an ``adhere eval`` run is made of (all of it goes into config.json)."""
@@ -126,16 +134,14 @@ async def generate_rows(
             return
         breaker.success()
         cost = result.cost()
-        run.append(
-            {"key": row["key"], "sample": sample, "response": result.response, "error": None,
-             "finish_reason": result.candidates[result.chosen].finish_reason, "prompt_tokens": cost["prompt_tokens"],
-             "completion_tokens": cost["completion_tokens"], "latency_s": cost["model_seconds"],
-             "cached": cost["uncached_calls"] == 0, "strategy": strategy.name, **result.record()}
-        )  # fmt: skip
+        answered = {"key": row["key"], "sample": sample, "response": result.response, "error": None,
+                    "finish_reason": result.candidates[result.chosen].finish_reason,
+                    "prompt_tokens": cost["prompt_tokens"], "completion_tokens": cost["completion_tokens"],
+                    "latency_s": cost["model_seconds"], "cached": cost["uncached_calls"] == 0,
+                    "strategy": strategy.name, **result.record()}  # fmt: skip
+        run.append(answered)
         if progress:
-            # The rate is the model's: a cached call's tokens (best-of-n's greedy answer from an
-            # earlier plain run) took no time here.
-            progress(cost["uncached_completion_tokens"], cost["uncached_calls"] == 0)
+            progress(generated_tokens(answered), answered["cached"])
 
     async def one(row: dict[str, Any], sample: int) -> None:
         if strategy is not None:
