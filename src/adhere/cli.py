@@ -259,7 +259,7 @@ def _parser() -> argparse.ArgumentParser:
 
     trainer = commands.add_parser(
         "train", help="fine-tune with TRL (LoRA by default): SFT rows, preference pairs (DPO), or GRPO with the verifiers as reward",
-        description="SFT or DPO with TRL and PEFT on the transformers model loaded from the GGUF the embedded "
+        description="SFT, DPO or GRPO with TRL and PEFT on the transformers model loaded from the GGUF the embedded "
         "backend runs (or hf:PATH_OR_ID). Checkpoints, log.jsonl (loss, rewards) and final/ go to --out-dir; rerun "
         "the same command to resume from the last checkpoint.",
     )  # fmt: skip
