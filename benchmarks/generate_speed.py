@@ -5,7 +5,9 @@ stream (``-M n_parallel=1``) and with parallel decoding (``-M n_parallel=N``) ge
 to the same IFEval prompts with the same settings, side by side (alternating, best of --repeat),
 timed from loading the model to the last token; adhere's time also covers its whole
 `adhere eval` pipeline (run directory, scoring), with the response cache off. Prints tokens/s,
-the ratios to raw llama-cpp-python, and how many texts are identical to raw's.
+the ratios to raw llama-cpp-python, and how many texts are identical to raw's (raw's text drops
+every token piece over 32 bytes, abetlen/llama-cpp-python#2362, so an answer with one of the
+bundled model's long whitespace tokens differs there while its tokens are the same).
 
 Each run is a fresh process, as a user's run is. In one process the runs would slow each other
 down: llama.cpp's OpenMP workers stay bound to the thread that first decoded, and spin beside a

@@ -127,6 +127,19 @@ def test_one_stream_is_raw_llama_cpp_python_bit_for_bit():
     assert [(c.text, c.prompt_tokens, c.completion_tokens, c.finish_reason) for c in got] == expected
 
 
+def test_a_token_longer_than_32_bytes_keeps_its_text(local):
+    """The bundled model's vocabulary holds runs of whitespace up to 81 bytes (a newline and 80 spaces),
+    which it writes when it indents JSON. llama-cpp-python's own detokenizer drops every piece over 32
+    bytes (abetlen/llama-cpp-python#2362), which is where its answer to IFEval prompt 1094 parts from
+    adhere's after 1,158 characters; adhere's engine must give each token's whole text."""
+    engine = local._engine
+    text = "{\n" + " " * 80 + '"a": 1,\n' + "\n" + " " * 80 + '"b": [' + " " * 33 + "2]}"
+    tokens = engine.tokenize(text, add_bos=False)
+    pieces = [engine._piece(token) for token in tokens]
+    assert max(len(piece) for piece in pieces) > 64  # beyond the engine's first buffer, too
+    assert b"".join(pieces).decode() == text
+
+
 def test_parallel_decoding_is_deterministic_with_more_prompts_than_slots(local):
     # 6 prompts through 4 slots: finished sequences hand their slot to the next prompt.
     first = generate_all(local, PROMPTS)
