@@ -28,14 +28,51 @@ def loop_command(out, cache, *extra):
             *extra]  # fmt: skip
 
 
+def training_child(loop_pid: int) -> int:
+    """The process the loop trains in (a multiprocessing spawn child, not its resource tracker)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:  # not a process, or gone
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == loop_pid and "spawn_main" in command:
+            return int(entry.name)
+    raise AssertionError("the loop has no training child")
+
+
+def wait_for(path: Path, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 600
+    while not path.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def test_a_loop_killed_while_training_resumes_and_reports(tmp_path):
     out, cache = tmp_path / "loop", tmp_path / "cache.sqlite"
     command = loop_command(out, cache)
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     training = out / "train" / "train"
-    deadline = time.monotonic() + 600
-    while not (training / "checkpoint-2").exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
+    quick = {**os.environ, "ADHERE_LOG_INTERVAL": "0"}  # a progress line at every step
+
+    # The process that trains is killed (as the out-of-memory killer would kill it): the loop
+    # fails at once with one line, where it used to wait for ever for an answer.
+    with (tmp_path / "first.err").open("w") as first_err:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=first_err, env=quick)
+        wait_for(training / "checkpoint-2", process)
+        assert process.poll() is None, "the loop ended before it could be killed while training"
+        os.kill(training_child(process.pid), signal.SIGKILL)
+        assert process.wait(timeout=60) == 1
+    first = (tmp_path / "first.err").read_text()
+    assert first.strip().endswith("error: train: training: its process died without a result (killed by SIGKILL, as "
+                                  "the out-of-memory killer does); rerun the same command: it resumes"), first[-2000:]  # fmt: skip
+    # What the training libraries print goes to the stage's log, not between the loop's lines.
+    assert "Converting and de-quantizing" not in first and "Warning" not in first
+    assert "Converting and de-quantizing" in (out / "train" / "train.log").read_text()
+    before = [int(c.name.rsplit("-", 1)[1]) for c in training.glob("checkpoint-*") if _complete(c / "trainer_state.json")]
+    assert before and max(before) < 8
+
+    # The whole loop is killed while training, on from where the first run left off.
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(training / f"checkpoint-{max(before) + 2}", process)
     # Frozen first, then looked at, then killed: on a busy machine the loop can run on between
     # seeing checkpoint-2 and the kill (once it finished training in that gap, so the resumed run
     # rightly trained nothing and reported resumed_from_step 0). What it had saved is read while it
@@ -52,16 +89,20 @@ def test_a_loop_killed_while_training_resumes_and_reports(tmp_path):
     assert plan.returncode == 0, plan.stderr[-3000:]
     assert "resumes  train" in plan.stdout and "done     answers" in plan.stdout and "runs     eval-model" in plan.stdout
 
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=quick)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "answers: base answers prompts (best-of-n:2, 48 tokens) (done before)" in done.stderr
     assert "train: SFT base on rows (8 steps, LoRA r16) (resuming)" in done.stderr
+    assert f"train: resuming from step {max(saved)} of 8" in done.stderr and "train: 8 of 8 steps done" in done.stderr
+    assert "Converting and de-quantizing" not in done.stderr and "Warning" not in done.stderr
+    assert (out / "train" / "train.log").read_text().count(": training into ") == 3
     assert "eval-base: ifeval prompt strict" in done.stdout and "eval-model: ifeval prompt strict" in done.stdout
 
     attempts = read_jsonl(out / "stages.jsonl")
     finished = [row["stage"] for row in attempts if row["finished"]]
-    # Every stage finished exactly once: nothing before the kill was done again.
+    # Every stage finished exactly once: nothing before the kills was done again.
     assert sorted(finished) == sorted(set(finished)) and len(finished) == 9
+    assert [row["stage"] for row in attempts if not row["finished"]] == ["train"]  # the child's death; a kill -9 writes none
     result = json.loads((training / "result.json").read_text())
     assert result["steps"] == 8 and result["resumed_from_step"] == max(saved)
     logged = [row["step"] for row in read_jsonl(training / "log.jsonl") if "loss" in row]

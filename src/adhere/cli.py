@@ -554,6 +554,41 @@ def generation_bar(err: Any, out: Any, label: str) -> Iterator[tuple[Callable[[i
         yield progress, on_start
 
 
+@contextlib.contextmanager
+def training_bar(err: Any, label: str) -> Iterator[Callable[[int, int, float | None, int, float], None]]:
+    """A progress bar for a training run on ``err``: ``show(step, total, loss, start, seconds)``
+    (see :meth:`adhere.recipe.Reporter.training`). Off a terminal, a line every so often instead,
+    as :func:`generation_bar` writes them."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+
+    logged, last = [0.0], [-1]
+    interval = None if err.is_interactive else float(os.environ.get("ADHERE_LOG_INTERVAL", "30"))
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("steps {task.fields[info]}"))
+    with progress_bar(columns, err) as bar:
+        task = bar.add_task("train", total=None, info="(loading the model)")
+
+        def show(step: int, total: int, loss: float | None, start: int, seconds: float) -> None:
+            if last[0] < 0:
+                logged[0] = time.monotonic()
+                if start:
+                    err.print(f"{label}: resuming from step {start} of {total}", soft_wrap=True, highlight=False)
+            if step == last[0]:
+                return
+            last[0] = step
+            pace = seconds / (step - start) if step > start else None  # this run's steps only
+            left = [f"about {(total - step) * pace / 60:.1f} min left"] if pace and step < total else []
+            info = ", ".join(([f"loss {loss:.4g}"] if loss is not None else []) + ([f"{pace:.1f} s/step", *left] if pace else []))
+            bar.update(task, total=total, completed=step, info=info)
+            now = time.monotonic()
+            if interval is not None and step > start and (now - logged[0] >= interval or step == total):
+                logged[0] = now
+                err.print(f"{label}: {step} of {total} steps done, {info}", soft_wrap=True, highlight=False)
+
+        yield show
+
+
 def _eval(args: argparse.Namespace) -> int:
     import re
 
@@ -1147,6 +1182,9 @@ def _loop(args: argparse.Namespace) -> int:
 
         def generation(self, label: str):  # noqa: ANN202
             return generation_bar(err, label, label)
+
+        def training(self, label: str):  # noqa: ANN202
+            return training_bar(err, label)
 
     settings = dict(recipe=args.recipe, out=args.out_dir, model=args.model, params=params, ifeval_data=args.ifeval_data,
                     ifbench_data=args.ifbench_data)  # fmt: skip

@@ -52,6 +52,12 @@ class Reporter:
         """A context giving ``(progress, on_start)`` callbacks for a generation run."""
         return nullcontext((lambda _: None, lambda total, remaining: None))
 
+    def training(self, label: str) -> AbstractContextManager[Callable[[int, int, float | None, int, float], None]]:
+        """A context giving a ``show(step, total, loss, start, seconds)`` callback for a training
+        run, called about once a second with its last step done (``loss``: the last logged one, or
+        None; ``start``: the step it started from, a resumed run's checkpoint; ``seconds``: since)."""
+        return nullcontext(lambda step, total, loss, start, seconds: None)
+
 
 @dataclasses.dataclass
 class Workspace:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from adhere.errors import AdhereError, InputError
+from adhere.errors import AdhereError, InputError, first_line
 from adhere.jsonl import atomic_write, split_lines
 from adhere.models.config import GenerationConfig
 from adhere.models.reasoning import ReasoningSettings
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 #: Names a reference may use besides stage names.
 BENCHMARKS = ("ifeval", "ifbench")
 BASE = "base"
+#: In a train stage's folder: what the training libraries printed, and the last step done.
+TRAIN_LOG = "train.log"
+STEPS = "steps.json"
 
 #: Stage kinds by name: adhere's own (this module), then plugins'.
 KINDS: Registry[type[Stage]] = Registry("stage kind", lambda: None)
@@ -88,15 +92,68 @@ def _generation(stage: GenerationConfig) -> GenerationConfig:
     return GenerationConfig(**{f.name: getattr(stage, f.name) for f in dataclasses.fields(GenerationConfig)})
 
 
-def in_own_process(fn: Any, *args: Any) -> Any:
-    """``fn(*args)`` in a fresh process, its result or its error returned here. Training and
-    export run so: once PyTorch has trained in a process, llama.cpp generation in that process
-    ran at half speed (docs/experiments.md, 2026-12-06). The child dies with this process."""
+def in_own_process(fn: Any, *args: Any, waiting: Callable[[], None] | None = None, what: str | None = None) -> Any:
+    """``fn(*args)`` in a fresh process, its result or its error returned here; ``waiting()`` is
+    called about once a second meanwhile, and once at the end; ``what`` names the work in an error. Training and export run so: once
+    PyTorch has trained in a process, llama.cpp generation in that process ran at half speed
+    (docs/experiments.md, 2026-12-06). The child dies with this process, and a child that dies
+    without an answer (killed, out of memory) is an error here, not a wait for ever."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
-    with context.Pool(1, initializer=_die_with_parent) as pool:
-        return pool.apply(fn, args)
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_answer, args=(send, fn, args), daemon=True)
+    child.start()
+    send.close()
+    died = False
+    try:
+        while not receive.poll(1.0):
+            # The pipe closes when the child dies, unless a process it started holds it open.
+            if not child.is_alive() and not receive.poll(1.0):
+                died = True
+                break
+            if waiting is not None:
+                waiting()
+        if not died:
+            try:
+                ok, value = receive.recv()
+            except EOFError:  # the pipe closed without an answer: the child died
+                died = True
+        if died:
+            child.join()
+            raise AdhereError(f"{what or getattr(fn, '__name__', 'the work')}: its process died without a result "
+                              f"({_how_it_ended(child.exitcode)}); rerun the same command: it resumes")  # fmt: skip
+    finally:
+        if child.is_alive():
+            child.kill()  # this process was interrupted: the child goes with it
+        child.join()
+    if waiting is not None:
+        waiting()
+    if ok:
+        return value
+    raise value
+
+
+def _answer(send: Any, fn: Any, args: tuple[Any, ...]) -> None:
+    """The child's side of :func:`in_own_process`."""
+    _die_with_parent()
+    try:
+        answer = (True, fn(*args))
+    except BaseException as error:  # noqa: BLE001 (every error goes back to the parent)
+        answer = (False, error)
+    try:
+        send.send(answer)
+    except Exception:  # noqa: BLE001 (an answer that does not pickle)
+        send.send((False, AdhereError(f"{type(answer[1]).__name__}: {answer[1]}")))
+
+
+def _how_it_ended(code: int | None) -> str:
+    import signal
+
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
+        return f"killed by {name}" + (", as the out-of-memory killer does" if -code == signal.SIGKILL else "")
+    return f"exit status {code}"
 
 
 def _die_with_parent() -> None:
@@ -108,6 +165,42 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+def train_logged(config: Any, log: str, steps: str) -> dict[str, Any]:
+    """Train in a child process of the loop: what the libraries print (warnings, their progress
+    bars, their log lines) goes to ``log``, and each step to ``steps`` (a :class:`StepFile`), which
+    the loop shows as its own progress."""
+    import os
+    import sys
+    import threading
+    import traceback
+
+    from adhere.train.trainer import StepFile, train
+
+    try:
+        from tqdm import tqdm
+    except ImportError:  # train() says what is missing
+        pass
+    else:
+        # tqdm's bars share a lock between processes by default, a semaphore the resource tracker
+        # then reports as leaked when this process is killed; they only write to the log here.
+        tqdm.set_lock(threading.RLock())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with open(log, "a", encoding="utf-8") as handle:
+        handle.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')}: training into {config.out}\n")
+        handle.flush()
+        os.dup2(handle.fileno(), 1)  # this process is the child's own: nothing else writes here
+        os.dup2(handle.fileno(), 2)
+    try:
+        return train(config, StepFile(steps))
+    except BaseException:
+        traceback.print_exc()
+        raise
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
 
 
 def _reading(stage: ReasoningSettings) -> ReasoningSettings:
@@ -326,12 +419,29 @@ class Train(Stage, TrainSettings):
         return f"{self.method.upper()} {self.model} on {self.data} ({length}, {weights})"
 
     def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
-        from adhere.train.trainer import train
-
         data = ws.folder(self.data) / ("prompts.jsonl" if self.method == "grpo" else "rows.jsonl")
         if not data.read_text(encoding="utf-8").strip():
             raise AdhereError(f"{folder.name}: {self.data} made no rows to train on; {ws.why_no_rows(self.data)}")
-        return in_own_process(train, self.config(str(data), str(folder / "train"), ws.model_spec(self.model)))
+        config = self.config(str(data), str(folder / "train"), ws.model_spec(self.model))
+        steps = folder / STEPS
+        steps.unlink(missing_ok=True)  # an earlier attempt's
+        with ws.reporter.training(folder.name) as show:
+
+            def waiting() -> None:
+                try:
+                    now = json.loads(steps.read_text(encoding="utf-8"))
+                except (OSError, ValueError):  # not written yet
+                    return
+                show(now["step"], now["total"], now["loss"], now["start"], now["seconds"])
+
+            try:
+                return in_own_process(train_logged, config, str(folder / TRAIN_LOG), str(steps), waiting=waiting,
+                                      what=f"{folder.name}: training")  # fmt: skip
+            except AdhereError:
+                raise
+            except Exception as error:
+                raise AdhereError(f"{folder.name}: training failed: {type(error).__name__}: {first_line(error)} "
+                                  f"(the whole output: {folder / TRAIN_LOG})") from error  # fmt: skip
 
 
 @stage_kind("average")
@@ -375,7 +485,8 @@ class Export(Stage):
     def run(self, ws: Workspace, folder: Path) -> dict[str, Any]:
         from adhere.train.export import export
 
-        return in_own_process(export, ws.folder(self.train) / "train", folder / "model.gguf", self.type)
+        return in_own_process(export, ws.folder(self.train) / "train", folder / "model.gguf", self.type,
+                              what=f"{folder.name}: export")  # fmt: skip
 
 
 @stage_kind("evaluate")

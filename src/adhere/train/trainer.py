@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,10 @@ from adhere.lock import locked
 from adhere.resume import refuse_changed, refuse_foreign
 from adhere.train.data import load_rows
 from adhere.train.settings import TrainSettings
+
+#: ``progress(step, total, loss)``: after each optimizer step (and once at the start, with the step
+#: a resumed run starts from); ``loss`` is the last logged one, None before the first log.
+Progress = Callable[[int, int, "float | None"], None]
 
 INSTALL_HINT = "pip install 'adhere[train]' (and a torch build for your hardware, e.g. torch==2.13.0 on CPU)"
 KINDS = ("sft", "dpo", "grpo")
@@ -175,16 +181,62 @@ def _log_callback(path: Path, resumed_step: int) -> Any:
     return JsonlLog()
 
 
-def train(config: TrainConfig) -> dict[str, Any]:
+def train(config: TrainConfig, progress: Progress | None = None) -> dict[str, Any]:
     """Train (resuming from the last checkpoint in ``config.out``); returns the result summary.
-    One process at a time trains into a folder: a second is refused at once."""
+    One process at a time trains into a folder: a second is refused at once. ``progress`` is told
+    of every step (see :data:`Progress`)."""
     trl = _imports()
     rows = load_rows(config.data, config.kind)
     with locked(config.out, "training"):
-        return _train(config, trl, rows)
+        return _train(config, trl, rows, progress)
 
 
-def _train(config: TrainConfig, trl: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+class StepFile:
+    """A :data:`Progress` that writes ``{"step", "total", "loss", "start", "seconds"}`` to a JSON
+    file (atomically; ``start``: the step this run started from, a resumed run's checkpoint;
+    ``seconds``: since then): how a training run in another process shows its steps (``adhere
+    loop`` reads it)."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        self.start: tuple[int, float] | None = None
+
+    def __call__(self, step: int, total: int, loss: float | None) -> None:
+        if self.start is None:
+            self.start = (step, time.monotonic())
+        write_json(self.path, {"step": step, "total": total, "loss": loss, "start": self.start[0],
+                               "seconds": round(time.monotonic() - self.start[1], 3)})  # fmt: skip
+
+
+def _progress_callback(progress: Progress) -> Any:
+    from transformers import TrainerCallback
+
+    class Steps(TrainerCallback):
+        loss: float | None = None
+
+        def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001
+            progress(state.global_step, state.max_steps, None)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+            if logs and "loss" in logs:
+                self.loss = float(logs["loss"])
+
+        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
+            progress(state.global_step, state.max_steps, self.loss)
+
+    return Steps()
+
+
+def _checkpointing_argument(on: bool) -> dict[str, bool]:
+    """Activation checkpointing, by the name this transformers takes: ``activation_checkpointing``
+    (5.x; ``gradient_checkpointing`` is its deprecated alias, to be removed in 6), else the old one."""
+    from transformers import TrainingArguments
+
+    names = {field.name for field in dataclasses.fields(TrainingArguments)}
+    return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": on}
+
+
+def _train(config: TrainConfig, trl: Any, rows: list[dict[str, Any]], progress: Progress | None = None) -> dict[str, Any]:
     out = Path(config.out)
     saved = out / "train_config.json"
     refuse_foreign(out, saved.name, "adhere training run")
@@ -214,14 +266,16 @@ def _train(config: TrainConfig, trl: Any, rows: list[dict[str, Any]]) -> dict[st
         learning_rate=config.lr, lr_scheduler_type="cosine", warmup_steps=0.05, logging_steps=config.logging_steps,
         save_steps=config.save_steps, save_total_limit=2, seed=config.seed, report_to=[], max_length=config.max_length,
         use_cpu=not _has_accelerator(), dataloader_num_workers=0, bf16=config.bf16, fp16=False,
-        gradient_checkpointing=config.checkpointing,
+        **_checkpointing_argument(config.checkpointing),
     )  # fmt: skip
     dataset = datasets.Dataset.from_list(rows)
-    callback = _log_callback(out / "log.jsonl", resumed_step)
+    callback = [_log_callback(out / "log.jsonl", resumed_step)]
+    if progress is not None:
+        callback.append(_progress_callback(progress))
     if config.kind == "sft":
         args = trl.SFTConfig(**common, completion_only_loss=True)
         trainer = trl.SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                                 peft_config=peft_config, callbacks=[callback])  # fmt: skip
+                                 peft_config=peft_config, callbacks=callback)  # fmt: skip
     elif config.kind == "grpo":
         from adhere.train.rewards import REWARDS
 
@@ -230,22 +284,26 @@ def _train(config: TrainConfig, trl: Any, rows: list[dict[str, Any]]) -> dict[st
         args = trl.GRPOConfig(**common, num_generations=config.num_generations, temperature=config.temperature,
                               max_completion_length=config.max_completion_length, **sampling)  # fmt: skip
         trainer = trl.GRPOTrainer(model=model, reward_funcs=[REWARDS[config.reward]], args=args, train_dataset=dataset,
-                                  processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])  # fmt: skip
+                                  processing_class=tokenizer, peft_config=peft_config, callbacks=callback)  # fmt: skip
     else:
         losses = dict(loss_type=["sigmoid", "sft"], loss_weights=[1.0, config.sft_weight]) if config.sft_weight else {}
         args = trl.DPOConfig(**common, beta=config.beta, **losses)
         trainer = trl.DPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                                 peft_config=peft_config, callbacks=[callback])  # fmt: skip
+                                 peft_config=peft_config, callbacks=callback)  # fmt: skip
     started = time.monotonic()
-    output = trainer.train(resume_from_checkpoint=checkpoint)
-    final = out / "final"
-    trainer.save_model(str(final))
+    with warnings.catch_warnings():
+        # PEFT looks for a config.json beside the base model at every save, to tell whether the
+        # vocabulary was resized; a GGUF's folder has none, and the vocabulary is never resized here.
+        warnings.filterwarnings("ignore", message="Could not find a config file in", category=UserWarning)
+        output = trainer.train(resume_from_checkpoint=checkpoint)
+        final = out / "final"
+        trainer.save_model(str(final))
     tokenizer.save_pretrained(str(final))
     result = {
         "kind": config.kind, "model": config.model, "rows": len(rows), "steps": trainer.state.global_step,
         "resumed_from_step": resumed_step, "train_loss": output.training_loss, "seconds_this_run": round(time.monotonic() - started, 1),
         "adapter": not config.full, "precision": "bf16 mixed" if args.bf16 else "fp32", "final": str(final),
-        "gradient_checkpointing": bool(args.gradient_checkpointing),
+        "gradient_checkpointing": config.checkpointing,
         **({"generation": "vllm" if config.use_vllm else "transformers"} if config.kind == "grpo" else {}),
     }  # fmt: skip
     write_json(out / "result.json", result)

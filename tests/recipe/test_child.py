@@ -1,0 +1,34 @@
+"""Training and export run in a child process of the loop: its answer, its error, and its death."""
+
+from __future__ import annotations
+
+import operator
+import os
+import time
+
+import pytest
+
+from adhere.errors import AdhereError, InputError
+from adhere.recipe.kinds import in_own_process
+
+
+def test_the_child_s_result_comes_back_and_waiting_is_called_at_the_end():
+    calls = []
+    assert in_own_process(operator.add, 2, 3, waiting=lambda: calls.append(1)) == 5
+    assert calls, "waiting() is called at least once, after the answer"
+
+
+def test_the_child_s_error_is_raised_here_as_it_was_raised_there():
+    with pytest.raises(ValueError, match="invalid literal"):
+        in_own_process(int, "not a number")
+
+
+def test_a_child_that_dies_without_an_answer_is_an_error_not_a_wait_for_ever():
+    # os.abort kills the child with SIGABRT, as the out-of-memory killer's SIGKILL would: no
+    # answer ever comes. multiprocessing.Pool.apply, which this replaced, waited for ever here.
+    started = time.monotonic()
+    with pytest.raises(AdhereError, match=r"^abort: its process died without a result \(killed by SIGABRT\); "
+                                          r"rerun the same command: it resumes$"):  # fmt: skip
+        in_own_process(os.abort)
+    assert time.monotonic() - started < 60
+    assert not isinstance(AdhereError("x"), InputError)  # exit 1: a failed run, not bad input
