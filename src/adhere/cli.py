@@ -1153,11 +1153,24 @@ def _train(args: argparse.Namespace) -> int:
     config = from_arguments(TrainConfig, args, kind=args.kind, data=args.data, out=args.out_dir, model=args.model)
     with _config_written(args, args.out_dir):
         result = train(config)
-    Console(stderr=True).print(
+    err = Console(stderr=True)
+    err.print(
         f"trained {result['steps']} steps on {result['rows']} rows (loss {result['train_loss']:.4f}); "
         f"{'adapter' if result['adapter'] else 'model'} in {result['final']}", soft_wrap=True,
     )  # fmt: skip
+    fit = fit_note(result)
+    if fit:
+        err.print(f"[yellow]warning:[/yellow] {fit}", soft_wrap=True)
     return 0
+
+
+def fit_note(result: dict[str, Any]) -> str:
+    """What a training result says of rows that did not fit ``max_length`` ("" when all did)."""
+    left_out = result["rows"] - result.get("rows_trained", result["rows"])
+    cut = result.get("rows_cut_at_max_length", 0)
+    parts = ([f"{left_out} of {result['rows']} rows left out (the prompt alone fills max_length)"] if left_out else []) + (
+        [f"{cut} cut at max_length (their answers' ends not learnt)"] if cut else [])  # fmt: skip
+    return "; ".join(parts) + ("; raise max_length to keep them whole" if parts else "")
 
 
 def _loop(args: argparse.Namespace) -> int:

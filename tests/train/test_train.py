@@ -100,6 +100,29 @@ def test_lora_sft_trains_logs_and_resumes(tmp_path):
         train(TrainConfig(**{**config, "lora_r": 4}, max_steps=3))
 
 
+def test_sft_rows_longer_than_max_length_are_counted_and_none_left_is_one_line(tmp_path, capsys):
+    from adhere.cli import main
+
+    long_prompt = "Write the word river in capitals. " + "Please take care. " * 40  # about 160 tokens
+    rows = [*sft_rows()[:3], {"messages": user(long_prompt) + assistant("RIVER")},
+            {"messages": user("Spell out a long answer.") + assistant("word " * 200)}]  # fmt: skip
+    data = write_jsonl(tmp_path / "sft.jsonl", rows)
+    result = train(TrainConfig(kind="sft", data=str(data), out=str(tmp_path / "run"), max_steps=1, max_length=100,
+                               save_steps=10))  # fmt: skip
+    # TRL leaves out the row whose prompt fills max_length and cuts the one whose answer runs past it.
+    assert result["rows"] == 5 and result["rows_trained"] == 4 and result["rows_cut_at_max_length"] == 1
+
+    only_long = write_jsonl(tmp_path / "long.jsonl", [rows[3]])
+    with pytest.raises(InputError, match=r"long.jsonl: none of its 1 rows fits max_length 100: each prompt alone fills "
+                                         r"it, leaving no answer to train on; raise max_length"):  # fmt: skip
+        train(TrainConfig(kind="sft", data=str(only_long), out=str(tmp_path / "none"), max_steps=1, max_length=100))
+
+    assert main(["train", "sft", str(data), "--out-dir", str(tmp_path / "cli"), "--max-steps", "1",
+                 "--max-length", "100"]) == 0  # fmt: skip
+    assert ("warning: 1 of 5 rows left out (the prompt alone fills max_length); 1 cut at max_length (their answers' "
+            "ends not learnt); raise max_length to keep them whole") in capsys.readouterr().err  # fmt: skip
+
+
 def test_lora_dpo_logs_rewards(tmp_path):
     import torch
 

@@ -164,7 +164,10 @@ def _made(kind: str, result: dict[str, Any]) -> str:
         return f"{result['rows']} rows (" + ", ".join(f"{k}: {v}" for k, v in result["from"].items()) + ")"
     if kind == "train":
         resumed = f", resumed at step {result['resumed_from_step']}" if result.get("resumed_from_step") else ""
-        return f"{result['steps']} steps on {result['rows']} rows, loss {result['train_loss']:.3f}{resumed}"
+        left_out = result["rows"] - result.get("rows_trained", result["rows"])
+        fit = (f", {left_out} left out (prompt longer than max_length)" if left_out else "") + (
+            f", {result['rows_cut_at_max_length']} cut at max_length" if result.get("rows_cut_at_max_length") else "")  # fmt: skip
+        return f"{result['steps']} steps on {result['rows']} rows, loss {result['train_loss']:.3f}{resumed}{fit}"
     if kind == "average":
         what = f"one adapter of rank {result['rank']}" if result.get("adapter") else "one fully trained model"
         return f"{result['models']} models averaged into {what}"

@@ -290,6 +290,7 @@ def _train(config: TrainConfig, trl: Any, rows: list[dict[str, Any]], progress: 
         args = trl.DPOConfig(**common, beta=config.beta, **losses)
         trainer = trl.DPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                                  peft_config=peft_config, callbacks=callback)  # fmt: skip
+    fitted = _fitted(config, trainer, len(rows)) if config.kind == "sft" else {}
     started = time.monotonic()
     with warnings.catch_warnings():
         # PEFT looks for a config.json beside the base model at every save, to tell whether the
@@ -303,11 +304,24 @@ def _train(config: TrainConfig, trl: Any, rows: list[dict[str, Any]], progress: 
         "kind": config.kind, "model": config.model, "rows": len(rows), "steps": trainer.state.global_step,
         "resumed_from_step": resumed_step, "train_loss": output.training_loss, "seconds_this_run": round(time.monotonic() - started, 1),
         "adapter": not config.full, "precision": "bf16 mixed" if args.bf16 else "fp32", "final": str(final),
-        "gradient_checkpointing": config.checkpointing,
+        "gradient_checkpointing": bool(getattr(args, next(iter(_checkpointing_argument(True))))),
+        **fitted,
         **({"generation": "vllm" if config.use_vllm else "transformers"} if config.kind == "grpo" else {}),
     }  # fmt: skip
     write_json(out / "result.json", result)
     return result
+
+
+def _fitted(config: TrainConfig, trainer: Any, rows: int) -> dict[str, int]:
+    """How SFT's rows fit ``max_length``, from TRL's prepared rows: TRL cuts a longer row at the
+    end and silently leaves out one whose prompt alone fills the length (nothing of its answer is
+    left to learn from). None left is an error; the counts go into the result."""
+    prepared = trainer.train_dataset
+    if not len(prepared):
+        raise InputError(f"{config.data}: none of its {rows} rows fits max_length {config.max_length}: each prompt "
+                         "alone fills it, leaving no answer to train on; raise max_length")  # fmt: skip
+    cut = sum(len(ids) >= config.max_length for ids in prepared["input_ids"])
+    return {"rows_trained": len(prepared), "rows_cut_at_max_length": cut}
 
 
 def last_checkpoint(out: Path) -> Path | None:
