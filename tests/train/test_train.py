@@ -100,8 +100,8 @@ def test_lora_sft_trains_logs_and_resumes(tmp_path):
         train(TrainConfig(**{**config, "lora_r": 4}, max_steps=3))
 
 
-def test_sft_rows_longer_than_max_length_are_counted_and_none_left_is_one_line(tmp_path, capsys):
-    from adhere.cli import main
+def test_sft_rows_longer_than_max_length_are_counted_and_none_left_is_one_line(tmp_path):
+    from adhere.cli import fit_note
 
     long_prompt = "Write the word river in capitals. " + "Please take care. " * 40  # about 160 tokens
     rows = [*sft_rows()[:3], {"messages": user(long_prompt) + assistant("RIVER")},
@@ -117,10 +117,10 @@ def test_sft_rows_longer_than_max_length_are_counted_and_none_left_is_one_line(t
                                          r"it, leaving no answer to train on; raise max_length"):  # fmt: skip
         train(TrainConfig(kind="sft", data=str(only_long), out=str(tmp_path / "none"), max_steps=1, max_length=100))
 
-    assert main(["train", "sft", str(data), "--out-dir", str(tmp_path / "cli"), "--max-steps", "1",
-                 "--max-length", "100"]) == 0  # fmt: skip
-    assert ("warning: 1 of 5 rows left out (the prompt alone fills max_length); 1 cut at max_length (their answers' "
-            "ends not learnt); raise max_length to keep them whole") in capsys.readouterr().err  # fmt: skip
+    # What `adhere train` warns.
+    assert fit_note(result) == ("1 of 5 rows left out (the prompt alone fills max_length); 1 cut at max_length (their "
+                                "answers' ends not learnt); raise max_length to keep them whole")  # fmt: skip
+    assert fit_note({"rows": 5, "rows_trained": 5, "rows_cut_at_max_length": 0}) == ""
 
 
 def test_lora_dpo_logs_rewards(tmp_path):
