@@ -1536,7 +1536,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         raise
     except KeyboardInterrupt:
-        if args.command == "eval":
+        if args.command in ("eval", "loop", "train"):  # runs that resume where they stopped
             print("adhere: interrupted; rerun the same command to resume", file=sys.stderr)
         else:
             print("adhere: interrupted; no output was written", file=sys.stderr)

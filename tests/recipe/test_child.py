@@ -1,4 +1,5 @@
-"""Training and export run in a child process of the loop: its answer, its error, and its death."""
+"""Training and export run in a child process of the loop: its answer, its error, and its death;
+and a loop interrupted says how to go on."""
 
 from __future__ import annotations
 
@@ -32,3 +33,15 @@ def test_a_child_that_dies_without_an_answer_is_an_error_not_a_wait_for_ever():
         in_own_process(os.abort)
     assert time.monotonic() - started < 60
     assert not isinstance(AdhereError("x"), InputError)  # exit 1: a failed run, not bad input
+
+
+def test_an_interrupted_loop_says_to_rerun_the_same_command(tmp_path, monkeypatch, capsys):
+    import adhere.recipe
+    from adhere.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(adhere.recipe, "loop", interrupted)
+    assert main(["loop", "--out-dir", str(tmp_path / "loop"), "--cache", str(tmp_path / "c.sqlite")]) == 130
+    assert capsys.readouterr().err.strip().endswith("adhere: interrupted; rerun the same command to resume")
