@@ -1199,6 +1199,11 @@ def _loop(args: argparse.Namespace) -> int:
         def training(self, label: str):  # noqa: ANN202
             return training_bar(err, label)
 
+        def finished(self, name: str, kind: str, result: dict) -> None:
+            fit = fit_note(result) if kind == "train" else ""
+            if fit:
+                err.print(f"[yellow]warning:[/yellow] {name}: {fit}", soft_wrap=True)
+
     settings = dict(recipe=args.recipe, out=args.out_dir, model=args.model, params=params, ifeval_data=args.ifeval_data,
                     ifbench_data=args.ifbench_data)  # fmt: skip
     if args.dry_run:

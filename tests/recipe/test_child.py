@@ -45,3 +45,20 @@ def test_an_interrupted_loop_says_to_rerun_the_same_command(tmp_path, monkeypatc
     monkeypatch.setattr(adhere.recipe, "loop", interrupted)
     assert main(["loop", "--out-dir", str(tmp_path / "loop"), "--cache", str(tmp_path / "c.sqlite")]) == 130
     assert capsys.readouterr().err.strip().endswith("adhere: interrupted; rerun the same command to resume")
+
+
+def test_the_loop_warns_of_training_rows_that_max_length_cut_or_left_out(tmp_path, monkeypatch, capsys):
+    import adhere.recipe
+    from adhere.cli import main
+
+    def trains(*args, reporter, **kwargs):
+        reporter.finished("train-round1", "train", {"rows": 5, "rows_trained": 4, "rows_cut_at_max_length": 2})
+        reporter.finished("train-round2", "train", {"rows": 5, "rows_trained": 5, "rows_cut_at_max_length": 0})
+        raise KeyboardInterrupt  # the rest of the loop is not what this test is about
+
+    monkeypatch.setattr(adhere.recipe, "loop", trains)
+    main(["loop", "--out-dir", str(tmp_path / "loop"), "--cache", str(tmp_path / "c.sqlite")])
+    err = capsys.readouterr().err
+    assert ("warning: train-round1: 1 of 5 rows left out (the prompt alone fills max_length); 2 cut at max_length "
+            "(their answers' ends not learnt); raise max_length to keep them whole") in err  # fmt: skip
+    assert "train-round2" not in err

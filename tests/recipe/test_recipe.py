@@ -224,6 +224,21 @@ def test_a_changed_stage_runs_again_with_what_reads_it_and_nothing_else(tmp_path
     assert [(s.name, s.status) for s in moved.plan()] == [("a", "re-runs"), ("b", "re-runs"), ("c", "re-runs")]
 
 
+def test_the_reporter_hears_each_stage_that_ran_with_its_result(tmp_path):
+    from adhere.recipe import Reporter
+
+    heard = []
+
+    class Ear(Reporter):
+        def finished(self, name, kind, result):
+            heard.append((name, kind, result))
+
+    out = tmp_path / "out"
+    RecipeRun(load_recipe(recipe_file(tmp_path, SYNTH)), Workspace(out=out, data=DATA, reporter=Ear())).run()
+    assert [(name, kind) for name, kind, _ in heard] == [("a", "synth"), ("b", "synth"), ("c", "synth")]
+    assert heard[0][2] == json.loads((out / "a" / "stage.json").read_text())["result"]
+
+
 def test_a_stage_cut_short_resumes_under_its_key_and_is_wiped_under_another(tmp_path):
     path = recipe_file(tmp_path, SYNTH)
     out = tmp_path / "out"

@@ -48,6 +48,9 @@ class Reporter:
     def skipped(self, name: str, label: str) -> None:
         """A stage was done before."""
 
+    def finished(self, name: str, kind: str, result: dict[str, Any]) -> None:
+        """A stage ran to its end with ``result`` (what its ``stage.json`` holds)."""
+
     def generation(self, label: str) -> AbstractContextManager[tuple[Callable[[int], None], Callable[[int, int], None]]]:
         """A context giving ``(progress, on_start)`` callbacks for a generation run."""
         return nullcontext((lambda _: None, lambda total, remaining: None))
@@ -306,6 +309,7 @@ class RecipeRun:
         write_json(folder / STATE, {"stage": step.name, "kind": step.stage.kind, "key": step.key,
                                     "settings": to_table(step.stage), "result": result,
                                     "seconds": self.stage_seconds(step.key).get(step.name)})  # fmt: skip
+        self.ws.reporter.finished(step.name, step.stage.kind, result)
 
     def stage_seconds(self, key: str | None = None) -> dict[str, float]:
         """Wall seconds per stage, summed over its attempts under its current key (or ``key``); an
