@@ -430,9 +430,10 @@ class Train(Stage, TrainSettings):
             def waiting() -> None:
                 try:
                     now = json.loads(steps.read_text(encoding="utf-8"))
-                except (OSError, ValueError):  # not written yet
+                    shown = (now["step"], now["total"], now["loss"], now["start"], now["seconds"])
+                except (OSError, ValueError, KeyError, TypeError):  # not written yet: nothing to show
                     return
-                show(now["step"], now["total"], now["loss"], now["start"], now["seconds"])
+                show(*shown)
 
             try:
                 return in_own_process(train_logged, config, str(folder / TRAIN_LOG), str(steps), waiting=waiting,
