@@ -506,6 +506,12 @@ def judged_calls(spec: str, options: dict, label: str, total: int, err: Any,
         return asyncio.run(run()), backend.identity()
 
 
+def log_interval(err: Any) -> float | None:
+    """Seconds between progress lines where ``err`` is not a terminal (a log file, CI, nohup,
+    Slurm: no bar is drawn there, a line every so often instead); None on a terminal."""
+    return None if err.is_interactive else float(os.environ.get("ADHERE_LOG_INTERVAL", "30"))
+
+
 @contextlib.contextmanager
 def generation_bar(err: Any, out: Any, label: str) -> Iterator[tuple[Callable[[int], None], Callable[[int, int], None]]]:
     """A progress bar for a generation run on ``err`` (a rich Console): ``(progress, on_start)``."""
@@ -514,9 +520,8 @@ def generation_bar(err: Any, out: Any, label: str) -> Iterator[tuple[Callable[[i
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     tokens, finished, cached, started, todo, logged, lines = [0], [0], [0], [0.0], [0], [0.0], [0]
-    # Off a terminal (a log file, CI, nohup, Slurm) no bar is drawn: a line every so often instead
-    # (none for a run shorter than the interval; the last one when a logged run finishes).
-    interval = None if err.is_interactive else float(os.environ.get("ADHERE_LOG_INTERVAL", "30"))
+    # (None for a run shorter than the interval; the last one when a logged run finishes.)
+    interval = log_interval(err)
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                TimeRemainingColumn())  # fmt: skip
     with progress_bar(columns, err) as bar:
@@ -564,7 +569,7 @@ def training_bar(err: Any, label: str) -> Iterator[Callable[[int, int, float | N
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
     logged, last = [0.0], [-1]
-    interval = None if err.is_interactive else float(os.environ.get("ADHERE_LOG_INTERVAL", "30"))
+    interval = log_interval(err)
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("steps {task.fields[info]}"))
     with progress_bar(columns, err) as bar:
         task = bar.add_task("train", total=None, info="(loading the model)")
@@ -1166,8 +1171,9 @@ def _train(args: argparse.Namespace) -> int:
 
 def fit_note(result: dict[str, Any]) -> str:
     """What a training result says of rows that did not fit ``max_length`` ("" when all did)."""
-    left_out = result["rows"] - result.get("rows_trained", result["rows"])
-    cut = result.get("rows_cut_at_max_length", 0)
+    from adhere.train.trainer import rows_not_fitting
+
+    left_out, cut = rows_not_fitting(result)
     parts = ([f"{left_out} of {result['rows']} rows left out (the prompt alone fills max_length)"] if left_out else []) + (
         [f"{cut} cut at max_length (their answers' ends not learnt)"] if cut else [])  # fmt: skip
     return "; ".join(parts) + ("; raise max_length to keep them whole" if parts else "")

@@ -94,9 +94,9 @@ def _generation(stage: GenerationConfig) -> GenerationConfig:
 
 def in_own_process(fn: Any, *args: Any, waiting: Callable[[], None] | None = None, what: str | None = None) -> Any:
     """``fn(*args)`` in a fresh process, its result or its error returned here; ``waiting()`` is
-    called about once a second meanwhile, and once at the end; ``what`` names the work in an error. Training and export run so: once
-    PyTorch has trained in a process, llama.cpp generation in that process ran at half speed
-    (docs/experiments.md, 2026-12-06). The child dies with this process, and a child that dies
+    called about once a second meanwhile, and once at the end; ``what`` names the work in an
+    error. Training and export run so: once PyTorch has trained in a process, llama.cpp
+    generation in that process ran at half speed (docs/experiments.md, 2026-12-06). The child dies with this process, and a child that dies
     without an answer (killed, out of memory) is an error here, not a wait for ever."""
     import multiprocessing
 
@@ -105,33 +105,35 @@ def in_own_process(fn: Any, *args: Any, waiting: Callable[[], None] | None = Non
     child = context.Process(target=_answer, args=(send, fn, args), daemon=True)
     child.start()
     send.close()
-    died = False
     try:
-        while not receive.poll(1.0):
-            # The pipe closes when the child dies, unless a process it started holds it open.
-            if not child.is_alive() and not receive.poll(1.0):
-                died = True
-                break
-            if waiting is not None:
-                waiting()
-        if not died:
-            try:
-                ok, value = receive.recv()
-            except EOFError:  # the pipe closed without an answer: the child died
-                died = True
-        if died:
-            child.join()
-            raise AdhereError(f"{what or getattr(fn, '__name__', 'the work')}: its process died without a result "
-                              f"({_how_it_ended(child.exitcode)}); rerun the same command: it resumes")  # fmt: skip
+        answer = _wait_for(receive, child, waiting)
     finally:
         if child.is_alive():
             child.kill()  # this process was interrupted: the child goes with it
         child.join()
+    if answer is None:
+        raise AdhereError(f"{what or getattr(fn, '__name__', 'the work')}: its process died without a result "
+                          f"({_how_it_ended(child.exitcode)}); rerun the same command: it resumes")  # fmt: skip
     if waiting is not None:
         waiting()
+    ok, value = answer
     if ok:
         return value
     raise value
+
+
+def _wait_for(receive: Any, child: Any, waiting: Callable[[], None] | None) -> tuple[bool, Any] | None:
+    """The child's answer, or None when it died without one."""
+    while not receive.poll(1.0):
+        # The pipe closes when the child dies, unless a process it started holds it open.
+        if not child.is_alive() and not receive.poll(1.0):
+            return None
+        if waiting is not None:
+            waiting()
+    try:
+        return receive.recv()
+    except EOFError:  # the pipe closed without an answer
+        return None
 
 
 def _answer(send: Any, fn: Any, args: tuple[Any, ...]) -> None:

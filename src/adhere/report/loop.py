@@ -164,9 +164,11 @@ def _made(kind: str, result: dict[str, Any]) -> str:
         return f"{result['rows']} rows (" + ", ".join(f"{k}: {v}" for k, v in result["from"].items()) + ")"
     if kind == "train":
         resumed = f", resumed at step {result['resumed_from_step']}" if result.get("resumed_from_step") else ""
-        left_out = result["rows"] - result.get("rows_trained", result["rows"])
+        from adhere.train.trainer import rows_not_fitting
+
+        left_out, cut = rows_not_fitting(result)
         fit = (f", {left_out} left out (prompt longer than max_length)" if left_out else "") + (
-            f", {result['rows_cut_at_max_length']} cut at max_length" if result.get("rows_cut_at_max_length") else "")  # fmt: skip
+            f", {cut} cut at max_length" if cut else "")  # fmt: skip
         return f"{result['steps']} steps on {result['rows']} rows, loss {result['train_loss']:.3f}{resumed}{fit}"
     if kind == "average":
         what = f"one adapter of rank {result['rank']}" if result.get("adapter") else "one fully trained model"

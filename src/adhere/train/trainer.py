@@ -227,13 +227,14 @@ def _progress_callback(progress: Progress) -> Any:
     return Steps()
 
 
-def _checkpointing_argument(on: bool) -> dict[str, bool]:
-    """Activation checkpointing, by the name this transformers takes: ``activation_checkpointing``
-    (5.x; ``gradient_checkpointing`` is its deprecated alias, to be removed in 6), else the old one."""
+def _checkpointing_name() -> str:
+    """The training argument for activation checkpointing in this transformers:
+    ``activation_checkpointing`` (5.x; ``gradient_checkpointing`` is its deprecated alias, to be
+    removed in 6), else the old one."""
     from transformers import TrainingArguments
 
     names = {field.name for field in dataclasses.fields(TrainingArguments)}
-    return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": on}
+    return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
 
 
 def _train(config: TrainConfig, trl: Any, rows: list[dict[str, Any]], progress: Progress | None = None) -> dict[str, Any]:
@@ -266,7 +267,7 @@ def _train(config: TrainConfig, trl: Any, rows: list[dict[str, Any]], progress: 
         learning_rate=config.lr, lr_scheduler_type="cosine", warmup_steps=0.05, logging_steps=config.logging_steps,
         save_steps=config.save_steps, save_total_limit=2, seed=config.seed, report_to=[], max_length=config.max_length,
         use_cpu=not _has_accelerator(), dataloader_num_workers=0, bf16=config.bf16, fp16=False,
-        **_checkpointing_argument(config.checkpointing),
+        **{_checkpointing_name(): config.checkpointing},
     )  # fmt: skip
     dataset = datasets.Dataset.from_list(rows)
     callback = [_log_callback(out / "log.jsonl", resumed_step)]
@@ -304,7 +305,7 @@ def _train(config: TrainConfig, trl: Any, rows: list[dict[str, Any]], progress: 
         "kind": config.kind, "model": config.model, "rows": len(rows), "steps": trainer.state.global_step,
         "resumed_from_step": resumed_step, "train_loss": output.training_loss, "seconds_this_run": round(time.monotonic() - started, 1),
         "adapter": not config.full, "precision": "bf16 mixed" if args.bf16 else "fp32", "final": str(final),
-        "gradient_checkpointing": bool(getattr(args, next(iter(_checkpointing_argument(True))))),
+        "gradient_checkpointing": bool(getattr(args, _checkpointing_name())),
         **fitted,
         **({"generation": "vllm" if config.use_vllm else "transformers"} if config.kind == "grpo" else {}),
     }  # fmt: skip
@@ -322,6 +323,12 @@ def _fitted(config: TrainConfig, trainer: Any, rows: int) -> dict[str, int]:
                          "alone fills it, leaving no answer to train on; raise max_length")  # fmt: skip
     cut = sum(len(ids) >= config.max_length for ids in prepared["input_ids"])
     return {"rows_trained": len(prepared), "rows_cut_at_max_length": cut}
+
+
+def rows_not_fitting(result: dict[str, Any]) -> tuple[int, int]:
+    """``(left out, cut)``: of a training result's rows, how many did not fit ``max_length``
+    (0, 0 for a result that does not count them: DPO, GRPO, or written before they were counted)."""
+    return result["rows"] - result.get("rows_trained", result["rows"]), result.get("rows_cut_at_max_length", 0)
 
 
 def last_checkpoint(out: Path) -> Path | None:
